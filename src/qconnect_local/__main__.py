@@ -1,0 +1,3 @@
+from qconnect_local.cli import main
+
+raise SystemExit(main())

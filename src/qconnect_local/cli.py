@@ -1,0 +1,75 @@
+"""The `qconnect-local` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+from pathlib import Path
+
+from qconnect_local.config import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qconnect-local", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4580, help="0 picks a free port")
+    serve.add_argument("--data-dir", type=Path, default=Path(".qconnect-local"))
+    serve.add_argument("--in-memory", action="store_true", help="keep all state in memory")
+    serve.add_argument("--account-id", default="000000000000")
+    serve.add_argument("--region", default="us-east-1", help="default region (the SigV4 scope wins)")
+    serve.add_argument("--max-request-bytes", type=int, default=10 * 1024 * 1024)
+    serve.add_argument("--max-knowledge-bases", type=int, default=10, help="quota per account and region")
+    serve.add_argument("--log-level", default="warning")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        in_memory=args.in_memory,
+        account_id=args.account_id,
+        region=args.region,
+        max_request_bytes=args.max_request_bytes,
+        log_level=args.log_level,
+    )
+    settings.quotas.knowledge_bases = args.max_knowledge_bases
+    return settings
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from qconnect_local.server import App
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = App(settings)
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        print(f"qconnect-local: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        app.close()
+        return 1
+    port = sock.getsockname()[1]
+    where = "in memory" if settings.in_memory else f"data dir {settings.data_dir}"
+    print(f"qconnect-local listening on http://{settings.host}:{port} ({app.store.kind}, {where})", flush=True)
+    config = uvicorn.Config(
+        app, log_level=settings.log_level, access_log=False, lifespan="on",
+        http="httptools", loop="uvloop", timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(settings_from_args(args))
+    return 2

@@ -1,0 +1,56 @@
+"""Resource identity: IDs, ARNs and the 'ID or ARN' path labels (reference §8.1)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+UUID_RE = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}")
+_ARN_RE = re.compile(
+    r"arn:(?P<partition>[a-z-]*?):wisdom:(?P<region>[a-z0-9-]*?):(?P<account>[0-9]{12}):"
+    r"(?P<type>[a-z-]*?)/(?P<ids>[a-f0-9-]+(?:/[a-f0-9-]+){0,2})"
+)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def knowledge_base_arn(region: str, account: str, kb_id: str) -> str:
+    return f"arn:aws:wisdom:{region}:{account}:knowledge-base/{kb_id}"
+
+
+def quick_response_arn(region: str, account: str, kb_id: str, qr_id: str) -> str:
+    return f"arn:aws:wisdom:{region}:{account}:quick-response/{kb_id}/{qr_id}"
+
+
+class ParsedArn:
+    __slots__ = ("region", "account", "resource_type", "ids")
+
+    def __init__(self, region: str, account: str, resource_type: str, ids: list[str]) -> None:
+        self.region = region
+        self.account = account
+        self.resource_type = resource_type
+        self.ids = ids
+
+
+def parse_arn(value: str) -> ParsedArn | None:
+    m = _ARN_RE.fullmatch(value)
+    if not m:
+        return None
+    ids = m.group("ids").split("/")
+    if not all(UUID_RE.fullmatch(i) for i in ids):
+        return None
+    return ParsedArn(m.group("region"), m.group("account"), m.group("type"), ids)
+
+
+def id_from_label(value: str) -> str:
+    """The bare UUID of an 'ID or ARN' label (validated by the model's pattern before this).
+
+    An ARN names its resource by its last UUID segment.
+    """
+    if value.startswith("arn:"):
+        parsed = parse_arn(value)
+        if parsed is not None:
+            return parsed.ids[-1]
+    return value

@@ -1,0 +1,23 @@
+"""Operations: one module per resource, each a plain function (context, input) -> output.
+
+`OPERATIONS` maps an operation name of the model to its function; the server answers every
+other operation of the model with a NotImplemented error naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from qconnect_local.operations import import_jobs, knowledge_bases, quick_responses, tags
+from qconnect_local.operations.context import RequestContext
+
+Operation = Callable[[RequestContext, dict[str, Any]], dict[str, Any] | None]
+
+OPERATIONS: dict[str, Operation] = {
+    **knowledge_bases.OPERATIONS,
+    **tags.OPERATIONS,
+    **quick_responses.OPERATIONS,
+    **import_jobs.OPERATIONS,
+}
+
+__all__ = ["OPERATIONS", "Operation", "RequestContext"]

@@ -1,0 +1,48 @@
+"""clientToken idempotency (reference §8.4).
+
+Same token + same request → the same resource, with no new side effects; same token + a
+different request → ConflictException. Tokens are scoped to (account, region, operation, parent)
+and kept as long as the state (there is no expiry: a local store has no reason to forget).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from qconnect_local.errors import ConflictException
+
+
+def request_hash(params: dict[str, Any]) -> str:
+    body = {k: v for k, v in params.items() if k != "clientToken"}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def replayed_resource_id(session: Any, ctx: Any, operation: str, scope: str, params: dict[str, Any]) -> str | None:
+    """The resource a previous call with this token created, or None for a new token.
+
+    Raises ConflictException when the token was used with a different request.
+    """
+    token = params.get("clientToken")
+    if not token:
+        return None
+    found = session.get_idempotency(ctx.account_id, ctx.region, operation, scope, token)
+    if found is None:
+        return None
+    stored_hash, resource_id = found
+    if stored_hash != request_hash(params):
+        raise ConflictException(
+            f"The clientToken '{token}' was already used with different request parameters"
+        )
+    return resource_id
+
+
+def remember(session: Any, ctx: Any, operation: str, scope: str, params: dict[str, Any], resource_id: str) -> None:
+    token = params.get("clientToken")
+    if token:
+        session.put_idempotency(
+            ctx.account_id, ctx.region, operation, scope, token,
+            request_hash(params), resource_id, ctx.now(),
+        )

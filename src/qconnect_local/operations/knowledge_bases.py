@@ -1,0 +1,133 @@
+"""CreateKnowledgeBase, GetKnowledgeBase, ListKnowledgeBases, DeleteKnowledgeBase (reference §3.x, §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qconnect_local import ids
+from qconnect_local.errors import (
+    ConflictException,
+    ResourceNotFoundException,
+    ServiceQuotaExceededException,
+    ValidationException,
+)
+from qconnect_local.operations import idempotency, pagination
+from qconnect_local.operations.context import RequestContext
+from qconnect_local.storage.base import Record
+
+# Members of CreateKnowledgeBase that are stored and echoed back as given.
+_ECHOED = (
+    "description",
+    "sourceConfiguration",
+    "renderingConfiguration",
+    "vectorIngestionConfiguration",
+    "serverSideEncryptionConfiguration",
+)
+# Only EXTERNAL and MANAGED knowledge bases take a sourceConfiguration (model doc).
+_TYPES_WITH_SOURCE = {"EXTERNAL", "MANAGED"}
+
+
+def check_tag_count(ctx: RequestContext, tags: dict[str, str]) -> None:
+    limit = ctx.settings.quotas.tags_per_resource
+    if len(tags) > limit:
+        raise ValidationException(
+            f"1 validation error detected: Value at 'tags' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {limit}"
+        )
+
+
+def create_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    kb_type = params["knowledgeBaseType"]
+    if "sourceConfiguration" in params and kb_type not in _TYPES_WITH_SOURCE:
+        raise ValidationException(
+            f"sourceConfiguration can only be set for EXTERNAL or MANAGED knowledge bases, not {kb_type}"
+        )
+    if kb_type in _TYPES_WITH_SOURCE and "sourceConfiguration" not in params:
+        raise ValidationException(f"sourceConfiguration is required for {kb_type} knowledge bases")
+    check_tag_count(ctx, params.get("tags") or {})
+    with ctx.store.write() as session:
+        replayed = idempotency.replayed_resource_id(session, ctx, "CreateKnowledgeBase", "", params)
+        if replayed is not None:
+            kb = session.get_knowledge_base(ctx.account_id, ctx.region, replayed)
+            if kb is None:
+                raise_token_used(params)
+            return {"knowledgeBase": kb}
+        limit = ctx.settings.quotas.knowledge_bases
+        if session.count_knowledge_bases(ctx.account_id, ctx.region) >= limit:
+            raise ServiceQuotaExceededException(
+                f"You have reached the limit of {limit} knowledge bases for this account in {ctx.region}"
+            )
+        kb_id = ids.new_id()
+        kb: Record = {
+            "knowledgeBaseId": kb_id,
+            "knowledgeBaseArn": ids.knowledge_base_arn(ctx.region, ctx.account_id, kb_id),
+            "name": params["name"],
+            "knowledgeBaseType": kb_type,
+            # A knowledge base is usable at once here (AWS shows CREATE_IN_PROGRESS briefly).
+            "status": "ACTIVE",
+            "tags": params.get("tags") or {},
+            "createdTime": ctx.now(),
+        }
+        kb.update({k: params[k] for k in _ECHOED if k in params})
+        session.insert_knowledge_base(ctx.account_id, ctx.region, kb)
+        idempotency.remember(session, ctx, "CreateKnowledgeBase", "", params, kb_id)
+    return {"knowledgeBase": kb}
+
+
+def raise_token_used(params: dict[str, Any]) -> None:
+    raise ConflictException(
+        f"The clientToken '{params.get('clientToken')}' was already used for a resource that has since been deleted"
+    )
+
+
+def load_knowledge_base(session: Any, ctx: RequestContext, label: str) -> Record:
+    """The knowledge base named by an ID-or-ARN label, or ResourceNotFoundException."""
+    kb_id = ids.id_from_label(label)
+    if label.startswith("arn:"):
+        parsed = ids.parse_arn(label)
+        if parsed is None or parsed.resource_type != "knowledge-base" or (
+            parsed.account, parsed.region) != (ctx.account_id, ctx.region):
+            raise ResourceNotFoundException("Knowledge base not found", resource_name=label)
+    kb = session.get_knowledge_base(ctx.account_id, ctx.region, kb_id)
+    if kb is None:
+        raise ResourceNotFoundException("Knowledge base not found", resource_name=kb_id)
+    return kb
+
+
+def get_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    with ctx.store.read() as session:
+        return {"knowledgeBase": load_knowledge_base(session, ctx, params["knowledgeBaseId"])}
+
+
+def list_knowledge_bases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    after = pagination.decode_token("ListKnowledgeBases", params.get("nextToken")) or 0
+    if not isinstance(after, int):
+        raise ValidationException("Invalid pagination token")
+    limit = pagination.page_size(params)
+    with ctx.store.read() as session:
+        rows = session.list_knowledge_bases(ctx.account_id, ctx.region, after, limit + 1)
+    out: dict[str, Any] = {"knowledgeBaseSummaries": [kb for _, kb in rows[:limit]]}
+    if len(rows) > limit:
+        out["nextToken"] = pagination.encode_token("ListKnowledgeBases", rows[limit - 1][0])
+    return out
+
+
+# Checks run before a knowledge base is deleted (the import issue adds "no job in progress").
+DELETE_GUARDS: list[Any] = []
+
+
+def delete_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> None:
+    with ctx.store.write() as session:
+        kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
+        for guard in DELETE_GUARDS:
+            guard(session, ctx, kb)
+        session.delete_knowledge_base(ctx.account_id, ctx.region, kb["knowledgeBaseId"])
+    return None
+
+
+OPERATIONS = {
+    "CreateKnowledgeBase": create_knowledge_base,
+    "GetKnowledgeBase": get_knowledge_base,
+    "ListKnowledgeBases": list_knowledge_bases,
+    "DeleteKnowledgeBase": delete_knowledge_base,
+}

@@ -1,0 +1,71 @@
+"""Turns an operation's output dict into the rest-json response, and errors into the wire form.
+
+Output is walked along the output shape: members the shape does not have are dropped, absent
+members are omitted, required lists are always present (`[]`), timestamps go out as epoch seconds.
+Errors carry `x-amzn-ErrorType` (the code botocore maps to its exception class) and a JSON body
+`{"message": ...}` plus the modeled members (`resourceName`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+from botocore.model import OperationModel, Shape
+
+from qconnect_local.errors import ServiceError
+from qconnect_local.protocol.model import error_statuses
+
+JSON = "application/json"
+
+
+def serialize_output(op: OperationModel, output: dict[str, Any] | None) -> tuple[int, bytes]:
+    status = int(op.http.get("responseCode", 200))
+    shape = op.output_shape
+    if status == 204:
+        return status, b""
+    if shape is None:
+        return status, b"{}"
+    body = _structure(shape, output or {})
+    return status, orjson.dumps(body)
+
+
+def _value(shape: Shape, value: Any) -> Any:
+    kind = shape.type_name
+    if kind == "structure":
+        return _structure(shape, value)
+    if kind == "list":
+        return [_value(shape.member, v) for v in value]
+    if kind == "map":
+        return {k: _value(shape.value, v) for k, v in value.items()}
+    if kind == "timestamp":
+        if isinstance(value, dt.datetime):
+            return value.timestamp()
+        return value
+    return value
+
+
+def _structure(shape: Shape, value: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    required = shape.required_members
+    for name, member in shape.members.items():
+        if member.serialization.get("location"):
+            continue  # headers/URI members are not part of the JSON body
+        v = value.get(name)
+        if v is None:
+            if name in required and member.type_name == "list":
+                out[name] = []
+            continue
+        out[member.serialization.get("name", name)] = _value(member, v)
+    return out
+
+
+_STATUS = error_statuses()
+
+
+def serialize_error(error: ServiceError) -> tuple[int, dict[str, str], bytes]:
+    status = _STATUS.get(error.code, error.status)
+    body = {"message": error.message, **error.members}
+    headers = {"x-amzn-errortype": error.code}
+    return status, headers, orjson.dumps(body)

@@ -1,0 +1,260 @@
+"""The embedded SQLite store: one file in the data dir, WAL, foreign keys on.
+
+Each thread gets its own connection (WAL lets readers run beside the one writer). Writers are
+serialized by a process-wide lock taken before `BEGIN IMMEDIATE`, so a write session is a real
+critical section: quota checks and inserts inside it cannot race.
+
+`:memory:` keeps the database in a tmpfs file (/dev/shm) when there is one, so in-memory mode has
+exactly the file mode's behaviour (WAL, several connections) with nothing written to disk; without
+tmpfs it falls back to SQLite's `memdb` VFS.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+import orjson
+
+from qconnect_local.storage.base import Record
+from qconnect_local.storage.sqlite_import_jobs import ImportJobQueries
+from qconnect_local.storage.sqlite_quick_responses import QuickResponseQueries
+from qconnect_local.storage.sqlite_schema import MIGRATIONS
+
+
+def _dumps(record: Record) -> bytes:
+    return orjson.dumps(record)
+
+
+def _loads(data: bytes | str) -> Record:
+    return orjson.loads(data)
+
+
+class SQLiteSession(QuickResponseQueries, ImportJobQueries):
+    """All SQL of the operations, for one connection inside one transaction.
+
+    The SQL of each concern lives in its own mixin module beside this one.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- knowledge bases ---------------------------------------------------------------------
+
+    def insert_knowledge_base(self, account: str, region: str, kb: Record) -> None:
+        self.conn.execute(
+            "INSERT INTO knowledge_bases (account_id, region, id, data) VALUES (?, ?, ?, ?)",
+            (account, region, kb["knowledgeBaseId"], _dumps(kb)),
+        )
+
+    def get_knowledge_base(self, account: str, region: str, kb_id: str) -> Record | None:
+        row = self.conn.execute(
+            "SELECT data FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?",
+            (account, region, kb_id),
+        ).fetchone()
+        return _loads(row[0]) if row else None
+
+    def knowledge_base_seq(self, account: str, region: str, kb_id: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT seq FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?",
+            (account, region, kb_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def update_knowledge_base(self, account: str, region: str, kb: Record) -> None:
+        self.conn.execute(
+            "UPDATE knowledge_bases SET data = ? WHERE account_id = ? AND region = ? AND id = ?",
+            (_dumps(kb), account, region, kb["knowledgeBaseId"]),
+        )
+
+    def delete_knowledge_base(self, account: str, region: str, kb_id: str) -> bool:
+        # Child tables reference knowledge_bases(seq) ON DELETE CASCADE.
+        cur = self.conn.execute(
+            "DELETE FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?",
+            (account, region, kb_id),
+        )
+        return cur.rowcount > 0
+
+    def count_knowledge_bases(self, account: str, region: str) -> int:
+        return self.conn.execute(
+            "SELECT count(*) FROM knowledge_bases WHERE account_id = ? AND region = ?",
+            (account, region),
+        ).fetchone()[0]
+
+    def list_knowledge_bases(
+        self, account: str, region: str, after: int, limit: int
+    ) -> list[tuple[int, Record]]:
+        rows = self.conn.execute(
+            "SELECT seq, data FROM knowledge_bases WHERE account_id = ? AND region = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (account, region, after, limit),
+        ).fetchall()
+        return [(seq, _loads(data)) for seq, data in rows]
+
+    # -- idempotency -------------------------------------------------------------------------
+
+    def get_idempotency(
+        self, account: str, region: str, operation: str, scope: str, token: str
+    ) -> tuple[str, str] | None:
+        row = self.conn.execute(
+            "SELECT request_hash, resource_id FROM idempotency_tokens WHERE account_id = ?"
+            " AND region = ? AND operation = ? AND scope = ? AND token = ?",
+            (account, region, operation, scope, token),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def put_idempotency(
+        self, account: str, region: str, operation: str, scope: str, token: str,
+        request_hash: str, resource_id: str, created: float,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO idempotency_tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (account, region, operation, scope, token, request_hash, resource_id, created),
+        )
+
+
+class SQLiteStore:
+    kind = "sqlite"
+    session_class = SQLiteSession
+
+    def __init__(self, database: str) -> None:
+        self._tmpdir: str | None = None
+        if database == ":memory:":
+            database = self._memory_database()
+        self.database = database
+        self._uri = database.startswith("file:")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        # Keep one connection open for the store's life: a memdb database lives only while
+        # some connection holds it.
+        self._anchor = self._connect()
+        self._migrate(self._anchor)
+
+    def _memory_database(self) -> str:
+        shm = "/dev/shm"
+        if os.path.isdir(shm) and os.access(shm, os.W_OK):
+            self._tmpdir = tempfile.mkdtemp(prefix="qconnect-local-", dir=shm)
+            return os.path.join(self._tmpdir, "state.sqlite3")
+        return f"file:/qconnect-local-{uuid.uuid4()}?vfs=memdb"
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.database, uri=self._uri, isolation_level=None, check_same_thread=False,
+            timeout=60.0,
+        )
+        if not self._uri:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB per connection
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+        done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+        for version, sql in self.migrations():
+            if version in done:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?)", (version,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def migrations(self) -> list[tuple[int, str]]:
+        return MIGRATIONS
+
+    @contextmanager
+    def read(self) -> Iterator[SQLiteSession]:
+        conn = self.connection()
+        # A deferred transaction gives the reader one consistent snapshot.
+        conn.execute("BEGIN")
+        try:
+            yield self.session_class(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[SQLiteSession]:
+        conn = self.connection()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.session_class(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def reset(self) -> None:
+        """Wipes all state (keeps the schema)."""
+        with self.write() as session:
+            conn = session.conn
+            master = conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'"
+            ).fetchall()
+            virtual = [n for n, sql in master if sql.upper().startswith("CREATE VIRTUAL TABLE")]
+            shadow = tuple(f"{v}_" for v in virtual)
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+            for name, _ in master:
+                if name not in virtual and not name.startswith(shadow):
+                    conn.execute(f'DELETE FROM "{name}"')
+            for name in virtual:
+                try:  # external-content and contentless FTS5 tables
+                    conn.execute(f"INSERT INTO \"{name}\"(\"{name}\") VALUES ('delete-all')")
+                except sqlite3.OperationalError:  # FTS5 tables with their own content
+                    conn.execute(f'DELETE FROM "{name}"')
+
+    def ping(self) -> bool:
+        try:
+            self.connection().execute("SELECT 1").fetchone()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Splits a migration into statements (sqlite3's execute takes one at a time)."""
+    statements, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements
+

@@ -1,0 +1,107 @@
+"""Test support: a real `qconnect-local serve` process on a free port, and boto3 clients for it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+_LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
+
+
+class ServerProcess:
+    """`qconnect-local serve --port 0 ...` in a child process."""
+
+    def __init__(self, *args: str, data_dir: Path | None = None, env: dict[str, str] | None = None) -> None:
+        self.args = list(args)
+        self.data_dir = data_dir
+        self.env = env
+        self.proc: subprocess.Popen[str] | None = None
+        self.endpoint_url = ""
+
+    def start(self, timeout: float = 30.0) -> "ServerProcess":
+        storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--in-memory"]
+        cmd = [sys.executable, "-m", "qconnect_local", "serve", "--port", "0", *storage, *self.args]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(self.env or {})},
+        )
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"server exited with {self.proc.wait()} before listening")
+            m = _LISTENING.search(line)
+            if m:
+                self.endpoint_url = m.group(1)
+                break
+        else:
+            self.kill()
+            raise RuntimeError("server did not start in time")
+        # Drain the rest of the output so the pipe never fills up.
+        import threading
+
+        self.output: list[str] = []
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.wait_healthy()
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def wait_healthy(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.endpoint_url + "/_qconnect/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def reset(self) -> None:
+        req = urllib.request.Request(self.endpoint_url + "/_qconnect/reset", method="POST", data=b"")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200
+
+    def stop(self) -> int:
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def client(self, service: str = "qconnect", region: str = "us-east-1", access_key: str = "testing"):
+        return make_client(self.endpoint_url, service, region, access_key)
+
+
+def make_client(endpoint_url: str, service: str = "qconnect", region: str = "us-east-1", access_key: str = "testing"):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -42,6 +44,30 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, but SIGINT/SIGTERM end it with exit status 0 after a graceful
+        shutdown (uvicorn re-raises the signal, which makes the exit status -15)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            def stop(signum, frame):
+                if self.should_exit:
+                    self.force_exit = True
+                self.should_exit = True
+
+            previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
@@ -64,7 +90,7 @@ def serve(settings: Settings) -> int:
         app, log_level=settings.log_level, access_log=False, lifespan="on",
         http="httptools", loop="uvloop", timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    _server_class()(config).run(sockets=[sock])
     return 0
 
 

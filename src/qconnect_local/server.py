@@ -167,9 +167,16 @@ class App:
         headers = _headers(scope)
         body = await read_body(receive, headers, self.settings.max_request_bytes)
         query = scope.get("query_string", b"").decode("latin-1")
-        status, extra, payload = await self.run_sync(
-            self.dispatch, scope["method"], path, query, headers, body, request_id
-        )
+        method = scope["method"]
+        if method == "GET":
+            # Reads never wait on a lock (WAL): answering them on the event loop saves the thread
+            # hop, which is most of a GetKnowledgeBase's cost. Writes may wait for the store's
+            # write lock, so they run in a worker thread.
+            status, extra, payload = self.dispatch(method, path, query, headers, body, request_id)
+        else:
+            status, extra, payload = await self.run_sync(
+                self.dispatch, method, path, query, headers, body, request_id
+            )
         await send_response(send, status, payload, request_id, JSON if payload else None, extra)
 
     def dispatch(

@@ -9,6 +9,7 @@ Errors carry `x-amzn-ErrorType` (the code botocore maps to its exception class) 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import orjson
@@ -39,25 +40,40 @@ def _value(shape: Shape, value: Any) -> Any:
         return [_value(shape.member, v) for v in value]
     if kind == "map":
         return {k: _value(shape.value, v) for k, v in value.items()}
-    if kind == "timestamp":
-        if isinstance(value, dt.datetime):
-            return value.timestamp()
-        return value
+    if kind == "timestamp" and isinstance(value, dt.datetime):
+        return value.timestamp()
     return value
+
+
+# Member kinds whose values go out as they are (no walk needed).
+_SCALARS = frozenset({"string", "integer", "long", "boolean", "float", "double", "timestamp"})
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(shape: Shape) -> tuple[tuple[str, str, Shape | None, bool], ...]:
+    """Per body member: (name, wire name, shape to walk or None for scalars, required list)."""
+    required = set(shape.required_members)
+    plan = []
+    for name, member in shape.members.items():
+        if member.serialization.get("location"):
+            continue  # headers/URI members are not part of the JSON body
+        walk = None if member.type_name in _SCALARS else member
+        if member.type_name == "timestamp":
+            walk = member  # may be a datetime
+        plan.append((name, member.serialization.get("name", name), walk,
+                     name in required and member.type_name == "list"))
+    return tuple(plan)
 
 
 def _structure(shape: Shape, value: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    required = shape.required_members
-    for name, member in shape.members.items():
-        if member.serialization.get("location"):
-            continue  # headers/URI members are not part of the JSON body
+    for name, wire, walk, required_list in _plan(shape):
         v = value.get(name)
         if v is None:
-            if name in required and member.type_name == "list":
-                out[name] = []
+            if required_list:
+                out[wire] = []
             continue
-        out[member.serialization.get("name", name)] = _value(member, v)
+        out[wire] = v if walk is None else _value(walk, v)
     return out
 
 

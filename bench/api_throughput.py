@@ -1,0 +1,151 @@
+"""GetKnowledgeBase throughput and latency: qconnect-local vs moto's server, same load generator.
+
+Starts `qconnect-local serve` and `python -m moto.server` on free loopback ports, creates one
+knowledge base in each (qconnect, and bedrock-agent on moto: the closest rest-json GET moto has),
+then drives `GET /knowledgeBases/{id}` with wrk (-t1) at concurrency 1 and 16 and prints requests/s,
+p50 and p99 for both and the ratio.
+
+    python bench/api_throughput.py [--duration 10] [--warmup 2]
+
+Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench]'`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def signed_authorization(url: str, service: str) -> str:
+    req = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials("testing", "testing"), service, "us-east-1").add_auth(req)
+    return req.headers["Authorization"]
+
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int) -> dict:
+    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-H", f"Authorization: {auth}", url]
+    if warmup:
+        subprocess.run([*base[:3], f"-d{warmup}s", *base[3:]], capture_output=True, timeout=warmup + 30)
+    out = subprocess.run([*base[:3], f"-d{duration}s", *base[3:]], capture_output=True, text=True,
+                         timeout=duration + 30).stdout
+    rps = float(_RPS.search(out).group(1))
+    lat = {p: float(v) * _UNIT[u] for p, v, u in _LATENCY.findall(out)}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def start_qconnect(data_dir: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qconnect_local", "serve", "--port", str(port), "--data-dir", data_dir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/_qconnect/health")
+    return proc, url
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/moto-api/")
+    return proc, url
+
+
+def client(service: str, url: str):
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    data_dir = tempfile.mkdtemp(prefix="qcl-bench-")
+    ours, ours_url = start_qconnect(data_dir)
+    moto, moto_url = start_moto()
+    try:
+        kb = client("qconnect", ours_url).create_knowledge_base(
+            name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark")["knowledgeBase"]
+        ours_target = f"{ours_url}/knowledgeBases/{kb['knowledgeBaseId']}"
+        moto_kb = client("bedrock-agent", moto_url).create_knowledge_base(
+            name="bench", roleArn="arn:aws:iam::123456789012:role/bench",
+            knowledgeBaseConfiguration={"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {
+                "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1"}},
+            storageConfiguration={"type": "OPENSEARCH_SERVERLESS", "opensearchServerlessConfiguration": {
+                "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/x", "vectorIndexName": "i",
+                "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"}}},
+        )["knowledgeBase"]
+        moto_target = f"{moto_url}/knowledgebases/{moto_kb['knowledgeBaseId']}"
+
+        rows = []
+        for conc in (1, 16):
+            for label, url, service in (("qconnect-local", ours_target, "wisdom"), ("moto", moto_target, "bedrock")):
+                result = run_wrk(url, signed_authorization(url, service), conc, args.duration, args.warmup)
+                rows.append((label, conc, result))
+                print(f"{label:15s} c={conc:<3d} {result['rps']:>10,.0f} req/s  p50 {result['p50']:.2f} ms"
+                      f"  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}", flush=True)
+        print()
+        for conc in (1, 16):
+            ours_r = next(r for l, c, r in rows if l == "qconnect-local" and c == conc)
+            moto_r = next(r for l, c, r in rows if l == "moto" and c == conc)
+            print(f"c={conc}: qconnect-local / moto throughput ratio = {ours_r['rps'] / moto_r['rps']:.1f}x"
+                  f"  (p99 {ours_r['p99']:.2f} ms vs {moto_r['p99']:.2f} ms)")
+    finally:
+        for proc in (ours, moto):
+            proc.terminate()
+            proc.wait(timeout=15)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,6 +14,11 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+import postgres_support
+
+# The store test servers run on: "postgresql" when QCONNECT_TEST_DATABASE_URL is set.
+EXPECTED_STORAGE = "postgresql" if postgres_support.TEST_DATABASE_URL else "sqlite"
+
 _LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
 
 
@@ -29,6 +34,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--in-memory"]
+        storage += self._test_database_args()
         cmd = [sys.executable, "-m", "qconnect_local", "serve", "--port", "0", *storage, *self.args]
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -54,6 +60,15 @@ class ServerProcess:
         threading.Thread(target=self._drain, daemon=True).start()
         self.wait_healthy()
         return self
+
+    def _test_database_args(self) -> list[str]:
+        """With QCONNECT_TEST_DATABASE_URL set, the server runs on a PostgreSQL database of its
+        own: one per data dir (so state survives a restart), a fresh one per in-memory start."""
+        if not postgres_support.TEST_DATABASE_URL or "--database-url" in self.args:
+            return []
+        if self.data_dir is None:
+            return ["--database-url", postgres_support.new_database()]
+        return ["--database-url", postgres_support.database_for(str(self.data_dir))]
 
     def _drain(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None

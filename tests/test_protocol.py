@@ -13,7 +13,7 @@ import pytest
 from qconnect_local import errors
 from qconnect_local.protocol.model import error_statuses, service_model
 from qconnect_local.protocol.validation import validate
-from support import ServerProcess
+from support import EXPECTED_STORAGE, ServerProcess
 
 UUID = "3f0b7a52-1c1e-4f6e-9d8a-2b1f0c3e4d5a"
 
@@ -171,7 +171,7 @@ def test_sensitive_values_are_never_echoed():
 def test_health_and_reset(endpoint, qconnect):
     status, _, body = raw(endpoint, "GET", "/_qconnect/health")
     health = json.loads(body)
-    assert status == 200 and health["status"] == "ok" and health["storage"] == "sqlite"
+    assert status == 200 and health["status"] == "ok" and health["storage"] == EXPECTED_STORAGE
     assert health["uptimeSeconds"] >= 0 and health["version"]
     qconnect.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")
     assert raw(endpoint, "POST", "/_qconnect/reset", b"")[0] == 200

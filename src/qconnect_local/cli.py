@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-request-bytes", type=int, default=10 * 1024 * 1024)
     serve.add_argument("--max-knowledge-bases", type=int, default=10, help="quota per account and region")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--database-url", default=None,
+        help="postgresql://... selects the PostgreSQL store (default: $QCONNECT_LOCAL_DATABASE_URL, else SQLite)",
+    )
     return parser
 
 
@@ -41,6 +45,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         log_level=args.log_level,
     )
     settings.quotas.knowledge_bases = args.max_knowledge_bases
+    if getattr(args, "database_url", None):
+        settings.database_url = args.database_url
     return settings
 
 
@@ -74,7 +80,11 @@ def serve(settings: Settings) -> int:
     from qconnect_local.server import App
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = App(settings)
+    try:
+        app = App(settings)
+    except ConnectionError as exc:  # an unreachable PostgreSQL: one line, no traceback
+        print(f"qconnect-local: {exc}", file=sys.stderr)
+        return 1
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

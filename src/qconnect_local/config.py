@@ -26,9 +26,13 @@ class Settings:
     max_request_bytes: int = 10 * 1024 * 1024  # API calls; uploads have their own limit
     quotas: Quotas = field(default_factory=Quotas)
     log_level: str = "warning"
+    # A postgresql:// URL selects the PostgreSQL store (shared by several servers and workers).
+    database_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_DATABASE_URL") or None)
 
     @property
     def database(self) -> str:
+        if self.database_url:
+            return self.database_url
         return ":memory:" if self.in_memory else str(self.data_dir / "state.sqlite3")
 
     def prepare(self) -> None:

@@ -8,11 +8,19 @@ from __future__ import annotations
 from qconnect_local.storage.base import Store
 
 
+def is_postgres_url(database: str) -> bool:
+    return database.startswith(("postgresql://", "postgres://"))
+
+
 def open_store(database: str) -> Store:
-    """`database` is a SQLite file path or ':memory:'."""
+    """`database` is a SQLite file path, ':memory:', or a postgresql:// URL."""
+    if is_postgres_url(database):
+        from qconnect_local.storage.postgres import PostgresStore
+
+        return PostgresStore(database)
     from qconnect_local.storage.sqlite import SQLiteStore
 
     return SQLiteStore(database)
 
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "is_postgres_url", "open_store"]

@@ -1,0 +1,283 @@
+"""The PostgreSQL store: the same session interface as the SQLite store, for several servers
+and workers sharing one database.
+
+Connections come from a psycopg 3 pool and run in autocommit mode; a session decides its own
+transaction:
+
+- A read session runs each statement on its own (READ COMMITTED): most reads are one
+  statement, and skipping BEGIN/COMMIT saves two round trips per API call.
+- A write session is one transaction (READ COMMITTED). The SQLite store serializes all writers
+  with one lock; here that would make every server and worker wait on one another, so a write
+  session takes only the locks its own work needs, when it first touches a thing:
+    * reading a knowledge base locks its row (`FOR NO KEY UPDATE`): everything that writes inside
+      one knowledge base (quick responses, names, shortcut keys, per-KB quotas, import jobs) is
+      serialized per knowledge base, and a delete of the knowledge base waits for them;
+    * counting knowledge bases (the quota check before a create) takes an advisory lock on the
+      account and region;
+    * looking up a clientToken takes an advisory lock on that token, so two requests with one
+      token cannot both miss and both create.
+  The UNIQUE constraints stay as the last word; a unique violation that gets past the locks
+  turns into a ConflictException rather than an internal error.
+
+Migrations run at start-up under a session-level advisory lock, so servers that start at once
+apply each step exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import contextmanager
+from typing import Iterator
+
+import orjson
+import psycopg
+import psycopg.errors
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from qconnect_local.errors import ConflictException
+from qconnect_local.storage.base import Record
+from qconnect_local.storage.postgres_import_jobs import ImportJobQueries
+from qconnect_local.storage.postgres_quick_responses import QuickResponseQueries
+from qconnect_local.storage.postgres_schema import MIGRATIONS
+
+log = logging.getLogger("qconnect_local.postgres")
+
+# The advisory lock that serializes schema migrations across processes (an arbitrary constant).
+MIGRATION_LOCK_KEY = 0x71C0_4E01
+# Tables that `reset` keeps: the schema's own bookkeeping and deployment-wide settings.
+_KEPT_ON_RESET = ("schema_migrations", "shared_settings")
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    # orjson for every json/jsonb value on this connection (3-10x faster than the json module).
+    set_json_loads(orjson.loads, conn)
+    set_json_dumps(orjson.dumps, conn)
+
+
+class PostgresSession(QuickResponseQueries, ImportJobQueries):
+    """All SQL of the operations, for one pooled connection; one transaction when writing.
+
+    The SQL of each concern lives in its own mixin module beside this one.
+    """
+
+    def __init__(self, conn: psycopg.Connection, writing: bool) -> None:
+        self.conn = conn
+        self.writing = writing
+        self._held: set[str] = set()
+
+    # -- locks -------------------------------------------------------------------------------
+
+    def lock(self, *key: str) -> None:
+        """A transaction-scoped advisory lock on a logical key (a no-op when reading).
+
+        Held until the write session ends; taking it twice costs nothing.
+        """
+        if not self.writing:
+            return
+        name = "\x1f".join(key)
+        if name in self._held:
+            return
+        self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
+        self._held.add(name)
+
+    def _row_lock(self) -> str:
+        """The clause that locks the rows a write session reads before it changes them."""
+        return " FOR NO KEY UPDATE" if self.writing else ""
+
+    # -- knowledge bases ---------------------------------------------------------------------
+
+    def insert_knowledge_base(self, account: str, region: str, kb: Record) -> None:
+        self.conn.execute(
+            "INSERT INTO knowledge_bases (account_id, region, id, data) VALUES (%s, %s, %s, %s)",
+            (account, region, kb["knowledgeBaseId"], Jsonb(kb)),
+        )
+
+    def get_knowledge_base(self, account: str, region: str, kb_id: str) -> Record | None:
+        row = self.conn.execute(
+            "SELECT data FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s"
+            + self._row_lock(),
+            (account, region, kb_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def knowledge_base_seq(self, account: str, region: str, kb_id: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT seq FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s"
+            + self._row_lock(),
+            (account, region, kb_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def update_knowledge_base(self, account: str, region: str, kb: Record) -> None:
+        self.conn.execute(
+            "UPDATE knowledge_bases SET data = %s WHERE account_id = %s AND region = %s AND id = %s",
+            (Jsonb(kb), account, region, kb["knowledgeBaseId"]),
+        )
+
+    def delete_knowledge_base(self, account: str, region: str, kb_id: str) -> bool:
+        # Child tables reference knowledge_bases(seq) ON DELETE CASCADE.
+        cur = self.conn.execute(
+            "DELETE FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s",
+            (account, region, kb_id),
+        )
+        return cur.rowcount > 0
+
+    def count_knowledge_bases(self, account: str, region: str) -> int:
+        # A count in a write session comes before a create: hold the quota until commit.
+        self.lock("knowledge-base-quota", account, region)
+        return self.conn.execute(
+            "SELECT count(*) FROM knowledge_bases WHERE account_id = %s AND region = %s",
+            (account, region),
+        ).fetchone()[0]
+
+    def list_knowledge_bases(
+        self, account: str, region: str, after: int, limit: int
+    ) -> list[tuple[int, Record]]:
+        rows = self.conn.execute(
+            "SELECT seq, data FROM knowledge_bases WHERE account_id = %s AND region = %s"
+            " AND seq > %s ORDER BY seq LIMIT %s",
+            (account, region, after, limit),
+        ).fetchall()
+        return [(seq, data) for seq, data in rows]
+
+    # -- idempotency -------------------------------------------------------------------------
+
+    def get_idempotency(
+        self, account: str, region: str, operation: str, scope: str, token: str
+    ) -> tuple[str, str] | None:
+        # The lookup decides whether to create: two requests with one token must not both miss.
+        self.lock("client-token", account, region, operation, scope, token)
+        row = self.conn.execute(
+            "SELECT request_hash, resource_id FROM idempotency_tokens WHERE account_id = %s"
+            " AND region = %s AND operation = %s AND scope = %s AND token = %s",
+            (account, region, operation, scope, token),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def put_idempotency(
+        self, account: str, region: str, operation: str, scope: str, token: str,
+        request_hash: str, resource_id: str, created: float,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO idempotency_tokens VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (account, region, operation, scope, token, request_hash, resource_id, created),
+        )
+
+
+class PostgresStore:
+    kind = "postgresql"
+    session_class = PostgresSession
+
+    def __init__(self, url: str, pool_size: int = 10, connect_timeout: float = 30.0) -> None:
+        self.url = url
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            name="qconnect-local",
+            open=False,
+        )
+        self.pool.open()
+        try:
+            self.pool.wait(timeout=connect_timeout)
+            self._migrate()
+        except PoolTimeout:
+            self.pool.close()
+            raise ConnectionError(f"cannot connect to PostgreSQL at {redact(url)}") from None
+        except BaseException:
+            self.pool.close()
+            raise
+
+    def migrations(self) -> list[tuple[int, str]]:
+        return MIGRATIONS
+
+    def _migrate(self) -> None:
+        with self.pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+            try:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+                done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+                for version, sql in self.migrations():
+                    if version in done:
+                        continue
+                    with conn.transaction():
+                        conn.execute(sql)
+                        conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+                    log.info("applied PostgreSQL migration %s", version)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+
+    @contextmanager
+    def read(self) -> Iterator[PostgresSession]:
+        with self.pool.connection() as conn:
+            yield self.session_class(conn, writing=False)
+
+    @contextmanager
+    def write(self) -> Iterator[PostgresSession]:
+        with self.pool.connection() as conn:
+            try:
+                with conn.transaction():
+                    yield self.session_class(conn, writing=True)
+            except psycopg.errors.UniqueViolation as exc:
+                # The locks make this rare; the constraint still has the last word.
+                log.info("unique violation turned into a conflict: %s", exc.diag.message_detail)
+                raise ConflictException(
+                    "The request conflicts with a resource that was created at the same time"
+                ) from exc
+
+    def reset(self) -> None:
+        """Wipes all state (keeps the schema and the deployment's shared settings)."""
+        with self.write() as session:
+            tables = [
+                name for (name,) in session.conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                )
+                if name not in _KEPT_ON_RESET
+            ]
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                session.conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+    def shared_secret(self, name: str, size: int = 32) -> bytes:
+        """A random value made once per database and shared by every server and worker
+        (the key that signs URLs and tokens must be the same on all of them)."""
+        with self.write() as session:
+            session.conn.execute(
+                "INSERT INTO shared_settings (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (name, secrets.token_bytes(size)),
+            )
+            row = session.conn.execute(
+                "SELECT value FROM shared_settings WHERE name = %s", (name,)
+            ).fetchone()
+        return bytes(row[0])
+
+    def ping(self) -> bool:
+        try:
+            with self.pool.connection(timeout=2.0) as conn:
+                conn.execute("SELECT 1").fetchone()
+            return True
+        except (psycopg.Error, PoolTimeout):
+            return False
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparseable database URL>"
+    info.pop("password", None)
+    return " ".join(f"{k}={v}" for k, v in info.items())
+
+
+__all__ = ["PostgresStore", "PostgresSession", "redact"]

@@ -26,6 +26,7 @@ class Settings:
     max_request_bytes: int = 10 * 1024 * 1024  # API calls; uploads have their own limit
     quotas: Quotas = field(default_factory=Quotas)
     log_level: str = "warning"
+    imports: "ImportSettings" = field(default_factory=lambda: ImportSettings())  # issue 4
     # A postgresql:// URL selects the PostgreSQL store (shared by several servers and workers).
     database_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_DATABASE_URL") or None)
 
@@ -56,3 +57,33 @@ class Settings:
             with os.fdopen(fd, "wb") as f:
                 f.write(key)
             return key
+
+
+@dataclass
+class ImportSettings:
+    """Uploads and import jobs (issue 4)."""
+
+    # The service's per-document quota (reference §6); a bigger PUT gets 400 EntityTooLarge.
+    max_upload_bytes: int = 5 * 1024 * 1024
+    # async: jobs run in the background at once; manual: held in START_IN_PROGRESS until
+    # POST /_qconnect/import-jobs/{id}/run.
+    mode: str = "async"
+    delay_seconds: float = 0.0  # async mode: wait this long before running a job
+    # Data rows per file; 0 = no limit. The console's limit of 100 is documented only for it.
+    max_rows: int = 0
+    # START_IN_PROGRESS jobs per knowledge base (another -> ConflictException); 0 = no limit.
+    max_jobs_in_progress: int = 1
+    # A runner holds a job for this long and renews it while working; a crashed runner's job is
+    # taken over once its lease runs out.
+    lease_seconds: float = 15.0
+    # A job interrupted this many times (each claim counts) is failed instead of retried.
+    max_attempts: int = 3
+    # Caps every signed URL's life (seconds), so tests can see expiry without waiting minutes.
+    url_ttl_cap_seconds: int | None = None
+    # How long after its URL expired an uploaded file can still be given to StartImportJob.
+    upload_grace_seconds: int = 3600
+    # Life of the download links in GetImportJob (`url`, `failedRecordReport`).
+    download_url_seconds: int = 3600
+    # Routing-profile directory: a JSON file of Connect instances, "aws" for the real Amazon
+    # Connect API through boto3, or None (only what /_qconnect/connect-instances/... adds).
+    connect_directory: str | None = None

@@ -221,8 +221,13 @@ class App:
             settings=self.settings,
             request_id=request_id,
             services=self.services,
+            endpoint=self._endpoint_of(headers),
         )
         return serialize_output(op, handler(ctx, params))
+
+    def _endpoint_of(self, headers: dict[str, str]) -> str:
+        host = headers.get("host") or f"{self.settings.host}:{self.settings.port}"
+        return f"{headers.get('x-forwarded-proto', 'http')}://{host}"
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -20,6 +20,9 @@ class RequestContext:
     request_id: str = ""
     # Services beside storage that operations may need (blob store, URL signer, ...), by name.
     services: dict[str, Any] = field(default_factory=dict)
+    # scheme://host[:port] as the client reached us (from the Host header): where the signed
+    # upload/download URLs must point for that client.
+    endpoint: str = ""
 
     @staticmethod
     def now() -> float:

@@ -1,0 +1,114 @@
+"""Blobs as files in a directory (`<data-dir>/blobs`, or a tmpfs directory in in-memory mode).
+
+Writes go to a temporary file beside the target and are renamed over it on commit, so a reader
+never sees half a file, and a reader that already opened the old file keeps reading it whole.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from qconnect_local.blobs import BlobNotFound
+
+_KEY_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
+_TMP_PREFIX = ".tmp-"
+
+
+class _FileWriter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f"{_TMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
+        self.file = open(self.tmp, "wb")
+        self.size = 0
+        self.committed = False
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.size += len(data)
+
+    def commit(self) -> None:
+        self.file.close()
+        os.replace(self.tmp, self.path)
+        self.committed = True
+
+    def discard(self) -> None:
+        if not self.committed:
+            self.file.close()
+            try:
+                os.unlink(self.tmp)
+            except FileNotFoundError:
+                pass
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path, temporary: bool = False) -> None:
+        self.root = root
+        self.temporary = temporary
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def for_settings(cls, settings) -> "LocalBlobStore":  # noqa: ANN001
+        if not settings.in_memory:
+            return cls(Path(settings.data_dir) / "blobs")
+        shm = "/dev/shm"
+        base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+        return cls(Path(tempfile.mkdtemp(prefix="qconnect-local-blobs-", dir=base)), temporary=True)
+
+    def _path(self, key: str) -> Path:
+        # Keys come from our own code, but a wrong one must never escape the root.
+        if not _KEY_RE.fullmatch(key):
+            raise ValueError(f"invalid blob key {key!r}")
+        return self.root / key
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[_FileWriter]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        w = _FileWriter(path)
+        try:
+            yield w
+        finally:
+            w.discard()
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            pass
+
+    def keys(self) -> Iterator[str]:
+        """Every committed blob (temporary files of writes in flight are not blobs)."""
+        for dirpath, _, files in os.walk(self.root):
+            for name in files:
+                if not name.startswith(_TMP_PREFIX):
+                    yield os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
+
+    def clear(self) -> None:
+        for child in self.root.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self.temporary:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -4,6 +4,9 @@ import pytest
 
 from support import ServerProcess
 
+# pytester runs the mock and the pytest plugin in throw-away projects (tests/test_mock*.py, test_plugin*.py).
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory):

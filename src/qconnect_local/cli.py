@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--region", default="us-east-1", help="default region (the SigV4 scope wins)")
     serve.add_argument("--max-request-bytes", type=int, default=10 * 1024 * 1024)
     serve.add_argument("--max-knowledge-bases", type=int, default=10, help="quota per account and region")
+    serve.add_argument(
+        "--max-quick-responses", type=int, default=1000, help="quick responses per knowledge base (quota)"
+    )
     serve.add_argument("--log-level", default="warning")
     serve.add_argument(
         "--database-url", default=None,
@@ -45,6 +48,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         log_level=args.log_level,
     )
     settings.quotas.knowledge_bases = args.max_knowledge_bases
+    settings.quotas.quick_responses_per_knowledge_base = args.max_quick_responses
     if getattr(args, "database_url", None):
         settings.database_url = args.database_url
     return settings

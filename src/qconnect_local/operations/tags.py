@@ -28,9 +28,20 @@ def _save_kb(session: Any, ctx: RequestContext, record: Record) -> None:
     session.update_knowledge_base(ctx.account_id, ctx.region, record)
 
 
+def _load_qr(session: Any, ctx: RequestContext, resource_ids: list[str]) -> Record | None:
+    if len(resource_ids) != 2:
+        return None
+    return session.get_quick_response(ctx.account_id, ctx.region, resource_ids[0], resource_ids[1])
+
+
+def _save_qr(session: Any, ctx: RequestContext, record: Record) -> None:
+    session.update_quick_response(ctx.account_id, ctx.region, record["knowledgeBaseId"], record)
+
+
 # ARN resource type -> (load, save)
 TAGGABLE: dict[str, tuple[Loader, Saver]] = {
     "knowledge-base": (_load_kb, _save_kb),
+    "quick-response": (_load_qr, _save_qr),
 }
 
 

@@ -1,10 +1,279 @@
-"""SQLite SQL for quick responses and their search (owned by the quick-response work)."""
+"""SQLite SQL for quick responses and their search index (owned by the quick-response work).
+
+Layout
+------
+`quick_responses` has an integer rowid (`seq`, insertion order) and the UUID in a separate unique
+column; the columns that search filters, orders or matches on are real columns, and `data` holds
+the rest of the QuickResponseData record as JSON. `contents` is not duplicated into `data`:
+`content` holds the plain text (what `contents.plainText` returns and what search matches) and
+`markdown` the raw markdown when it differs.
+
+`quick_responses_fts` is an external-content FTS5 index over name, shortcut_key, description and
+content (unicode61 tokenizer, no diacritics folding, no prefix index: see search/sqlite.py for why).
+It is kept in step by this module's methods in the caller's transaction (not by per-row triggers:
+filling it with one INSERT…SELECT after a bulk insert is several times faster). A BEFORE DELETE
+trigger on knowledge_bases clears the index entries of a knowledge base before the foreign-key
+cascade removes its rows, so DeleteKnowledgeBase leaves no stale index entries.
+
+List members (channels, groupingConfiguration.values) are stored as '\\x1f'-delimited text
+('\\x1fChat\\x1fEmail\\x1f') so that EQUALS/PREFIX filters on them are one `instr` in SQL.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any, Iterable, Iterator
+
+import orjson
+
+from qconnect_local.errors import ConflictException, ResourceNotFoundException
+
+Record = dict[str, Any]
+
+SEP = "\x1f"
+FTS_COLUMNS = ("name", "shortcut_key", "description", "content")
+
 # Schema steps of this module, appended to the store's migrations (versions 100-199).
-MIGRATIONS: list[tuple[int, str]] = []
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        100,
+        """
+        CREATE TABLE quick_responses (
+            seq                INTEGER PRIMARY KEY,     -- FTS rowid; creation order
+            kb                 INTEGER NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
+            id                 TEXT NOT NULL UNIQUE,
+            name               TEXT NOT NULL,
+            shortcut_key       TEXT,
+            description        TEXT,
+            content            TEXT NOT NULL,           -- contents.plainText (searched)
+            markdown           TEXT,                    -- contents.markdown when it differs
+            content_type       TEXT NOT NULL,
+            is_active          INTEGER NOT NULL,
+            language           TEXT,
+            channels           TEXT,                    -- '\x1f'-delimited, NULL when absent/empty
+            grouping_criteria  TEXT,
+            grouping_values    TEXT,                    -- '\x1f'-delimited, NULL when absent/empty
+            created_time       REAL NOT NULL,
+            modified_time      REAL NOT NULL,
+            modified_by        TEXT,
+            data               BLOB NOT NULL            -- the record without `contents`, JSON
+        );
+        CREATE UNIQUE INDEX quick_responses_name ON quick_responses (kb, name);
+        CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)
+            WHERE shortcut_key IS NOT NULL;
+        CREATE VIRTUAL TABLE quick_responses_fts USING fts5(
+            name, shortcut_key, description, content,
+            content='quick_responses', content_rowid='seq',
+            tokenize='unicode61 remove_diacritics 0'
+        );
+        CREATE TRIGGER knowledge_bases_clear_quick_response_index
+        BEFORE DELETE ON knowledge_bases BEGIN
+            INSERT INTO quick_responses_fts(quick_responses_fts) SELECT 'delete-all'
+                WHERE NOT EXISTS (SELECT 1 FROM quick_responses WHERE kb != old.seq);
+            INSERT INTO quick_responses_fts(quick_responses_fts, rowid, name, shortcut_key, description, content)
+                SELECT 'delete', seq, name, shortcut_key, description, content FROM quick_responses
+                WHERE kb = old.seq AND EXISTS (SELECT 1 FROM quick_responses WHERE kb != old.seq);
+        END;
+        """,
+    ),
+]
+
+_COLUMNS = (
+    "kb", "id", "name", "shortcut_key", "description", "content", "markdown", "content_type",
+    "is_active", "language", "channels", "grouping_criteria", "grouping_values", "created_time",
+    "modified_time", "modified_by", "data",
+)
+_INSERT = f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_FTS_INSERT = (
+    "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_FTS_DELETE = (
+    "INSERT INTO quick_responses_fts (quick_responses_fts, rowid, name, shortcut_key, description, content)"
+    " VALUES ('delete', ?, ?, ?, ?, ?)"
+)
+SELECT_RECORD = "q.data, q.content, q.markdown"
+
+
+def encode_list(values: list[str] | None) -> str | None:
+    return SEP + SEP.join(values) + SEP if values else None
+
+
+def _row(kb_seq: int, record: Record) -> tuple[Any, ...]:
+    contents = record["contents"]
+    plain = contents["plainText"]["content"]
+    markdown = contents["markdown"]["content"]
+    grouping = record.get("groupingConfiguration") or {}
+    data = {k: v for k, v in record.items() if k != "contents"}
+    return (
+        kb_seq, record["quickResponseId"], record["name"], record.get("shortcutKey"),
+        record.get("description"), plain, None if markdown == plain else markdown,
+        record["contentType"], 1 if record.get("isActive", True) else 0, record.get("language"),
+        encode_list(record.get("channels")), grouping.get("criteria"),
+        encode_list(grouping.get("values")), record["createdTime"], record["lastModifiedTime"],
+        record.get("lastModifiedBy"), orjson.dumps(data),
+    )
+
+
+def record_from_row(data: bytes, content: str, markdown: str | None) -> Record:
+    record = orjson.loads(data)
+    record["contents"] = {
+        "plainText": {"content": content},
+        "markdown": {"content": content if markdown is None else markdown},
+    }
+    return record
+
+
+def _conflict(exc: sqlite3.IntegrityError, record: Record) -> ConflictException:
+    text = str(exc)
+    if "shortcut_key" in text:
+        return ConflictException(
+            f"A quick response with the shortcutKey '{record.get('shortcutKey')}' already exists in this knowledge base"
+        )
+    if "quick_responses.name" in text:
+        return ConflictException(
+            f"A quick response with the name '{record.get('name')}' already exists in this knowledge base"
+        )
+    if "quick_responses.id" in text:
+        return ConflictException(f"A quick response with the id '{record.get('quickResponseId')}' already exists")
+    raise exc
 
 
 class QuickResponseQueries:
-    """Mixed into SQLiteSession; `self.conn` is the session's connection."""
+    """Mixed into SQLiteSession; `self.conn` is the session's connection.
+
+    Every method keeps `quick_responses_fts` in step with `quick_responses` in the session's
+    transaction. Knowledge bases are named by (account, region, UUID); a missing one is a
+    ResourceNotFoundException.
+    """
+
+    conn: sqlite3.Connection
+
+    def _kb_seq(self, account: str, region: str, kb_id: str) -> int:
+        seq = self.knowledge_base_seq(account, region, kb_id)  # type: ignore[attr-defined]
+        if seq is None:
+            raise ResourceNotFoundException("Knowledge base not found", resource_name=kb_id)
+        return seq
+
+    # -- the import contract ------------------------------------------------------------------
+
+    def insert_quick_response(self, account: str, region: str, kb_id: str, record: Record) -> None:
+        """Inserts one quick response and its index entry.
+
+        Guarantees: a duplicate name or shortcutKey in the knowledge base raises ConflictException
+        naming the field; it is enforced by unique indexes in this transaction, so two concurrent
+        creates can never both succeed. Nothing is written when it raises.
+        """
+        row = _row(self._kb_seq(account, region, kb_id), record)
+        try:
+            cur = self.conn.execute(_INSERT, row)
+        except sqlite3.IntegrityError as exc:
+            raise _conflict(exc, record) from None
+        self.conn.execute(_FTS_INSERT, (cur.lastrowid, row[2], row[3], row[4], row[5]))
+
+    def quick_response_keys(self, account: str, region: str, kb_id: str) -> tuple[set[str], set[str], int]:
+        """(names, shortcut keys, count) of the knowledge base's quick responses, from the indexes."""
+        kb = self._kb_seq(account, region, kb_id)
+        names = {n for (n,) in self.conn.execute("SELECT name FROM quick_responses WHERE kb = ?", (kb,))}
+        keys = {
+            k for (k,) in self.conn.execute(
+                "SELECT shortcut_key FROM quick_responses WHERE kb = ? AND shortcut_key IS NOT NULL", (kb,)
+            )
+        }
+        return names, keys, len(names)
+
+    def count_quick_responses(self, account: str, region: str, kb_id: str) -> int:
+        kb = self._kb_seq(account, region, kb_id)
+        return self.conn.execute("SELECT count(*) FROM quick_responses WHERE kb = ?", (kb,)).fetchone()[0]
+
+    def insert_quick_responses_bulk(
+        self, account: str, region: str, kb_id: str, records: Iterable[Record]
+    ) -> int:
+        """The import fast path: inserts records (already checked for uniqueness and quota) in the
+        caller's write session, then fills the search index for all of them with one
+        INSERT…SELECT. Returns how many were inserted.
+
+        A duplicate that slipped through still raises ConflictException (unique indexes), and the
+        caller's transaction then rolls everything back.
+        """
+        kb = self._kb_seq(account, region, kb_id)
+        before = self.conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
+        last: list[Record] = []
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for record in records:
+                last[:] = [record]
+                yield _row(kb, record)
+
+        try:
+            self.conn.executemany(_INSERT, rows())
+        except sqlite3.IntegrityError as exc:
+            raise _conflict(exc, last[0] if last else {}) from None
+        cur = self.conn.execute(
+            "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content)"
+            " SELECT seq, name, shortcut_key, description, content FROM quick_responses WHERE seq > ?",
+            (before,),
+        )
+        return cur.rowcount
+
+    def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
+        """Sets the knowledge base's lastContentModificationTime to `when` (epoch seconds)."""
+        kb = self.get_knowledge_base(account, region, kb_id)  # type: ignore[attr-defined]
+        if kb is None:
+            raise ResourceNotFoundException("Knowledge base not found", resource_name=kb_id)
+        kb["lastContentModificationTime"] = when
+        self.update_knowledge_base(account, region, kb)  # type: ignore[attr-defined]
+
+    # -- single-record operations -------------------------------------------------------------
+
+    def get_quick_response(self, account: str, region: str, kb_id: str, qr_id: str) -> Record | None:
+        row = self.conn.execute(
+            f"SELECT {SELECT_RECORD} FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb"
+            " WHERE q.id = ? AND k.id = ? AND k.account_id = ? AND k.region = ?",
+            (qr_id, kb_id, account, region),
+        ).fetchone()
+        return record_from_row(*row) if row else None
+
+    def update_quick_response(self, account: str, region: str, kb_id: str, record: Record) -> None:
+        """Replaces a quick response (same id) and its index entry; ConflictException as for insert."""
+        kb = self._kb_seq(account, region, kb_id)
+        old = self.conn.execute(
+            "SELECT seq, name, shortcut_key, description, content FROM quick_responses WHERE id = ? AND kb = ?",
+            (record["quickResponseId"], kb),
+        ).fetchone()
+        if old is None:
+            raise ResourceNotFoundException("Quick response not found", resource_name=record["quickResponseId"])
+        row = _row(kb, record)
+        self.conn.execute(_FTS_DELETE, old)
+        try:
+            self.conn.execute(
+                f"UPDATE quick_responses SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE seq = ?",
+                (*row, old[0]),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _conflict(exc, record) from None
+        self.conn.execute(_FTS_INSERT, (old[0], row[2], row[3], row[4], row[5]))
+
+    def delete_quick_response(self, account: str, region: str, kb_id: str, qr_id: str) -> bool:
+        kb = self._kb_seq(account, region, kb_id)
+        old = self.conn.execute(
+            "SELECT seq, name, shortcut_key, description, content FROM quick_responses WHERE id = ? AND kb = ?",
+            (qr_id, kb),
+        ).fetchone()
+        if old is None:
+            return False
+        self.conn.execute(_FTS_DELETE, old)
+        self.conn.execute("DELETE FROM quick_responses WHERE seq = ?", (old[0],))
+        return True
+
+    def list_quick_responses(
+        self, account: str, region: str, kb_id: str, after: str | None, limit: int
+    ) -> list[Record]:
+        """Records in name order (names are unique in a knowledge base), after the given name
+        (keyset pagination: stable while quick responses are added or removed)."""
+        kb = self._kb_seq(account, region, kb_id)
+        rows = self.conn.execute(
+            f"SELECT {SELECT_RECORD} FROM quick_responses q WHERE kb = ? AND name > ? ORDER BY name LIMIT ?",
+            (kb, after if after is not None else "", limit),
+        ).fetchall()
+        return [record_from_row(*row) for row in rows]

@@ -1,10 +1,243 @@
-"""PostgreSQL SQL for quick responses and their search (mirrors sqlite_quick_responses.py)."""
+"""PostgreSQL SQL for quick responses and their search index (mirrors sqlite_quick_responses.py:
+the same method names, arguments, records and errors).
+
+Layout
+------
+The same columns as the SQLite table. Text columns use the "C" collation, so ordering and
+comparisons are byte-wise as in SQLite (ListQuickResponses pages in name order, and a name
+compares equal only to itself), and prefix comparisons can use the btree indexes.
+
+Search uses PostgreSQL's own machinery instead of FTS5 (see search/postgres.py):
+- `search_vector`, a stored generated tsvector over name, shortcut_key, description and content
+  (the 'simple' configuration: no stemming and no stop words, as FTS5's unicode61 tokenizer),
+  with a GIN index, for word queries;
+- trigram GIN indexes (pg_trgm) on name and content for prefix and fuzzy matching.
+PostgreSQL keeps them in step with the table itself, in the caller's transaction, so there is no
+separate index maintenance here.
+
+Concurrency: every method that writes inside a knowledge base first reads its row through
+`knowledge_base_seq`, which locks it in a write session (see postgres.py), so writers of one
+knowledge base are serialized across servers and workers, as the SQLite store's write lock does
+on one machine; the unique indexes stay the last word.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Iterable
+
+import orjson
+import psycopg
+import psycopg.errors
+
+from qconnect_local.errors import ConflictException, ResourceNotFoundException
+
+Record = dict[str, Any]
+
+SEP = "\x1f"
+
 # Schema steps of this module (versions 100-199, the same numbers as the SQLite store's).
-MIGRATIONS: list[tuple[int, str]] = []
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        100,
+        """
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE TABLE quick_responses (
+            seq                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- creation order
+            kb                 BIGINT NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
+            id                 TEXT COLLATE "C" NOT NULL UNIQUE,
+            name               TEXT COLLATE "C" NOT NULL,
+            shortcut_key       TEXT COLLATE "C",
+            description        TEXT COLLATE "C",
+            content            TEXT COLLATE "C" NOT NULL,   -- contents.plainText (searched)
+            markdown           TEXT,                        -- contents.markdown when it differs
+            content_type       TEXT COLLATE "C" NOT NULL,
+            is_active          INTEGER NOT NULL,
+            language           TEXT COLLATE "C",
+            channels           TEXT COLLATE "C",            -- '\x1f'-delimited, NULL when absent/empty
+            grouping_criteria  TEXT COLLATE "C",
+            grouping_values    TEXT COLLATE "C",            -- '\x1f'-delimited, NULL when absent/empty
+            created_time       DOUBLE PRECISION NOT NULL,
+            modified_time      DOUBLE PRECISION NOT NULL,
+            modified_by        TEXT COLLATE "C",
+            data               JSONB NOT NULL,              -- the record without `contents`
+            search_vector      tsvector GENERATED ALWAYS AS (
+                to_tsvector('simple'::regconfig,
+                    name || ' ' || coalesce(shortcut_key, '') || ' ' || coalesce(description, '')
+                    || ' ' || content)
+            ) STORED
+        );
+        CREATE UNIQUE INDEX quick_responses_name ON quick_responses (kb, name);
+        CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)
+            WHERE shortcut_key IS NOT NULL;
+        CREATE INDEX quick_responses_search ON quick_responses USING gin (search_vector);
+        CREATE INDEX quick_responses_name_trgm ON quick_responses USING gin (name gin_trgm_ops);
+        """,
+    ),
+]
+
+_COLUMNS = (
+    "kb", "id", "name", "shortcut_key", "description", "content", "markdown", "content_type",
+    "is_active", "language", "channels", "grouping_criteria", "grouping_values", "created_time",
+    "modified_time", "modified_by", "data",
+)
+_INSERT = f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+_COPY = f"COPY quick_responses ({', '.join(_COLUMNS)}) FROM STDIN"
+_UPDATE = f"UPDATE quick_responses SET {', '.join(f'{c} = %s' for c in _COLUMNS)} WHERE seq = %s"
+SELECT_RECORD = "data, content, markdown"
+
+
+def encode_list(values: list[str] | None) -> str | None:
+    return SEP + SEP.join(values) + SEP if values else None
+
+
+def _row(kb_seq: int, record: Record) -> tuple[Any, ...]:
+    contents = record["contents"]
+    plain = contents["plainText"]["content"]
+    markdown = contents["markdown"]["content"]
+    grouping = record.get("groupingConfiguration") or {}
+    data = {k: v for k, v in record.items() if k != "contents"}
+    return (
+        kb_seq, record["quickResponseId"], record["name"], record.get("shortcutKey"),
+        record.get("description"), plain, None if markdown == plain else markdown,
+        record["contentType"], 1 if record.get("isActive", True) else 0, record.get("language"),
+        encode_list(record.get("channels")), grouping.get("criteria"),
+        encode_list(grouping.get("values")), record["createdTime"], record["lastModifiedTime"],
+        record.get("lastModifiedBy"),
+        # Text, not Jsonb: COPY's text format and INSERT both let the server parse it as jsonb.
+        orjson.dumps(data).decode(),
+    )
+
+
+def record_from_row(data: Record, content: str, markdown: str | None) -> Record:
+    record = dict(data)
+    record["contents"] = {
+        "plainText": {"content": content},
+        "markdown": {"content": content if markdown is None else markdown},
+    }
+    return record
+
+
+def _conflict(exc: psycopg.errors.UniqueViolation, record: Record) -> ConflictException:
+    constraint = exc.diag.constraint_name or ""
+    if constraint == "quick_responses_shortcut":
+        return ConflictException(
+            f"A quick response with the shortcutKey '{record.get('shortcutKey')}' already exists in this knowledge base"
+        )
+    if constraint == "quick_responses_name":
+        return ConflictException(
+            f"A quick response with the name '{record.get('name')}' already exists in this knowledge base"
+        )
+    if constraint == "quick_responses_id_key":
+        return ConflictException(f"A quick response with the id '{record.get('quickResponseId')}' already exists")
+    raise exc
 
 
 class QuickResponseQueries:
     """Mixed into PostgresSession; `self.conn` is the session's connection."""
+
+    conn: psycopg.Connection
+    writing: bool
+
+    def _kb_seq(self, account: str, region: str, kb_id: str) -> int:
+        # In a write session this also locks the knowledge base row until the session ends.
+        seq = self.knowledge_base_seq(account, region, kb_id)  # type: ignore[attr-defined]
+        if seq is None:
+            raise ResourceNotFoundException("Knowledge base not found", resource_name=kb_id)
+        return seq
+
+    # -- the import contract ------------------------------------------------------------------
+
+    def insert_quick_response(self, account: str, region: str, kb_id: str, record: Record) -> None:
+        """Inserts one quick response; a duplicate name or shortcutKey raises ConflictException
+        naming the field, and leaves the session usable (the insert runs in a savepoint, since a
+        failed statement would otherwise abort the whole PostgreSQL transaction)."""
+        row = _row(self._kb_seq(account, region, kb_id), record)
+        try:
+            with self.conn.transaction():
+                self.conn.execute(_INSERT, row)
+        except psycopg.errors.UniqueViolation as exc:
+            raise _conflict(exc, record) from None
+
+    def quick_response_keys(self, account: str, region: str, kb_id: str) -> tuple[set[str], set[str], int]:
+        """(names, shortcut keys, count) of the knowledge base's quick responses."""
+        kb = self._kb_seq(account, region, kb_id)
+        names: set[str] = set()
+        keys: set[str] = set()
+        for name, key in self.conn.execute(
+            "SELECT name, shortcut_key FROM quick_responses WHERE kb = %s", (kb,)
+        ):
+            names.add(name)
+            if key is not None:
+                keys.add(key)
+        return names, keys, len(names)
+
+    def insert_quick_responses_bulk(
+        self, account: str, region: str, kb_id: str, records: Iterable[Record]
+    ) -> int:
+        """The import fast path: streams the records (already checked for uniqueness and quota)
+        into one COPY in the caller's write session. Returns how many were inserted.
+
+        A duplicate that slipped through still raises ConflictException (unique indexes), and
+        the caller's transaction then rolls everything back.
+        """
+        kb = self._kb_seq(account, region, kb_id)
+        count = 0
+        last: Record = {}
+        try:
+            with self.conn.cursor() as cur, cur.copy(_COPY) as copy:
+                for record in records:
+                    last = record
+                    copy.write_row(_row(kb, record))
+                    count += 1
+        except psycopg.errors.UniqueViolation as exc:
+            raise _conflict(exc, last) from None
+        return count
+
+    def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
+        """Sets the knowledge base's lastContentModificationTime to `when` (epoch seconds)."""
+        kb = self.get_knowledge_base(account, region, kb_id)  # type: ignore[attr-defined]
+        if kb is None:
+            raise ResourceNotFoundException("Knowledge base not found", resource_name=kb_id)
+        kb["lastContentModificationTime"] = when
+        self.update_knowledge_base(account, region, kb)  # type: ignore[attr-defined]
+
+    # -- single-record operations -------------------------------------------------------------
+
+    def get_quick_response(self, account: str, region: str, kb_id: str, qr_id: str) -> Record | None:
+        row = self.conn.execute(
+            f"SELECT {SELECT_RECORD} FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb"
+            " WHERE q.id = %s AND k.id = %s AND k.account_id = %s AND k.region = %s",
+            (qr_id, kb_id, account, region),
+        ).fetchone()
+        return record_from_row(*row) if row else None
+
+    def update_quick_response(self, account: str, region: str, kb_id: str, record: Record) -> None:
+        """Replaces a quick response (same id); ConflictException as for insert."""
+        kb = self._kb_seq(account, region, kb_id)
+        old = self.conn.execute(
+            "SELECT seq FROM quick_responses WHERE id = %s AND kb = %s",
+            (record["quickResponseId"], kb),
+        ).fetchone()
+        if old is None:
+            raise ResourceNotFoundException("Quick response not found", resource_name=record["quickResponseId"])
+        try:
+            with self.conn.transaction():
+                self.conn.execute(_UPDATE, (*_row(kb, record), old[0]))
+        except psycopg.errors.UniqueViolation as exc:
+            raise _conflict(exc, record) from None
+
+    def delete_quick_response(self, account: str, region: str, kb_id: str, qr_id: str) -> bool:
+        kb = self._kb_seq(account, region, kb_id)
+        cur = self.conn.execute("DELETE FROM quick_responses WHERE id = %s AND kb = %s", (qr_id, kb))
+        return cur.rowcount > 0
+
+    def list_quick_responses(
+        self, account: str, region: str, kb_id: str, after: str | None, limit: int
+    ) -> list[Record]:
+        """Records in name order (byte-wise, as SQLite), after the given name (keyset pagination)."""
+        kb = self._kb_seq(account, region, kb_id)
+        rows = self.conn.execute(
+            f"SELECT {SELECT_RECORD} FROM quick_responses WHERE kb = %s AND name > %s ORDER BY name LIMIT %s",
+            (kb, after if after is not None else "", limit),
+        ).fetchall()
+        return [record_from_row(*row) for row in rows]

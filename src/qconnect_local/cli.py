@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", default=None,
         help="postgresql://... selects the PostgreSQL store (default: $QCONNECT_LOCAL_DATABASE_URL, else SQLite)",
     )
+    from qconnect_local import commands  # validate, import, export, template, kb
+
+    commands.register(sub)
     return parser
 
 
@@ -112,4 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(settings_from_args(args))
-    return 2
+    from qconnect_local import commands
+
+    return commands.run(args)

@@ -68,7 +68,9 @@ class _Backend:
         from qconnect_local.config import Settings
         from qconnect_local.server import App
 
-        self.app = App(Settings(in_memory=True))
+        # Always the embedded in-memory store, whatever QCONNECT_LOCAL_DATABASE_URL says: a mock's
+        # state is private to its process.
+        self.app = App(Settings(in_memory=True, database_url=None))
         self._loopback: Any = None
         self._loopback_lock = threading.Lock()
 

@@ -84,7 +84,9 @@ def start_server(host: str = "127.0.0.1", port: int = 0, data_dir: str | Path | 
     from qconnect_local.server import App
     from qconnect_local.threaded_server import ServerStartError, ThreadedServer
 
-    settings = Settings(host=host, port=port, in_memory=data_dir is None)
+    # The embedded store, whatever QCONNECT_LOCAL_DATABASE_URL says: each pytest process (each
+    # xdist worker) gets a server of its own, and a shared database would mix their states.
+    settings = Settings(host=host, port=port, in_memory=data_dir is None, database_url=None)
     if data_dir is not None:
         settings.data_dir = Path(data_dir)
     try:

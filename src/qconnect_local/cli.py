@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from qconnect_local.config import Settings
+from qconnect_local.importing import options as import_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", default=None,
         help="postgresql://... selects the PostgreSQL store (default: $QCONNECT_LOCAL_DATABASE_URL, else SQLite)",
     )
+    import_options.add_arguments(serve)
     from qconnect_local import commands  # validate, import, export, template, kb
 
     commands.register(sub)
@@ -54,6 +56,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     settings.quotas.quick_responses_per_knowledge_base = args.max_quick_responses
     if getattr(args, "database_url", None):
         settings.database_url = args.database_url
+    import_options.apply_arguments(args, settings)
     return settings
 
 

@@ -78,6 +78,9 @@ class App:
         self.reset_hooks: list[Callable[[], None]] = [self.store.reset]
         self.shutdown_hooks: list[Callable[[], None]] = []
         self._add_internal_routes()
+        from qconnect_local.importing.endpoints import install as install_import_pipeline
+
+        install_import_pipeline(self)  # uploads, downloads, the import runner
 
     # -- internal endpoints ----------------------------------------------------------------
 

@@ -1,5 +1,192 @@
-"""StartContentUpload, StartImportJob, Get/List/DeleteImportJob (owned by the import work)."""
+"""StartImportJob, GetImportJob, ListImportJobs, DeleteImportJob (reference §3, §8.3, §8.4),
+and StartContentUpload (operations/uploads.py).
+
+StartImportJob records the job and returns at once with status START_IN_PROGRESS; the import
+runner (importing/runner.py) does the work in the background.
+
+Choices where AWS documents nothing [I]:
+- The uploadId must be one of this knowledge base's uploads, with a file PUT to it, used before
+  its URL expiry plus a grace period (`--upload-grace`, 1 hour by default); each failure has
+  its own ValidationException message. One upload may feed several jobs.
+- One START_IN_PROGRESS job per knowledge base (`--max-import-jobs-in-progress`); another
+  → ConflictException. clientToken: same token + same request → the same job; a different
+  request → ConflictException; a token whose job was deleted → ConflictException.
+- `url` (a download link to the uploaded file) and `failedRecordReport` (a download link to the
+  report, present when the job has one) are signed afresh, with a fresh `urlExpiry`, on every
+  Start/GetImportJob; ListImportJobs leaves them out, as its shape does.
+- DeleteImportJob: ConflictException while START_IN_PROGRESS; otherwise the job, its report and
+  its upload (unless another job uses it) are deleted; the quick responses it created stay.
+"""
 
 from __future__ import annotations
 
-OPERATIONS: dict = {}
+import datetime as dt
+from typing import Any
+
+from qconnect_local import ids
+from qconnect_local.errors import ConflictException, ResourceNotFoundException, ValidationException
+from qconnect_local.operations import idempotency, pagination
+from qconnect_local.operations.context import RequestContext
+from qconnect_local.operations.knowledge_bases import DELETE_GUARDS, load_knowledge_base, raise_token_used
+from qconnect_local.operations.uploads import report_path, upload_path, url_lifetime
+from qconnect_local.operations.uploads import OPERATIONS as UPLOAD_OPERATIONS
+from qconnect_local.storage.base import Record
+
+
+def _check_quick_responses_kb(kb: Record) -> None:
+    if kb["knowledgeBaseType"] != "QUICK_RESPONSES":
+        raise ValidationException(
+            f"Import jobs need a knowledge base of type QUICK_RESPONSES; knowledge base "
+            f"{kb['knowledgeBaseId']} is of type {kb['knowledgeBaseType']}"
+        )
+
+
+def _check_upload(session: Any, ctx: RequestContext, kb_id: str, upload_id: str) -> None:
+    upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
+    if upload is None:
+        raise ValidationException(
+            f"The uploadId '{upload_id}' does not match any upload; get one from StartContentUpload"
+        )
+    if upload["knowledgeBaseId"] != kb_id:
+        raise ValidationException(
+            f"The uploadId '{upload_id}' belongs to another knowledge base ({upload['knowledgeBaseId']})"
+        )
+    if upload["uploaded"] is None:
+        raise ValidationException(
+            f"No file has been uploaded for uploadId '{upload_id}': PUT the file to the url that "
+            "StartContentUpload returned first"
+        )
+    usable_until = upload["expires"] + ctx.settings.imports.upload_grace_seconds
+    if ctx.now() > usable_until:
+        when = dt.datetime.fromtimestamp(usable_until, dt.timezone.utc).isoformat(timespec="seconds")
+        raise ValidationException(f"The upload '{upload_id}' expired at {when}; upload the file again")
+
+
+def _check_no_job_in_progress(session: Any, ctx: RequestContext, kb_id: str) -> None:
+    limit = ctx.settings.imports.max_jobs_in_progress
+    if limit and session.count_import_jobs_in_progress(ctx.account_id, ctx.region, kb_id) >= limit:
+        raise ConflictException(
+            f"An import job is already in progress (START_IN_PROGRESS) for knowledge base {kb_id}; "
+            "wait for it to finish before starting another"
+        )
+
+
+def job_view(ctx: RequestContext, job: Record) -> Record:
+    """ImportJobData with freshly signed download links."""
+    out = {k: v for k, v in job.items() if not k.startswith("_")}
+    signer = ctx.services["url_signer"]
+    expires = int(ctx.now() + url_lifetime(ctx, ctx.settings.imports.download_url_seconds))
+    out["url"] = signer.sign("GET", ctx.endpoint, upload_path(job["uploadId"]), expires)
+    out["urlExpiry"] = expires
+    if job.get("_reportKey"):
+        out["failedRecordReport"] = signer.sign("GET", ctx.endpoint, report_path(job["importJobId"]), expires)
+    return out
+
+
+def summary_view(job: Record) -> Record:
+    return {k: v for k, v in job.items() if not k.startswith("_")}
+
+
+def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    imports = ctx.settings.imports
+    with ctx.store.write() as session:
+        kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
+        _check_quick_responses_kb(kb)
+        kb_id = kb["knowledgeBaseId"]
+        token_params = {k: v for k, v in params.items() if k != "knowledgeBaseId"}
+        replayed = idempotency.replayed_resource_id(session, ctx, "StartImportJob", kb_id, token_params)
+        if replayed is not None:
+            job = session.get_import_job(ctx.account_id, ctx.region, kb_id, replayed)
+            if job is None:
+                raise_token_used(params)
+            return {"importJob": job_view(ctx, job)}
+        _check_upload(session, ctx, kb_id, params["uploadId"])
+        _check_no_job_in_progress(session, ctx, kb_id)
+        now = ctx.now()
+        job: Record = {
+            "importJobId": ids.new_id(),
+            "knowledgeBaseId": kb_id,
+            "knowledgeBaseArn": kb["knowledgeBaseArn"],
+            "uploadId": params["uploadId"],
+            "importJobType": params["importJobType"],
+            "status": "START_IN_PROGRESS",
+            "createdTime": now,
+            "lastModifiedTime": now,
+        }
+        for member in ("metadata", "externalSourceConfiguration"):
+            if params.get(member) is not None:
+                job[member] = params[member]
+        run_after = None if imports.mode == "manual" else now + imports.delay_seconds
+        session.insert_import_job(ctx.account_id, ctx.region, job, ctx.caller_arn, run_after)
+        idempotency.remember(session, ctx, "StartImportJob", kb_id, token_params, job["importJobId"])
+    runner = ctx.services.get("import_runner")
+    if runner is not None:
+        runner.wake()
+    return {"importJob": job_view(ctx, job)}
+
+
+def _load_job(session: Any, ctx: RequestContext, params: dict[str, Any]) -> Record:
+    kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
+    job = session.get_import_job(ctx.account_id, ctx.region, kb["knowledgeBaseId"], params["importJobId"])
+    if job is None:
+        raise ResourceNotFoundException("Import job not found", resource_name=params["importJobId"])
+    return job
+
+
+def get_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    with ctx.store.read() as session:
+        job = _load_job(session, ctx, params)
+    return {"importJob": job_view(ctx, job)}
+
+
+def list_import_jobs(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    after = pagination.decode_token("ListImportJobs", params.get("nextToken")) or 0
+    if not isinstance(after, int):
+        raise ValidationException("Invalid pagination token")
+    limit = pagination.page_size(params)
+    with ctx.store.read() as session:
+        kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
+        rows = session.list_import_jobs(ctx.account_id, ctx.region, kb["knowledgeBaseId"], after, limit + 1)
+    out: dict[str, Any] = {"importJobSummaries": [summary_view(job) for _, job in rows[:limit]]}
+    if len(rows) > limit:
+        out["nextToken"] = pagination.encode_token("ListImportJobs", rows[limit - 1][0])
+    return out
+
+
+def delete_import_job(ctx: RequestContext, params: dict[str, Any]) -> None:
+    with ctx.store.write() as session:
+        job = _load_job(session, ctx, params)
+        if job["status"] == "START_IN_PROGRESS":
+            raise ConflictException(
+                f"Import job {job['importJobId']} is in progress (START_IN_PROGRESS) and cannot be deleted yet"
+            )
+        session.delete_import_job(ctx.account_id, ctx.region, job["importJobId"])
+        upload_gone = session.delete_upload_unless_used(ctx.account_id, ctx.region, job["uploadId"])
+    # Files go after the commit: a failed transaction must not lose them.
+    blobs = ctx.services["blobs"]
+    if job.get("_reportKey"):
+        blobs.delete(job["_reportKey"])
+    if upload_gone:
+        blobs.delete(f"uploads/{job['uploadId']}")
+    return None
+
+
+def _no_import_in_progress(session: Any, ctx: RequestContext, kb: Record) -> None:
+    """DeleteKnowledgeBase guard: not while an import job is landing rows in it."""
+    if session.count_import_jobs_in_progress(ctx.account_id, ctx.region, kb["knowledgeBaseId"]):
+        raise ConflictException(
+            f"Knowledge base {kb['knowledgeBaseId']} has an import job in progress (START_IN_PROGRESS); "
+            "delete it when the job has finished"
+        )
+
+
+if _no_import_in_progress not in DELETE_GUARDS:
+    DELETE_GUARDS.append(_no_import_in_progress)
+
+OPERATIONS = {
+    **UPLOAD_OPERATIONS,
+    "StartImportJob": start_import_job,
+    "GetImportJob": get_import_job,
+    "ListImportJobs": list_import_jobs,
+    "DeleteImportJob": delete_import_job,
+}

@@ -243,6 +243,15 @@ class ImportJobQueries:
         )
         return cur.rowcount > 0
 
+    def abandon_import_job(self, job_id: str, owner: str) -> bool:
+        """Gives a job back (a clean shutdown): claimable at once, and the try does not count."""
+        cur = self.conn.execute(
+            "UPDATE import_jobs SET lease_owner = NULL, lease_expires = NULL, attempts = max(attempts - 1, 0)"
+            " WHERE id = ? AND lease_owner = ? AND status = 'START_IN_PROGRESS'",
+            (job_id, owner),
+        )
+        return cur.rowcount > 0
+
     def finish_import_job(
         self, job_id: str, owner: str, status: str, report_key: str | None, when: float
     ) -> bool:

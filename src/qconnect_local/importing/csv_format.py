@@ -1,0 +1,231 @@
+"""The CSV format of a quick-response import (reference §5.3; README section "csv").
+
+Each data row becomes the input of CreateQuickResponse. This module knows only the file format:
+the header set and its aliases, how a row's cells map to input members, and what makes a file
+unusable. Whether a row's input is acceptable is decided by CreateQuickResponse's own rules,
+elsewhere.
+
+Choices where AWS documents nothing (all [I]):
+- Headers are matched case-insensitively, ignoring spaces, `_` and `-`, so `Shortcut key`,
+  `shortcutKey` and `SHORTCUT_KEY` are one column; each column has the aliases listed in COLUMNS.
+- A column named `Error` is ignored, so a failed-record report can be fixed and imported again.
+  Any other unknown column makes the file unusable (a typo must not silently drop data).
+- Cells are taken verbatim, never trimmed (AWS's docs blame failed rows on stray spaces). An
+  empty cell of an optional column means the member is absent; rows whose cells are all empty
+  are skipped (spreadsheets leave them at the end).
+- Multi-value cells (channels, routing profiles) are split on `|`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Callable, Iterator
+
+SEPARATOR = "|"
+REQUIRED_MARKER = "<*Required field>"
+ERROR_COLUMN = "Error"
+CONTENT_TYPE_PLAIN = "application/x.quickresponse;format=plain"
+CONTENT_TYPE_MARKDOWN = "application/x.quickresponse;format=markdown"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # canonical header, as in the template
+    aliases: tuple[str, ...]
+    required: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("Name", ("name",), required=True),
+    Column("Content", ("content",), required=True),
+    Column("Shortcut key", ("shortcutKey",)),
+    Column("Description", ("description",)),
+    Column("Routing Profile", ("Routing Profiles", "routingProfiles")),
+    Column("Channels", ("Channel", "channels")),
+    Column("Content type", ("contentType", "Format")),
+    Column("Language", ("language",)),
+    Column("Active", ("isActive", "Status")),
+)
+TEMPLATE_HEADER = [c.name for c in COLUMNS]
+
+_CONTENT_TYPES = {
+    "plain": CONTENT_TYPE_PLAIN, "plaintext": CONTENT_TYPE_PLAIN, "text": CONTENT_TYPE_PLAIN,
+    "markdown": CONTENT_TYPE_MARKDOWN, "richtext": CONTENT_TYPE_MARKDOWN,
+}
+_BOOLEANS = {
+    "true": True, "yes": True, "active": True, "1": True,
+    "false": False, "no": False, "inactive": False, "0": False,
+}
+_ALL_PROFILES = "All"
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[\s_-]+", "", header).lower()
+
+
+_BY_KEY: dict[str, Column] = {}
+for _c in COLUMNS:
+    for _name in (_c.name, *_c.aliases):
+        _BY_KEY[_key(_name)] = _c
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be imported; the message says why."""
+
+
+class RowProblem(Exception):
+    """One row cannot be imported; code and message as the API would report them."""
+
+    def __init__(self, message: str, code: str = "ValidationException") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Header:
+    cells: list[str]  # the header row verbatim (for the report)
+    columns: list[Column | None]  # per cell; None for an ignored column
+
+    def index_of(self, name: str) -> int | None:
+        for i, c in enumerate(self.columns):
+            if c is not None and c.name == name:
+                return i
+        return None
+
+
+def parse_header(cells: list[str]) -> Header:
+    columns: list[Column | None] = []
+    seen: dict[str, str] = {}
+    unknown: list[str] = []
+    for cell in cells:
+        if _key(cell) == _key(ERROR_COLUMN):
+            columns.append(None)
+            continue
+        column = _BY_KEY.get(_key(cell))
+        if column is None:
+            unknown.append(cell)
+            columns.append(None)
+            continue
+        if column.name in seen:
+            raise FileProblem(
+                f"The header has the column '{column.name}' twice ('{seen[column.name]}' and '{cell}')"
+            )
+        seen[column.name] = cell
+        columns.append(column)
+    if unknown:
+        listed = ", ".join(repr(u) for u in unknown)
+        raise FileProblem(
+            f"The header has unknown column(s) {listed}; the columns are: {', '.join(TEMPLATE_HEADER)}"
+        )
+    missing = [c.name for c in COLUMNS if c.required and c.name not in seen]
+    if missing:
+        raise FileProblem(f"The header lacks the required column(s): {', '.join(missing)}")
+    return Header(list(cells), columns)
+
+
+@dataclass
+class Row:
+    line: int  # the file line the record starts on (1-based; a quoted cell may span lines)
+    cells: list[str]
+
+
+def read_rows(stream: BinaryIO) -> tuple[Header, Iterator[Row]]:
+    """The header and an iterator over the data rows of a UTF-8 CSV (BOM optional, CRLF or LF).
+
+    Raises FileProblem for an unusable file, up front (empty, no header, bad header) or while
+    iterating (not UTF-8, broken CSV).
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    reader = csv.reader(text, strict=False)
+    records = _records(reader)
+    first = next(records, None)
+    if first is None:
+        raise FileProblem("The file is empty: it has no header row")
+    header = parse_header(first.cells)
+    return header, _data_rows(records)
+
+
+def _records(reader: Any) -> Iterator[Row]:
+    last_line = 0
+    try:
+        for cells in reader:
+            start = last_line + 1
+            last_line = reader.line_num
+            if not any(cells):  # blank line, or a row of empty cells
+                continue
+            yield Row(start, cells)
+    except UnicodeDecodeError as exc:
+        raise FileProblem(
+            f"The file is not UTF-8 text: invalid byte 0x{exc.object[exc.start]:02x} after line {last_line}"
+        ) from None
+    except csv.Error as exc:
+        raise FileProblem(f"The file is not valid CSV: line {reader.line_num}: {exc}") from None
+
+
+def _data_rows(records: Iterator[Row]) -> Iterator[Row]:
+    empty = True
+    for row in records:
+        empty = False
+        yield row
+    if empty:
+        raise FileProblem("The file has a header row but no data rows")
+
+
+# -- a row -> CreateQuickResponse input -------------------------------------------------------
+
+Resolver = Callable[[list[str]], list[str]]  # routing-profile names -> ARNs, or RowProblem
+
+
+class RowMapper:
+    """Turns rows of one file into CreateQuickResponse inputs (without checking them)."""
+
+    def __init__(self, header: Header, knowledge_base_id: str, resolve_routing_profiles: Resolver) -> None:
+        self.width = len(header.cells)
+        self.kb_id = knowledge_base_id
+        self.resolve = resolve_routing_profiles
+        self.fields = [(i, c.name) for i, c in enumerate(header.columns) if c is not None]
+
+    def to_input(self, row: Row) -> dict[str, Any]:
+        cells = row.cells
+        if len(cells) > self.width:
+            raise RowProblem(f"The row has {len(cells)} cells but the header has {self.width}")
+        params: dict[str, Any] = {"knowledgeBaseId": self.kb_id}
+        for i, name in self.fields:
+            value = cells[i] if i < len(cells) else ""
+            if value == REQUIRED_MARKER:
+                raise RowProblem(f"Replace the '{REQUIRED_MARKER}' marker in the '{name}' column with a value")
+            if name == "Name":
+                params["name"] = value  # an empty one fails CreateQuickResponse's length rule
+            elif name == "Content":
+                params["content"] = {"content": value}
+            elif value == "":
+                continue  # an empty optional cell: the member is absent
+            elif name == "Shortcut key":
+                params["shortcutKey"] = value
+            elif name == "Description":
+                params["description"] = value
+            elif name == "Channels":
+                params["channels"] = value.split(SEPARATOR)
+            elif name == "Language":
+                params["language"] = value
+            elif name == "Content type":
+                params["contentType"] = _CONTENT_TYPES.get(_key(value), value)
+            elif name == "Active":
+                params["isActive"] = _boolean(value)
+            elif name == "Routing Profile" and value != _ALL_PROFILES:
+                arns = self.resolve(value.split(SEPARATOR))
+                params["groupingConfiguration"] = {"criteria": "RoutingProfileArn", "values": arns}
+        return params
+
+
+def _boolean(value: str) -> bool:
+    found = _BOOLEANS.get(value.lower())
+    if found is None:
+        raise RowProblem(
+            f"Value '{value}' in the 'Active' column must be one of: true, false, yes, no, active, inactive"
+        )
+    return found

@@ -1,0 +1,347 @@
+"""The import pipeline's HTTP endpoints under `/_qconnect/`, and its wiring into the App.
+
+| endpoint | what it does |
+|---|---|
+| `PUT /_qconnect/uploads/{uploadId}?<signature>` | the presigned upload URL of StartContentUpload |
+| `GET /_qconnect/uploads/{uploadId}?<signature>` | ImportJobData.url: the uploaded file |
+| `GET /_qconnect/import-jobs/{id}/failed-record-report?<signature>` | ImportJobData.failedRecordReport |
+| `POST /_qconnect/import-jobs/{id}/run[?wait=true]` | manual mode: let a held job run (wait: until it ends) |
+| `PUT/GET/DELETE /_qconnect/connect-instances/{instanceId}/routing-profiles` | the local routing-profile directory |
+
+The signed URLs behave like S3 presigned URLs: 403 with an S3 XML error (`AccessDenied`
+"Request has expired", `SignatureDoesNotMatch`) when expired, tampered with or sent without a
+signed header; 400 `EntityTooLarge` past the upload limit; 200 with an `ETag` (the body's MD5)
+on success. A second PUT before expiry replaces the file. Bodies stream to blob storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from typing import Any
+from xml.sax.saxutils import escape
+
+import orjson
+
+from qconnect_local.blobs import BlobNotFound, iter_chunks, open_blob_store
+from qconnect_local.blobs.signed_urls import SignatureProblem, UrlSigner
+from qconnect_local.importing.routing_profiles import (
+    AWS,
+    AmazonConnectDirectory,
+    LocalDirectory,
+    load_directory_file,
+    parse_instance,
+)
+from qconnect_local.importing.runner import ImportRunner
+
+UUIDISH = r"[A-Za-z0-9-]{1,128}"
+# How much of an over-limit body is read and dropped so the client sees the error response
+# rather than a reset connection; past this the connection is simply closed.
+_DRAIN_LIMIT = 64 * 1024 * 1024
+_WRITE_BATCH = 1024 * 1024
+
+
+def install(app: Any) -> None:
+    """Adds blob storage, the URL signer, the routing-profile directory and the import runner to
+    `app.services`, registers the endpoints, and hooks reset and shutdown."""
+    settings = app.settings
+    blobs = open_blob_store(settings)
+    signer = UrlSigner(settings.secret_key())
+    source = settings.imports.connect_directory
+    directory = AmazonConnectDirectory() if source == AWS else LocalDirectory(app.store)
+    runner = ImportRunner(app.store, blobs, settings, directory, app.services)
+    app.services.update(blobs=blobs, url_signer=signer, connect_directory=directory, import_runner=runner)
+    endpoints = Endpoints(app, blobs, signer, runner)
+    app.add_internal_route("PUT", rf"/_qconnect/uploads/(?P<upload_id>{UUIDISH})", endpoints.put_upload)
+    app.add_internal_route("GET", rf"/_qconnect/uploads/(?P<upload_id>{UUIDISH})", endpoints.get_upload)
+    app.add_internal_route(
+        "GET", rf"/_qconnect/import-jobs/(?P<job_id>{UUIDISH})/failed-record-report", endpoints.get_report
+    )
+    app.add_internal_route("POST", rf"/_qconnect/import-jobs/(?P<job_id>{UUIDISH})/run", endpoints.run_job)
+    instance_route = r"/_qconnect/connect-instances/(?P<instance_id>[^/]{1,256})/routing-profiles"
+    app.add_internal_route("PUT", instance_route, endpoints.put_routing_profiles)
+    app.add_internal_route("GET", instance_route, endpoints.get_routing_profiles)
+    app.add_internal_route("DELETE", instance_route, endpoints.delete_routing_profiles)
+
+    def seed_directory() -> None:
+        if source and source != AWS:
+            instances = load_directory_file(source, settings.account_id, settings.region)
+            with app.store.write() as session:
+                for instance_id, profiles in instances.items():
+                    session.replace_routing_profiles(instance_id, profiles)
+
+    seed_directory()
+    app.reset_hooks.extend([blobs.clear, seed_directory])
+    app.shutdown_hooks.extend([runner.stop, blobs.close])
+    runner.start()
+
+
+# -- responses ----------------------------------------------------------------------------
+
+def _s3_error(code: str, message: str, request_id: str, **extra: Any) -> bytes:
+    """S3's error document."""
+    fields = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in extra.items())
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+        f"{fields}<RequestId>{request_id}</RequestId></Error>"
+    ).encode("utf-8")
+
+
+async def _respond(req: Any, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
+    out = [(b"x-amzn-requestid", req.request_id.encode()), (b"x-amz-request-id", req.request_id.encode()),
+           (b"content-length", str(len(body)).encode())]
+    if content_type:
+        out.append((b"content-type", content_type.encode()))
+    out += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await req.send({"type": "http.response.start", "status": status, "headers": out})
+    await req.send({"type": "http.response.body", "body": body})
+
+
+async def _xml_error(req: Any, status: int, code: str, message: str, **extra: Any) -> None:
+    await _drain(req)
+    await _respond(req, status, _s3_error(code, message, req.request_id, **extra), "application/xml")
+
+
+async def _json(req: Any, status: int, body: Any) -> None:
+    await _respond(req, status, orjson.dumps(body), "application/json")
+
+
+async def _drain(req: Any) -> None:
+    """Reads and drops what is left of the request body (bounded)."""
+    if getattr(req, "_drained", False) or req.method in ("GET", "HEAD", "DELETE"):
+        return
+    req._drained = True
+    dropped = 0
+    while dropped <= _DRAIN_LIMIT:
+        message = await req.receive()
+        if message["type"] == "http.disconnect":
+            return
+        dropped += len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
+
+
+async def _read_json(req: Any) -> Any:
+    chunks, size = [], 0
+    while True:
+        message = await req.receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > 10 * 1024 * 1024:
+            raise ValueError("body too large")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    req._drained = True
+    return orjson.loads(b"".join(chunks) or b"null")
+
+
+class Endpoints:
+    def __init__(self, app: Any, blobs: Any, signer: UrlSigner, runner: ImportRunner) -> None:
+        self.app = app
+        self.blobs = blobs
+        self.signer = signer
+        self.runner = runner
+
+    def _verify(self, req: Any) -> None:
+        self.signer.verify(req.method, req.headers.get("host", ""), req.path, req.query, req.headers, time.time())
+
+    # -- uploads ----------------------------------------------------------------------------
+
+    async def put_upload(self, req: Any) -> None:
+        upload_id = req.match["upload_id"]
+        try:
+            self._verify(req)
+        except SignatureProblem as problem:
+            await _xml_error(req, problem.status, problem.code, problem.message)
+            return
+        upload = await self.app.run_sync(self._get_upload, upload_id)
+        if upload is None:
+            await _xml_error(req, 404, "NoSuchUpload", "The upload does not exist (its knowledge base may have been deleted)")
+            return
+        limit = self.app.settings.imports.max_upload_bytes
+        declared = req.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _xml_error(req, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
+                             ProposedSize=declared, MaxSizeAllowed=limit)
+            return
+        stored = await self._receive_into_blob(req, f"uploads/{upload_id}", limit)
+        if stored is None:
+            await _xml_error(req, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
+                             MaxSizeAllowed=limit)
+            return
+        size, etag = stored
+        await self.app.run_sync(self._mark_uploaded, upload_id, size, etag)
+        await _respond(req, 200, b"", None, {"etag": f'"{etag}"'})
+
+    def _get_upload(self, upload_id: str) -> dict[str, Any] | None:
+        with self.app.store.read() as session:
+            return session.get_upload_by_id(upload_id)
+
+    def _mark_uploaded(self, upload_id: str, size: int, etag: str) -> None:
+        with self.app.store.write() as session:
+            session.mark_uploaded(upload_id, size, etag, time.time())
+
+    async def _receive_into_blob(self, req: Any, key: str, limit: int) -> tuple[int, str] | None:
+        """Streams the body into the blob (file writes off the event loop, in 1 MiB batches);
+        (size, md5 hex), or None when it was larger than `limit` (nothing is stored then)."""
+        run = self.app.run_sync
+        md5 = hashlib.md5()
+        with self.blobs.writer(key) as out:
+            batch: list[bytes] = []
+            pending = 0
+            size = 0
+            while True:
+                message = await req.receive()
+                if message["type"] == "http.disconnect":
+                    raise ConnectionAbortedError("client went away during the upload")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    await _drain(req)
+                    return None
+                if chunk:
+                    md5.update(chunk)
+                    batch.append(chunk)
+                    pending += len(chunk)
+                if pending >= _WRITE_BATCH or not message.get("more_body"):
+                    if batch:
+                        await run(out.write, b"".join(batch))
+                    batch, pending = [], 0
+                if not message.get("more_body"):
+                    break
+            req._drained = True
+            await run(out.commit)
+        return size, md5.hexdigest()
+
+    async def get_upload(self, req: Any) -> None:
+        upload_id = req.match["upload_id"]
+        try:
+            self._verify(req)
+        except SignatureProblem as problem:
+            await _xml_error(req, problem.status, problem.code, problem.message)
+            return
+        upload = await self.app.run_sync(self._get_upload, upload_id)
+        content_type = (upload or {}).get("contentType") or "application/octet-stream"
+        await self._send_blob(req, f"uploads/{upload_id}", content_type, (upload or {}).get("etag"))
+
+    async def get_report(self, req: Any) -> None:
+        job_id = req.match["job_id"]
+        try:
+            self._verify(req)
+        except SignatureProblem as problem:
+            await _xml_error(req, problem.status, problem.code, problem.message)
+            return
+        job = await self.app.run_sync(self._get_job, job_id)
+        key = (job or {}).get("_reportKey")
+        if not key:
+            await _xml_error(req, 404, "NoSuchKey", "The specified key does not exist.")
+            return
+        await self._send_blob(req, key, "text/csv; charset=utf-8", None)
+
+    async def _send_blob(self, req: Any, key: str, content_type: str, etag: str | None) -> None:
+        run = self.app.run_sync
+        try:
+            stream = await run(self.blobs.open, key)
+        except BlobNotFound:
+            await _xml_error(req, 404, "NoSuchKey", "The specified key does not exist.")
+            return
+        try:
+            size = await run(lambda: stream.seek(0, 2))
+            await run(stream.seek, 0)
+            headers = [(b"content-type", content_type.encode()), (b"content-length", str(size).encode()),
+                       (b"x-amz-request-id", req.request_id.encode())]
+            if etag:
+                headers.append((b"etag", f'"{etag}"'.encode()))
+            await req.send({"type": "http.response.start", "status": 200, "headers": headers})
+            chunks = iter_chunks(stream)
+            while True:
+                chunk = await run(next, chunks, b"")
+                if not chunk:
+                    break
+                await req.send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await req.send({"type": "http.response.body", "body": b""})
+        finally:
+            stream.close()
+
+    # -- manual mode ------------------------------------------------------------------------
+
+    def _get_job(self, job_id: str) -> dict[str, Any] | None:
+        with self.app.store.read() as session:
+            return session.get_import_job_by_id(job_id)
+
+    def _release(self, job_id: str) -> bool:
+        with self.app.store.write() as session:
+            return session.release_import_job(job_id)
+
+    async def run_job(self, req: Any) -> None:
+        job_id = req.match["job_id"]
+        await _drain(req)
+        job = await self.app.run_sync(self._get_job, job_id)
+        if job is None:
+            await _json(req, 404, {"message": "Import job not found", "importJobId": job_id})
+            return
+        if job["status"] != "START_IN_PROGRESS" or not await self.app.run_sync(self._release, job_id):
+            await _json(req, 409, {"message": f"Import job {job_id} has already finished ({job['status']})",
+                                   "importJobId": job_id, "status": job["status"]})
+            return
+        self.runner.wake()
+        wait = (req.query.get("wait") or ["false"])[-1].lower() in ("1", "true", "yes")
+        deadline = time.monotonic() + 300
+        while wait and time.monotonic() < deadline:
+            job = await self.app.run_sync(self._get_job, job_id)
+            if job is None or job["status"] != "START_IN_PROGRESS":
+                break
+            await asyncio.sleep(0.05)
+        status = job["status"] if job else "DELETED"
+        await _json(req, 202 if status == "START_IN_PROGRESS" else 200, {"importJobId": job_id, "status": status})
+
+    # -- the local routing-profile directory ------------------------------------------------
+
+    async def put_routing_profiles(self, req: Any) -> None:
+        instance_id = req.match["instance_id"]
+        settings = self.app.settings
+        try:
+            doc = await _read_json(req)
+            _, profiles = parse_instance(doc, settings.account_id, settings.region, instance_id)
+        except ValueError as exc:
+            await _json(req, 400, {"message": f"Invalid routing-profile list: {exc}"})
+            return
+
+        def save() -> None:
+            with self.app.store.write() as session:
+                session.replace_routing_profiles(instance_id, profiles)
+
+        await self.app.run_sync(save)
+        await _json(req, 200, _instance_body(instance_id, profiles))
+
+    async def get_routing_profiles(self, req: Any) -> None:
+        instance_id = req.match["instance_id"]
+
+        def load() -> dict[str, str] | None:
+            with self.app.store.read() as session:
+                return session.routing_profiles(instance_id)
+
+        profiles = await self.app.run_sync(load)
+        if profiles is None:
+            await _json(req, 404, {"message": f"Amazon Connect instance '{instance_id}' is not in the directory"})
+            return
+        await _json(req, 200, _instance_body(instance_id, profiles))
+
+    async def delete_routing_profiles(self, req: Any) -> None:
+        instance_id = req.match["instance_id"]
+
+        def delete() -> bool:
+            with self.app.store.write() as session:
+                return session.delete_routing_profiles(instance_id)
+
+        if not await self.app.run_sync(delete):
+            await _json(req, 404, {"message": f"Amazon Connect instance '{instance_id}' is not in the directory"})
+            return
+        await _respond(req, 204, b"", None)
+
+
+def _instance_body(instance_id: str, profiles: dict[str, str]) -> dict[str, Any]:
+    return {"instanceId": instance_id,
+            "routingProfiles": [{"name": name, "arn": arn} for name, arn in sorted(profiles.items())]}

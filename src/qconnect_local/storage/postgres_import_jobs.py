@@ -248,6 +248,43 @@ class ImportJobQueries:
         )
         return cur.rowcount > 0
 
+    def abandon_import_job(self, job_id: str, owner: str) -> bool:
+        """Gives a job back (a clean shutdown): claimable at once, and the try does not count."""
+        cur = self.conn.execute(
+            "UPDATE import_jobs SET lease_owner = NULL, lease_expires = NULL, attempts = greatest(attempts - 1, 0)"
+            " WHERE id = %s AND lease_owner = %s AND status = 'START_IN_PROGRESS'",
+            (job_id, owner),
+        )
+        return cur.rowcount > 0
+
+    def claim_next_import_job(self, owner: str, now: float, until: float) -> tuple[Record | None, float | None]:
+        """Claims the oldest runnable job in one statement: (the job, None), or (None, when to
+        look again). SKIP LOCKED lets many workers claim at once, each a different job, without
+        queueing behind one another's row locks."""
+        row = self.conn.execute(
+            "UPDATE import_jobs SET lease_owner = %s, lease_expires = %s, attempts = attempts + 1"
+            " WHERE seq = (SELECT seq FROM import_jobs WHERE status = 'START_IN_PROGRESS'"
+            " AND run_after <= %s AND (lease_expires IS NULL OR lease_expires < %s)"
+            " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
+            (owner, until, now, now),
+        ).fetchone()
+        if row is not None:
+            return self.get_import_job_by_id(row[0]), None
+        (soonest,) = self.conn.execute(
+            "SELECT min(greatest(run_after, coalesce(lease_expires, 0))) FROM import_jobs"
+            " WHERE status = 'START_IN_PROGRESS' AND run_after IS NOT NULL",
+        ).fetchone()
+        return None, soonest
+
+    def import_queue_depth(self) -> dict[str, int]:
+        """Jobs waiting for a runner and jobs being run (for /_qconnect/health)."""
+        waiting, running = self.conn.execute(
+            "SELECT count(*) FILTER (WHERE lease_owner IS NULL OR lease_expires < extract(epoch FROM now())),"
+            " count(*) FILTER (WHERE lease_owner IS NOT NULL AND lease_expires >= extract(epoch FROM now()))"
+            " FROM import_jobs WHERE status = 'START_IN_PROGRESS'"
+        ).fetchone()
+        return {"waiting": waiting, "running": running}
+
     def finish_import_job(
         self, job_id: str, owner: str, status: str, report_key: str | None, when: float
     ) -> bool:

@@ -83,7 +83,7 @@ _COLUMNS = (
 _INSERT = f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
 _COPY = f"COPY quick_responses ({', '.join(_COLUMNS)}) FROM STDIN"
 _UPDATE = f"UPDATE quick_responses SET {', '.join(f'{c} = %s' for c in _COLUMNS)} WHERE seq = %s"
-SELECT_RECORD = "data, content, markdown"
+SELECT_RECORD = "q.data, q.content, q.markdown"
 
 
 def encode_list(values: list[str] | None) -> str | None:
@@ -171,6 +171,10 @@ class QuickResponseQueries:
                 keys.add(key)
         return names, keys, len(names)
 
+    def count_quick_responses(self, account: str, region: str, kb_id: str) -> int:
+        kb = self._kb_seq(account, region, kb_id)
+        return self.conn.execute("SELECT count(*) FROM quick_responses WHERE kb = %s", (kb,)).fetchone()[0]
+
     def insert_quick_responses_bulk(
         self, account: str, region: str, kb_id: str, records: Iterable[Record]
     ) -> int:
@@ -237,7 +241,7 @@ class QuickResponseQueries:
         """Records in name order (byte-wise, as SQLite), after the given name (keyset pagination)."""
         kb = self._kb_seq(account, region, kb_id)
         rows = self.conn.execute(
-            f"SELECT {SELECT_RECORD} FROM quick_responses WHERE kb = %s AND name > %s ORDER BY name LIMIT %s",
+            f"SELECT {SELECT_RECORD} FROM quick_responses q WHERE kb = %s AND name > %s ORDER BY name LIMIT %s",
             (kb, after if after is not None else "", limit),
         ).fetchall()
         return [record_from_row(*row) for row in rows]

@@ -74,7 +74,8 @@ def install(app: Any) -> None:
     seed_directory()
     app.reset_hooks.extend([blobs.clear, seed_directory])
     app.shutdown_hooks.extend([runner.stop, blobs.close])
-    runner.start()
+    if settings.run_import_runner:  # `serve --no-worker` leaves jobs to `qconnect-local worker`
+        runner.start()
 
 
 # -- responses ----------------------------------------------------------------------------
@@ -199,7 +200,9 @@ class Endpoints:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > limit:
-                    await _drain(req)
+                    if message.get("more_body"):
+                        await _drain(req)
+                    req._drained = True
                     return None
                 if chunk:
                     md5.update(chunk)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
+from qconnect_local import team as team_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgresql://... selects the PostgreSQL store (default: $QCONNECT_LOCAL_DATABASE_URL, else SQLite)",
     )
     import_options.add_arguments(serve)
+    team_options.add_arguments(serve)
+    from qconnect_local import worker
+
+    worker.register(sub)
     from qconnect_local import commands  # validate, import, export, template, kb
 
     commands.register(sub)
@@ -57,6 +62,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if getattr(args, "database_url", None):
         settings.database_url = args.database_url
     import_options.apply_arguments(args, settings)
+    team_options.apply_arguments(args, settings)
     return settings
 
 
@@ -118,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(settings_from_args(args))
+    if args.command == "worker":
+        from qconnect_local import worker
+
+        return worker.run(settings_from_args(args))
     from qconnect_local import commands
 
     return commands.run(args)

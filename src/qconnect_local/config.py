@@ -29,6 +29,13 @@ class Settings:
     imports: "ImportSettings" = field(default_factory=lambda: ImportSettings())  # issue 4
     # A postgresql:// URL selects the PostgreSQL store (shared by several servers and workers).
     database_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_DATABASE_URL") or None)
+    # Running it for a team (issue 6): s3://bucket/prefix selects the S3 blob store; the import
+    # runner can be left to `qconnect-local worker` processes; a store shared by several
+    # processes provides the URL-signing key they must all use.
+    blob_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_BLOB_URL") or None)
+    s3_endpoint_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_S3_ENDPOINT_URL") or None)
+    run_import_runner: bool = True
+    shared_key: bytes | None = None
 
     @property
     def database(self) -> str:
@@ -44,6 +51,8 @@ class Settings:
     def secret_key(self) -> bytes:
         """The key that signs URLs and pagination tokens; kept in the data dir so it survives
         restarts (a random one in memory mode)."""
+        if self.shared_key is not None:  # kept in the shared database (PostgreSQL)
+            return self.shared_key
         if self.in_memory:
             if not hasattr(self, "_memory_key"):
                 self._memory_key = secrets.token_bytes(32)

@@ -78,6 +78,9 @@ class App:
         self.reset_hooks: list[Callable[[], None]] = [self.store.reset]
         self.shutdown_hooks: list[Callable[[], None]] = []
         self._add_internal_routes()
+        shared_secret = getattr(self.store, "shared_secret", None)
+        if shared_secret is not None:  # every server and worker of a shared store signs alike
+            settings.shared_key = shared_secret("url-signing-key")
         from qconnect_local.importing.endpoints import install as install_import_pipeline
 
         install_import_pipeline(self)  # uploads, downloads, the import runner

@@ -50,6 +50,10 @@ def iter_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
 
 
 def open_blob_store(settings) -> BlobStore:  # noqa: ANN001 - Settings, kept loose to avoid a cycle
+    if getattr(settings, "blob_url", None):
+        from qconnect_local.blobs.s3 import S3BlobStore
+
+        return S3BlobStore(settings.blob_url, endpoint_url=settings.s3_endpoint_url)
     from qconnect_local.blobs.local import LocalBlobStore
 
     return LocalBlobStore.for_settings(settings)

@@ -24,6 +24,7 @@ import datetime as dt
 from typing import Any
 
 from qconnect_local import ids
+from qconnect_local.blobs.s3 import adopt_direct_upload, presigned_download_url
 from qconnect_local.errors import ConflictException, ResourceNotFoundException, ValidationException
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
@@ -51,7 +52,7 @@ def _check_upload(session: Any, ctx: RequestContext, kb_id: str, upload_id: str)
         raise ValidationException(
             f"The uploadId '{upload_id}' belongs to another knowledge base ({upload['knowledgeBaseId']})"
         )
-    if upload["uploaded"] is None:
+    if upload["uploaded"] is None and not adopt_direct_upload(session, ctx, upload):
         raise ValidationException(
             f"No file has been uploaded for uploadId '{upload_id}': PUT the file to the url that "
             "StartContentUpload returned first"
@@ -75,11 +76,17 @@ def job_view(ctx: RequestContext, job: Record) -> Record:
     """ImportJobData with freshly signed download links."""
     out = {k: v for k, v in job.items() if not k.startswith("_")}
     signer = ctx.services["url_signer"]
-    expires = int(ctx.now() + url_lifetime(ctx, ctx.settings.imports.download_url_seconds))
-    out["url"] = signer.sign("GET", ctx.endpoint, upload_path(job["uploadId"]), expires)
+    lifetime = url_lifetime(ctx, ctx.settings.imports.download_url_seconds)
+    expires = int(ctx.now() + lifetime)
+    # With blobs in S3 the links are S3 presigned GETs; otherwise this server's own.
+    out["url"] = presigned_download_url(ctx, f"uploads/{job['uploadId']}", lifetime) or signer.sign(
+        "GET", ctx.endpoint, upload_path(job["uploadId"]), expires
+    )
     out["urlExpiry"] = expires
     if job.get("_reportKey"):
-        out["failedRecordReport"] = signer.sign("GET", ctx.endpoint, report_path(job["importJobId"]), expires)
+        out["failedRecordReport"] = presigned_download_url(ctx, job["_reportKey"], lifetime) or signer.sign(
+            "GET", ctx.endpoint, report_path(job["importJobId"]), expires
+        )
     return out
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from qconnect_local import ids
+from qconnect_local.blobs.s3 import presigned_upload_url
 from qconnect_local.errors import ValidationException
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import load_knowledge_base
@@ -62,7 +63,9 @@ def start_content_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[st
             "created": now, "expires": expires,
         })
     headers = {"content-type": content_type}
-    url = ctx.services["url_signer"].sign("PUT", ctx.endpoint, upload_path(upload_id), expires, headers)
+    url = presigned_upload_url(ctx, upload_id, content_type, ttl) or ctx.services["url_signer"].sign(
+        "PUT", ctx.endpoint, upload_path(upload_id), expires, headers
+    )
     return {"uploadId": upload_id, "url": url, "urlExpiry": expires, "headersToInclude": headers}
 
 

@@ -140,7 +140,8 @@ def read_rows(stream: BinaryIO) -> tuple[Header, Iterator[Row]]:
     iterating (not UTF-8, broken CSV).
     """
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
-    reader = csv.reader(text, strict=False)
+    # strict: a stray quote is an error, not silently glued into the cell.
+    reader = csv.reader(text, strict=True)
     records = _records(reader)
     first = next(records, None)
     if first is None:

@@ -26,6 +26,7 @@ apply each step exactly once.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from contextlib import contextmanager
 from typing import Iterator
@@ -170,8 +171,11 @@ class PostgresStore:
     kind = "postgresql"
     session_class = PostgresSession
 
-    def __init__(self, url: str, pool_size: int = 10, connect_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, pool_size: int = 10, connect_timeout: float | None = None) -> None:
         self.url = url
+        if connect_timeout is None:
+            # How long start-up waits for the database (a team's servers may start before it).
+            connect_timeout = float(os.environ.get("QCONNECT_LOCAL_DB_CONNECT_TIMEOUT", "15"))
         self.pool = ConnectionPool(
             url,
             min_size=1,

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qconnect_local.commands import kb, template
+from qconnect_local.commands import export, kb, template, validate
 from qconnect_local.commands.common import EXIT_FAILED, CommandError, error
 
-_MODULES = (kb, template)
+_MODULES = (validate, export, template, kb)
 
 
 def register(sub: Any) -> None:

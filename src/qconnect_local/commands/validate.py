@@ -103,7 +103,7 @@ def summary(result: Any, seconds: float | None = None) -> str:
     if seconds is not None:
         text += f" ({seconds:.1f} s)"
     if not result.routing_profiles_checked:
-        text += "; routing-profile names not checked (no --connect-directory)"
+        text += "; routing-profile names not checked (--instance-id without --connect-directory)"
     return text
 
 

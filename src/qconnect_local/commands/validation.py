@@ -127,17 +127,21 @@ class Validator:
     # -- routing profiles ----------------------------------------------------------------------
 
     def _resolver(self) -> Callable[[list[str]], list[str]]:
-        if self.routing_profiles is None:
-            # Unknown offline: any name passes, as a well-formed stand-in ARN.
-            def unchecked(names: list[str]) -> list[str]:
-                return [f"arn:aws:connect:{REGION}:{ACCOUNT}:instance/unchecked/routing-profile/"
-                        f"{uuid.uuid5(uuid.NAMESPACE_URL, n)}" for n in names]
-            return unchecked
+        """The import job's own routing-profile resolver (through a thin adapter: it is a method of
+        JobProcessor and reads only these attributes). Without an instance it fails a row with
+        routing profiles exactly as the job does; with an instance but no directory the names
+        cannot be known offline, and pass as well-formed stand-in ARNs."""
         from qconnect_local.importing.job import JobProcessor
 
-        # Adapter: the import job's resolver is a method of JobProcessor; give it what it reads.
-        directory = types.SimpleNamespace(profiles=lambda account, region, instance: self.routing_profiles)
-        job = {"externalSourceConfiguration": {"configuration": {"connectConfiguration": {"instanceId": self.instance_id}}}}
+        if self.instance_id is not None and self.routing_profiles is None:
+            def unchecked(names: list[str]) -> list[str]:
+                return [f"arn:aws:connect:{REGION}:{ACCOUNT}:instance/{self.instance_id}/routing-profile/"
+                        f"{uuid.uuid5(uuid.NAMESPACE_URL, n)}" for n in names]
+            return unchecked
+        profiles = self.routing_profiles or {}
+        directory = types.SimpleNamespace(profiles=lambda account, region, instance: profiles)
+        configuration = {"connectConfiguration": {"instanceId": self.instance_id}} if self.instance_id else {}
+        job = {"externalSourceConfiguration": {"configuration": configuration}} if configuration else {}
         fake = types.SimpleNamespace(job=job, _profiles=None, directory=directory, account=ACCOUNT, region=REGION)
         return lambda names: JobProcessor._resolve_routing_profiles(fake, names)  # type: ignore[arg-type]
 
@@ -148,7 +152,7 @@ class Validator:
         from qconnect_local.importing.csv_format import FileProblem, read_rows
         from qconnect_local.importing.report import write_file_problem
 
-        result = Result(routing_profiles_checked=self.routing_profiles is not None)
+        result = Result(routing_profiles_checked=self.routing_profiles is not None or self.instance_id is None)
         try:
             with open(path, "rb") as source:
                 header, _ = read_rows(source)  # file problems of the header, up front
@@ -314,6 +318,8 @@ def column_of(message: str) -> str:
     m = _COLUMNS_IN_MESSAGE.search(message)
     if m:
         return m.group(1)
+    if "outing profile" in message:
+        return "Routing Profile"
     m = _MEMBER_IN_MESSAGE.search(message)
     return _COLUMN_OF_MEMBER[m.group(1)] if m else ""
 

@@ -1,0 +1,121 @@
+"""`qconnect-local import FILE.csv --knowledge-base ID`: validate, upload, import, wait.
+
+Steps: the offline check of `validate` (skip with `--no-validate`; any failed row stops here,
+before anything is uploaded), StartContentUpload, PUT of the file to the returned URL with the
+returned headers, StartImportJob, then GetImportJob until the job ends, with a progress display.
+On COMPLETE exit 0. On FAILED the failed-record report is downloaded (`--report`, default
+FILE.failed.csv beside the input), its first lines printed, exit 1. Still running at `--timeout`:
+exit 1 with the job id, so the job can be followed with `aws qconnect get-import-job`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from qconnect_local.commands.common import (
+    EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, add_connection_args, make_client, parse_pairs, service_errors,
+)
+from qconnect_local.commands.validate import add_directory_args, check_file, print_errors, summary
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("import", help="validate, upload and import a quick-response CSV, and wait for the job")
+    parser.add_argument("file", metavar="FILE.csv")
+    parser.add_argument("--knowledge-base", required=True, metavar="ID", help="knowledge base id or ARN")
+    add_directory_args(parser)
+    parser.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="import-job metadata (repeatable)")
+    parser.add_argument("--no-validate", action="store_true", help="skip the offline check")
+    parser.add_argument("--report", default=None, metavar="OUT.csv",
+                        help="where to save the failed-record report (default: FILE.failed.csv)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (default 600)")
+    add_connection_args(parser)
+    parser.set_defaults(handler=import_command)
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from qconnect_local.waiters import ImportJobFailed, ImportJobTimeout, download, wait_for_import_job
+
+    metadata = parse_pairs(args.metadata, "--metadata")
+    if not os.path.isfile(args.file):
+        raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
+    if not args.no_validate:
+        result = check_file(args)
+        if not result.ok:
+            print_errors(result, 20, sys.stderr)
+            print(f"error: {summary(result)}; nothing was uploaded (--no-validate imports the valid rows anyway)",
+                  file=sys.stderr)
+            return EXIT_FAILED
+    client = make_client(args)
+    with service_errors():
+        job = start_job(client, args, metadata)
+    job_id = job["importJobId"]
+    from qconnect_local.console.progress import JobProgress
+
+    try:
+        with service_errors(), JobProgress(job_id) as progress:
+            final = wait_for_import_job(client, job["knowledgeBaseId"], job_id, timeout=args.timeout,
+                                        on_poll=progress.update)
+    except ImportJobTimeout as exc:
+        raise CommandError(str(exc)) from None
+    except ImportJobFailed as exc:
+        report = exc.job.get("failedRecordReport")
+        if report:
+            target = args.report or os.path.splitext(args.file)[0] + ".failed.csv"
+            try:
+                download(report, target)
+            except OSError as err:
+                raise CommandError(f"import job {job_id} FAILED, and its report could not be downloaded: {err}") from None
+            print(f"import job {job_id} FAILED; failed-record report saved to {target}", file=sys.stderr)
+            for line in exc.report_lines:
+                print(f"  {line}", file=sys.stderr)
+        else:
+            print(f"import job {job_id} FAILED", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{final['importJobId']} {final['status']}")
+    return EXIT_OK
+
+
+def start_job(client: Any, args: argparse.Namespace, metadata: dict[str, str]) -> dict[str, Any]:
+    upload = client.start_content_upload(knowledgeBaseId=args.knowledge_base, contentType="text/csv")
+    put_file(upload["url"], upload.get("headersToInclude") or {}, args.file)
+    params: dict[str, Any] = {
+        "knowledgeBaseId": args.knowledge_base, "importJobType": "QUICK_RESPONSES", "uploadId": upload["uploadId"],
+    }
+    if args.instance_id:
+        params["externalSourceConfiguration"] = {
+            "source": "AMAZON_CONNECT", "configuration": {"connectConfiguration": {"instanceId": args.instance_id}},
+        }
+    if metadata:
+        params["metadata"] = metadata
+    return client.start_import_job(**params)["importJob"]
+
+
+def put_file(url: str, headers: dict[str, str], path: str) -> None:
+    """PUT the file to a (presigned) upload URL, streaming it; an error response is one line."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as body:
+        request = urllib.request.Request(url, data=body, method="PUT",
+                                         headers={**headers, "Content-Length": str(size)})
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            raise CommandError(f"upload refused ({exc.code}): {_s3_error(exc.read())}") from None
+        except urllib.error.URLError as exc:
+            raise CommandError(f"upload failed: {exc.reason}") from None
+
+
+def _s3_error(body: bytes) -> str:
+    """'Code: Message' from an S3-style XML error body, else the body's first line."""
+    text = body.decode("utf-8", errors="replace")
+    code = re.search(r"<Code>(.*?)</Code>", text)
+    message = re.search(r"<Message>(.*?)</Message>", text)
+    if code:
+        return f"{code.group(1)}: {message.group(1) if message else ''}".strip()
+    return text.strip().splitlines()[0] if text.strip() else "no details"

@@ -8,9 +8,11 @@ record), so an imported row, a created and an updated quick response obey the sa
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
+import orjson
 from markdown_it import MarkdownIt
 
 from qconnect_local import ids
@@ -18,6 +20,8 @@ from qconnect_local.errors import ResourceNotFoundException, ServiceQuotaExceede
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base, raise_token_used
+from qconnect_local.search.interpolation import interpolate
+from qconnect_local.search.plan import SortKey, compile_search
 from qconnect_local.storage.base import Record
 
 PLAIN = "application/x.quickresponse;format=plain"
@@ -306,10 +310,40 @@ def list_quick_responses(ctx: RequestContext, params: dict[str, Any]) -> dict[st
     return out
 
 
+def _expression_hash(expression: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(expression, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def search_quick_responses(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Compiles the expression to a plan (search/plan.py has the rules), runs it in the store,
+    interpolates attributes into the page. The token is the last result's sort key, bound to
+    the expression it came from."""
+    expression = params["searchExpression"]
+    digest = _expression_hash(expression)
+    after = None
+    token = pagination.decode_token("SearchQuickResponses", params.get("nextToken"))
+    if token is not None:
+        if not isinstance(token, dict) or token.get("h") != digest:
+            raise ValidationException("Invalid pagination token: it belongs to another search expression")
+        after = SortKey.from_json(token.get("k"))
+    plan = compile_search(expression, pagination.page_size(params), after)
+    with ctx.store.read() as session:
+        kb = _load_kb(session, ctx, params["knowledgeBaseId"])
+        hits = session.search_quick_responses(ctx.account_id, ctx.region, kb["knowledgeBaseId"], plan)
+    attributes = params.get("attributes")
+    out: dict[str, Any] = {"results": [interpolate(record, attributes) for _, record in hits[: plan.limit]]}
+    if len(hits) > plan.limit:
+        out["nextToken"] = pagination.encode_token(
+            "SearchQuickResponses", {"h": digest, "k": hits[plan.limit - 1][0].to_json()}
+        )
+    return out
+
+
 OPERATIONS = {
     "CreateQuickResponse": create_quick_response,
     "GetQuickResponse": get_quick_response,
     "UpdateQuickResponse": update_quick_response,
     "DeleteQuickResponse": delete_quick_response,
     "ListQuickResponses": list_quick_responses,
+    "SearchQuickResponses": search_quick_responses,
 }

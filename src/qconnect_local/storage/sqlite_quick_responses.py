@@ -61,6 +61,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE UNIQUE INDEX quick_responses_name ON quick_responses (kb, name);
         CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)
             WHERE shortcut_key IS NOT NULL;
+        CREATE INDEX quick_responses_modified ON quick_responses (kb, modified_time);
         CREATE VIRTUAL TABLE quick_responses_fts USING fts5(
             name, shortcut_key, description, content,
             content='quick_responses', content_rowid='seq',
@@ -155,6 +156,16 @@ class QuickResponseQueries:
             raise ResourceNotFoundException("Knowledge base not found", resource_name=kb_id)
         return seq
 
+    def _vocabulary(self) -> Any:
+        from qconnect_local.search import sqlite as search_sqlite
+
+        return search_sqlite.vocabulary(self.conn)
+
+    def _add_words(self, row: tuple[Any, ...]) -> None:
+        from qconnect_local.search.plan import tokenize
+
+        self._vocabulary().add(w for text in row[2:6] if text for w in tokenize(text))
+
     # -- the import contract ------------------------------------------------------------------
 
     def insert_quick_response(self, account: str, region: str, kb_id: str, record: Record) -> None:
@@ -170,6 +181,7 @@ class QuickResponseQueries:
         except sqlite3.IntegrityError as exc:
             raise _conflict(exc, record) from None
         self.conn.execute(_FTS_INSERT, (cur.lastrowid, row[2], row[3], row[4], row[5]))
+        self._add_words(row)
 
     def quick_response_keys(self, account: str, region: str, kb_id: str) -> tuple[set[str], set[str], int]:
         """(names, shortcut keys, count) of the knowledge base's quick responses, from the indexes."""
@@ -214,6 +226,7 @@ class QuickResponseQueries:
             " SELECT seq, name, shortcut_key, description, content FROM quick_responses WHERE seq > ?",
             (before,),
         )
+        self._vocabulary().invalidate()
         return cur.rowcount
 
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
@@ -253,6 +266,7 @@ class QuickResponseQueries:
         except sqlite3.IntegrityError as exc:
             raise _conflict(exc, record) from None
         self.conn.execute(_FTS_INSERT, (old[0], row[2], row[3], row[4], row[5]))
+        self._add_words(row)
 
     def delete_quick_response(self, account: str, region: str, kb_id: str, qr_id: str) -> bool:
         kb = self._kb_seq(account, region, kb_id)
@@ -265,6 +279,13 @@ class QuickResponseQueries:
         self.conn.execute(_FTS_DELETE, old)
         self.conn.execute("DELETE FROM quick_responses WHERE seq = ?", (old[0],))
         return True
+
+    def search_quick_responses(self, account: str, region: str, kb_id: str, plan: Any) -> list[tuple[Any, Record]]:
+        """Runs a search/plan.py SearchPlan: up to plan.limit + 1 (SortKey, record) results after
+        plan.after, in the plan's order (see search/sqlite.py)."""
+        from qconnect_local.search import sqlite as search_sqlite
+
+        return search_sqlite.search(self.conn, self._kb_seq(account, region, kb_id), plan)
 
     def list_quick_responses(
         self, account: str, region: str, kb_id: str, after: str | None, limit: int

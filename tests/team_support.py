@@ -85,4 +85,5 @@ def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []

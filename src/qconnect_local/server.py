@@ -95,14 +95,10 @@ class App:
         self.add_internal_route("POST", r"/_qconnect/reset", self._reset)
 
     async def _health(self, req: HttpRequest) -> None:
-        body = {
-            "status": "ok" if self.store.ping() else "degraded",
-            "version": __version__,
-            "storage": self.store.kind,
-            "inMemory": self.settings.in_memory,
-            "uptimeSeconds": round(time.time() - self.started, 3),
-        }
-        await send_json(req.send, 200, body, req.request_id)
+        from qconnect_local.health import health_report  # database, blob store, import queue
+
+        status, body = await self.run_sync(health_report, self)
+        await send_json(req.send, status, body, req.request_id)
 
     async def _reset(self, req: HttpRequest) -> None:
         await self.run_sync(self.reset)

@@ -183,6 +183,8 @@ class PostgresStore:
             kwargs={"autocommit": True},
             configure=_configure,
             name="qconnect-local",
+            # A call waits this long for a connection; only an unreachable database makes it wait.
+            timeout=5.0,
             open=False,
         )
         self.pool.open()

@@ -252,6 +252,15 @@ class ImportJobQueries:
         )
         return cur.rowcount > 0
 
+    def import_queue_depth(self) -> dict[str, int]:
+        """Jobs waiting for a runner and jobs being run (for /_qconnect/health)."""
+        waiting, running = self.conn.execute(
+            "SELECT count(*) FILTER (WHERE lease_owner IS NULL OR lease_expires < ((julianday('now') - 2440587.5) * 86400.0)),"
+            " count(*) FILTER (WHERE lease_owner IS NOT NULL AND lease_expires >= ((julianday('now') - 2440587.5) * 86400.0))"
+            " FROM import_jobs WHERE status = 'START_IN_PROGRESS'"
+        ).fetchone()
+        return {"waiting": waiting, "running": running}
+
     def finish_import_job(
         self, job_id: str, owner: str, status: str, report_key: str | None, when: float
     ) -> bool:

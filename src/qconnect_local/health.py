@@ -1,0 +1,70 @@
+"""What `GET /_qconnect/health` reports: enough to monitor a team's deployment.
+
+- `database` and `blobStore`: their kind and whether this process reaches them now;
+- `importQueue`: import jobs waiting for a runner and being run (shared by every server and
+  worker of one database), `null` when the store cannot tell;
+- `importRunner`: whether this process runs import jobs (false under `serve --no-worker`).
+
+`status` is "ok" when both the database and the blob store answer, else "degraded", and then the
+HTTP status is 503, so a load balancer's health check takes the server out of rotation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from qconnect_local import __version__
+
+log = logging.getLogger("qconnect_local.health")
+
+
+def _blob_store(app: Any) -> dict[str, Any]:
+    blobs = app.services.get("blobs")
+    if blobs is None:
+        return {"kind": None, "reachable": False}
+    ping = getattr(blobs, "ping", None)
+    kind = getattr(blobs, "kind", "local")
+    try:
+        reachable = ping() if ping is not None else _first(blobs) is not None
+    except Exception:  # any failure to answer is "not reachable", never a 500
+        log.warning("blob store health check failed", exc_info=True)
+        reachable = False
+    return {"kind": kind, "reachable": reachable}
+
+
+def _first(blobs: Any) -> list[str]:
+    """One key at most: proves the local blob directory can be listed."""
+    for key in blobs.keys():
+        return [key]
+    return []
+
+
+def _import_queue(app: Any) -> dict[str, int] | None:
+    try:
+        with app.store.read() as session:
+            depth = getattr(session, "import_queue_depth", None)
+            return depth() if depth is not None else None
+    except Exception:
+        log.warning("import queue health check failed", exc_info=True)
+        return None
+
+
+def health_report(app: Any) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body). Blocking: run it off the event loop."""
+    database_ok = app.store.ping()
+    blobs = _blob_store(app)
+    ok = database_ok and blobs["reachable"]
+    body = {
+        "status": "ok" if ok else "degraded",
+        "version": __version__,
+        "storage": app.store.kind,
+        "inMemory": app.settings.in_memory,
+        "uptimeSeconds": round(time.time() - app.started, 3),
+        "database": {"kind": app.store.kind, "reachable": database_ok},
+        "blobStore": blobs,
+        "importQueue": _import_queue(app) if database_ok else None,
+        "importRunner": bool(getattr(app.settings, "run_import_runner", True)),
+    }
+    return (200 if ok else 503), body

@@ -7,13 +7,11 @@ The same columns as the SQLite table. Text columns use the "C" collation, so ord
 comparisons are byte-wise as in SQLite (ListQuickResponses pages in name order, and a name
 compares equal only to itself), and prefix comparisons can use the btree indexes.
 
-Search uses PostgreSQL's own machinery instead of FTS5 (see search/postgres.py):
-- `search_vector`, a stored generated tsvector over name, shortcut_key, description and content
-  (the 'simple' configuration: no stemming and no stop words, as FTS5's unicode61 tokenizer),
-  with a GIN index, for word queries;
-- trigram GIN indexes (pg_trgm) on name and content for prefix and fuzzy matching.
-PostgreSQL keeps them in step with the table itself, in the caller's transaction, so there is no
-separate index maintenance here.
+Search uses PostgreSQL's own machinery instead of FTS5 (search/postgres.py has the details):
+`search_words`, a tsvector of field-tagged words built with the search plan's own tokenizer, with
+a GIN index, answers word, prefix (`:*`) and exact whole-field queries; `quick_response_words`
+(every indexed word, with fuzzystrmatch's levenshtein) answers allowFuzziness. Both are written
+by this module's methods in the caller's transaction.
 
 Concurrency: every method that writes inside a knowledge base first reads its row through
 `knowledge_base_seq`, which locks it in a write session (see postgres.py), so writers of one
@@ -40,7 +38,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (
         100,
         """
-        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE EXTENSION IF NOT EXISTS fuzzystrmatch;
         CREATE TABLE quick_responses (
             seq                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- creation order
             kb                 BIGINT NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
@@ -60,17 +58,18 @@ MIGRATIONS: list[tuple[int, str]] = [
             modified_time      DOUBLE PRECISION NOT NULL,
             modified_by        TEXT COLLATE "C",
             data               JSONB NOT NULL,              -- the record without `contents`
-            search_vector      tsvector GENERATED ALWAYS AS (
-                to_tsvector('simple'::regconfig,
-                    name || ' ' || coalesce(shortcut_key, '') || ' ' || coalesce(description, '')
-                    || ' ' || content)
-            ) STORED
+            search_words       tsvector NOT NULL            -- see search/postgres.py
         );
         CREATE UNIQUE INDEX quick_responses_name ON quick_responses (kb, name);
         CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)
             WHERE shortcut_key IS NOT NULL;
-        CREATE INDEX quick_responses_search ON quick_responses USING gin (search_vector);
-        CREATE INDEX quick_responses_name_trgm ON quick_responses USING gin (name gin_trgm_ops);
+        CREATE INDEX quick_responses_search ON quick_responses USING gin (search_words);
+
+        -- Every word ever indexed (for allowFuzziness); never shrinks, a superset is harmless.
+        CREATE TABLE quick_response_words (
+            word  TEXT COLLATE "C" PRIMARY KEY
+        );
+        CREATE INDEX quick_response_words_length ON quick_response_words (length(word));
         """,
     ),
 ]
@@ -78,7 +77,7 @@ MIGRATIONS: list[tuple[int, str]] = [
 _COLUMNS = (
     "kb", "id", "name", "shortcut_key", "description", "content", "markdown", "content_type",
     "is_active", "language", "channels", "grouping_criteria", "grouping_values", "created_time",
-    "modified_time", "modified_by", "data",
+    "modified_time", "modified_by", "data", "search_words",
 )
 _INSERT = f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
 _COPY = f"COPY quick_responses ({', '.join(_COLUMNS)}) FROM STDIN"
@@ -90,12 +89,21 @@ def encode_list(values: list[str] | None) -> str | None:
     return SEP + SEP.join(values) + SEP if values else None
 
 
-def _row(kb_seq: int, record: Record) -> tuple[Any, ...]:
+def _row(kb_seq: int, record: Record, words: set[str] | None = None) -> tuple[Any, ...]:
+    """The column values of a record; its indexed words are added to `words` when given."""
+    from qconnect_local.search.postgres import index_words
+
     contents = record["contents"]
     plain = contents["plainText"]["content"]
     markdown = contents["markdown"]["content"]
     grouping = record.get("groupingConfiguration") or {}
     data = {k: v for k, v in record.items() if k != "contents"}
+    search_words, found = index_words({
+        "name": record["name"], "shortcut_key": record.get("shortcutKey"),
+        "description": record.get("description"), "content": plain,
+    })
+    if words is not None:
+        words.update(found)
     return (
         kb_seq, record["quickResponseId"], record["name"], record.get("shortcutKey"),
         record.get("description"), plain, None if markdown == plain else markdown,
@@ -103,8 +111,9 @@ def _row(kb_seq: int, record: Record) -> tuple[Any, ...]:
         encode_list(record.get("channels")), grouping.get("criteria"),
         encode_list(grouping.get("values")), record["createdTime"], record["lastModifiedTime"],
         record.get("lastModifiedBy"),
-        # Text, not Jsonb: COPY's text format and INSERT both let the server parse it as jsonb.
-        orjson.dumps(data).decode(),
+        # Text, not Jsonb: COPY's text format and INSERT both let the server parse it as jsonb
+        # (and the tsvector literal the same way).
+        orjson.dumps(data).decode(), search_words,
     )
 
 
@@ -151,12 +160,26 @@ class QuickResponseQueries:
         """Inserts one quick response; a duplicate name or shortcutKey raises ConflictException
         naming the field, and leaves the session usable (the insert runs in a savepoint, since a
         failed statement would otherwise abort the whole PostgreSQL transaction)."""
-        row = _row(self._kb_seq(account, region, kb_id), record)
+        words: set[str] = set()
+        row = _row(self._kb_seq(account, region, kb_id), record, words)
         try:
             with self.conn.transaction():
                 self.conn.execute(_INSERT, row)
         except psycopg.errors.UniqueViolation as exc:
             raise _conflict(exc, record) from None
+        self._remember_words(words)
+
+    def _remember_words(self, words: set[str]) -> None:
+        """Adds words to the fuzzy-search vocabulary. Sorted, so that concurrent writers insert
+        shared new words in one order and cannot deadlock on them."""
+        from qconnect_local.search.postgres import _MAX_FUZZY_WORD
+
+        fresh = sorted(w for w in words if len(w) <= _MAX_FUZZY_WORD)
+        if fresh:
+            self.conn.execute(
+                "INSERT INTO quick_response_words (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+                (fresh,),
+            )
 
     def quick_response_keys(self, account: str, region: str, kb_id: str) -> tuple[set[str], set[str], int]:
         """(names, shortcut keys, count) of the knowledge base's quick responses."""
@@ -187,14 +210,16 @@ class QuickResponseQueries:
         kb = self._kb_seq(account, region, kb_id)
         count = 0
         last: Record = {}
+        words: set[str] = set()
         try:
             with self.conn.cursor() as cur, cur.copy(_COPY) as copy:
                 for record in records:
                     last = record
-                    copy.write_row(_row(kb, record))
+                    copy.write_row(_row(kb, record, words))
                     count += 1
         except psycopg.errors.UniqueViolation as exc:
             raise _conflict(exc, last) from None
+        self._remember_words(words)
         return count
 
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
@@ -224,11 +249,13 @@ class QuickResponseQueries:
         ).fetchone()
         if old is None:
             raise ResourceNotFoundException("Quick response not found", resource_name=record["quickResponseId"])
+        words: set[str] = set()
         try:
             with self.conn.transaction():
-                self.conn.execute(_UPDATE, (*_row(kb, record), old[0]))
+                self.conn.execute(_UPDATE, (*_row(kb, record, words), old[0]))
         except psycopg.errors.UniqueViolation as exc:
             raise _conflict(exc, record) from None
+        self._remember_words(words)
 
     def delete_quick_response(self, account: str, region: str, kb_id: str, qr_id: str) -> bool:
         kb = self._kb_seq(account, region, kb_id)
@@ -245,3 +272,10 @@ class QuickResponseQueries:
             (kb, after if after is not None else "", limit),
         ).fetchall()
         return [record_from_row(*row) for row in rows]
+
+    def search_quick_responses(self, account: str, region: str, kb_id: str, plan: Any) -> list[tuple[Any, Record]]:
+        """Runs a search/plan.py SearchPlan: up to plan.limit + 1 (SortKey, record) results after
+        plan.after, in the plan's order (see search/postgres.py)."""
+        from qconnect_local.search import postgres as search_postgres
+
+        return search_postgres.search(self.conn, self._kb_seq(account, region, kb_id), plan)

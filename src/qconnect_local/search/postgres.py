@@ -1,0 +1,205 @@
+"""Runs a SearchPlan on the PostgreSQL store: one SQL statement per page, with PostgreSQL's own
+text search doing the matching and scoring, and the plan's order and keyset done in SQL.
+
+The index
+---------
+Each quick response has a `search_words` tsvector that this module builds in Python from the
+plan's own `tokenize` (so word boundaries are exactly the reference's, not the 'simple' parser's
+ideas about e-mail addresses, hyphenated words or numbers), with a GIN index:
+
+- `<f>:<word>` for every word of a searchable field, f being n (name), s (shortcutKey),
+  d (description) or c (content): a CONTAINS query on a field is an AND of its lexemes, and
+  CONTAINS_AND_PREFIX's last word is a tsquery prefix (`'c:wor':*`);
+- `x<f>:<hash>` for each field's whole word sequence: the exact whole-field match that doubles a
+  query's weight is one more lexeme lookup (a 64-bit BLAKE2b of the words joined by spaces).
+
+allowFuzziness looks up, once per query word, the words within the allowed Levenshtein distance
+in `quick_response_words` (every word ever indexed; fuzzystrmatch's `levenshtein_less_equal`
+over the words of a near length), and searches them as an OR of exact lexemes. A superset of the
+live words is harmless: a word that no longer occurs matches nothing.
+
+Score: per query, CASE exact-tsquery THEN 2w WHEN match-tsquery THEN w; rows that match no query
+are dropped; order and keyset are the plan's (`compare`), written as SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Iterable
+
+from qconnect_local.search.plan import FilterPlan, QueryPlan, SearchPlan, SortKey, fuzzy_distance, tokenize
+from qconnect_local.storage.postgres_quick_responses import SEP, record_from_row
+
+# Searchable record fields -> (storage column, lexeme prefix).
+FIELD_PREFIXES = {"name": "n", "shortcut_key": "s", "description": "d", "content": "c"}
+# A longer word is indexed by its hash (a tsvector lexeme holds at most 2047 bytes); it can then
+# be found whole, not by prefix or fuzzily.
+_MAX_WORD_BYTES = 500
+# fuzzystrmatch's levenshtein takes strings of at most 255 characters.
+_MAX_FUZZY_WORD = 250
+
+
+def _word_lexeme(prefix: str, word: str) -> str:
+    if len(word.encode("utf-8")) > _MAX_WORD_BYTES:
+        word = "#" + hashlib.blake2b(word.encode("utf-8"), digest_size=16).hexdigest()
+    return f"{prefix}:{word}"
+
+
+def _exact_lexeme(prefix: str, words: Iterable[str]) -> str:
+    digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).hexdigest()
+    return f"x{prefix}:{digest}"
+
+
+def index_words(fields: dict[str, str | None]) -> tuple[str, set[str]]:
+    """(tsvector literal, the words) for one quick response's searchable columns."""
+    lexemes: set[str] = set()
+    words_seen: set[str] = set()
+    for column, prefix in FIELD_PREFIXES.items():
+        text = fields.get(column)
+        if not text:
+            continue
+        words = tokenize(text)
+        if not words:
+            continue
+        words_seen.update(words)
+        lexemes.update(_word_lexeme(prefix, w) for w in words)
+        lexemes.add(_exact_lexeme(prefix, words))
+    # Words are runs of letters and digits: nothing in them needs escaping inside quotes.
+    return " ".join(f"'{lexeme}'" for lexeme in sorted(lexemes)), words_seen
+
+
+# -- queries as tsqueries ----------------------------------------------------------------------
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme + "'"
+
+
+def _fuzzy_alternatives(conn: Any, word: str) -> list[str]:
+    limit = fuzzy_distance(word)
+    if limit == 0 or len(word) > _MAX_FUZZY_WORD:
+        return [word]
+    rows = conn.execute(
+        "SELECT word FROM quick_response_words WHERE length(word) BETWEEN %s AND %s"
+        " AND levenshtein_less_equal(word, %s, %s) <= %s",
+        (max(len(word) - limit, 1), len(word) + limit, word, limit, limit),
+    ).fetchall()
+    return sorted({word, *(w for (w,) in rows)})
+
+
+class QuerySql:
+    """One query of the plan as two tsqueries: `match` (strength >= 1) and `exact` (2)."""
+
+    def __init__(self, conn: Any, query: QueryPlan) -> None:
+        self.query = query
+        prefix = FIELD_PREFIXES[query.column]
+        values = []
+        for value in query.values:
+            terms = []
+            for i, word in enumerate(value):
+                alternatives = _fuzzy_alternatives(conn, word) if query.fuzzy else [word]
+                parts = [_quote(_word_lexeme(prefix, w)) for w in alternatives]
+                if query.prefix and i == len(value) - 1 and len(word.encode("utf-8")) <= _MAX_WORD_BYTES:
+                    parts.append(_quote(_word_lexeme(prefix, word)) + ":*")
+                terms.append(parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")")
+            values.append("(" + " & ".join(terms) + ")")
+        self.match = " | ".join(values)
+        self.exact = " | ".join(_quote(_exact_lexeme(prefix, value)) for value in query.values)
+
+
+# -- filters, order, keyset ----------------------------------------------------------------------
+
+def _filter_sql(flt: FilterPlan) -> tuple[str, list[Any]]:
+    col = "q." + flt.column
+    missing = f"{col} IS NULL"
+    if flt.values is None:
+        return (missing if flt.include_missing else f"{col} IS NOT NULL"), []
+    tests: list[str] = []
+    params: list[Any] = []
+    for value in flt.values:
+        if flt.kind == "bool":
+            tests.append(f"{col} = %s")
+            params.append(1 if value else 0)
+        elif flt.kind == "time":
+            tests.append(f"abs({col} - %s) < 0.0005")
+            params.append(value)
+        elif flt.kind == "list":
+            tests.append(f"strpos({col}, %s) > 0")
+            params.append(SEP + value + (SEP if flt.operator == "EQUALS" else ""))
+        elif flt.operator == "PREFIX":
+            tests.append(f"starts_with({col}, %s)")
+            params.append(value)
+        else:
+            tests.append(f"{col} = %s")
+            params.append(value)
+    sql = "(" + (" OR ".join(tests) if tests else "false") + ")"
+    if flt.include_missing:
+        sql = f"({sql} OR {missing})"
+    return sql, params
+
+
+def _order_sql(plan: SearchPlan) -> str:
+    if plan.order is None:
+        return "score DESC, name"
+    direction = " DESC" if plan.order.descending else ""
+    return f"v IS NULL, v{direction}, score DESC, name"
+
+
+def _keyset_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
+    """Rows strictly after plan.after in the plan's order (search/plan.py `compare`)."""
+    after = plan.after
+    if after is None:
+        return "true", []
+    tail = "(score < %s OR (score = %s AND name > %s))"
+    tail_params = [after.score, after.score, after.name]
+    if plan.order is None:
+        return tail, tail_params
+    if after.value is None:
+        return f"(v IS NULL AND {tail})", tail_params
+    op = "<" if plan.order.descending else ">"
+    return (
+        f"(v IS NULL OR v {op} %s OR (v = %s AND {tail}))",
+        [after.value, after.value, *tail_params],
+    )
+
+
+# -- the executor ----------------------------------------------------------------------------------
+
+def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str, Any]]]:
+    """Up to plan.limit + 1 (key, record) results after plan.after, in the plan's order."""
+    queries = [QuerySql(conn, q) for q in plan.queries if q.values]
+    if plan.queries and not queries:
+        return []  # every query was word-less: nothing matches
+    where, params = ["q.kb = %s"], [kb]
+    for flt in plan.filters:
+        sql, p = _filter_sql(flt)
+        where.append(sql)
+        params.extend(p)
+    score_params: list[Any] = []
+    if queries:
+        score_terms = []
+        for qs in queries:
+            weight = qs.query.weight
+            score_terms.append(
+                f"CASE WHEN q.search_words @@ %s::tsquery THEN {2 * weight}"
+                f" WHEN q.search_words @@ %s::tsquery THEN {weight} ELSE 0 END"
+            )
+            score_params.extend((qs.exact, qs.match))
+        score = " + ".join(score_terms)
+        # The candidates: rows matching some query (the GIN index answers this).
+        where.append("q.search_words @@ %s::tsquery")
+        params.append(" | ".join(f"({qs.match})" for qs in queries))
+    else:
+        score = "0"
+    order_col = f"q.{plan.order.column}" if plan.order else "NULL"
+    keyset, keyset_params = _keyset_sql(plan)
+    sql = (
+        f"SELECT seq, name, v, score, data, content, markdown FROM ("
+        f"SELECT q.seq, q.name, {order_col} AS v, ({score}) AS score, q.data, q.content, q.markdown"
+        f" FROM quick_responses q WHERE {' AND '.join(where)}) s"
+        f" WHERE {keyset} ORDER BY {_order_sql(plan)} LIMIT %s"
+    )
+    rows = conn.execute(sql, (*score_params, *params, *keyset_params, plan.limit + 1)).fetchall()
+    return [
+        (SortKey(value if plan.order is not None else None, score_, name), record_from_row(data, content, markdown))
+        for _, name, value, score_, data, content, markdown in rows
+    ]

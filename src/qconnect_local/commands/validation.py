@@ -143,7 +143,8 @@ class Validator:
         configuration = {"connectConfiguration": {"instanceId": self.instance_id}} if self.instance_id else {}
         job = {"externalSourceConfiguration": {"configuration": configuration}} if configuration else {}
         fake = types.SimpleNamespace(job=job, _profiles=None, directory=directory, account=ACCOUNT, region=REGION)
-        return lambda names: JobProcessor._resolve_routing_profiles(fake, names)  # type: ignore[arg-type]
+        resolve = getattr(JobProcessor, "resolve_routing_profiles", None) or JobProcessor._resolve_routing_profiles
+        return lambda names: resolve(fake, names)  # type: ignore[arg-type]
 
     # -- the file ------------------------------------------------------------------------------
 
@@ -273,9 +274,8 @@ class Validator:
         """In file order: rule failures as they are; passing rows through RowChecker for the
         uniqueness and quota checks (which need every earlier row of the file)."""
         from qconnect_local.importing.csv_format import RowProblem
-        from qconnect_local.importing.job import Keys, RowChecker
 
-        checker = RowChecker(self.ctx, self.kb, Keys(set(), set(), 0), self.quota, self.rules)
+        checker = new_row_checker(self.ctx, self.kb, self.quota, self.rules)
         check = checker.check
         failures: list[tuple[int, str, str, list[str] | None]] = []
         for outcomes in chunks:
@@ -311,6 +311,18 @@ class Validator:
             else:
                 free.append((i, *bounds))
         return free, by_value
+
+
+def new_row_checker(ctx: Any, kb: dict[str, Any], quota: int, rules: Any) -> Any:
+    """The import's RowChecker for an empty knowledge base (its constructor took a `Keys` before
+    it took the three sets/counters directly; both are accepted)."""
+    import inspect
+
+    from qconnect_local.importing import job
+
+    if "keys" in inspect.signature(job.RowChecker.__init__).parameters:
+        return job.RowChecker(ctx, kb, job.Keys(set(), set(), 0), quota, rules)  # type: ignore[attr-defined]
+    return job.RowChecker(ctx, kb, set(), set(), 0, quota, rules)
 
 
 def column_of(message: str) -> str:

@@ -120,3 +120,17 @@ def make_client(endpoint_url: str, service: str = "qconnect", region: str = "us-
         aws_secret_access_key="testing",
         config=Config(retries={"max_attempts": 1, "mode": "standard"}),
     )
+
+
+def query_state(data_dir: Path, sql: str) -> list[tuple]:
+    """Runs SQL (written to work on both stores) on the state of the server(s) of `data_dir`:
+    its SQLite file, or its PostgreSQL database when QCONNECT_TEST_DATABASE_URL is set."""
+    if postgres_support.TEST_DATABASE_URL:
+        import psycopg
+
+        with psycopg.connect(postgres_support.database_for(str(data_dir)), autocommit=True) as conn:
+            return conn.execute(sql).fetchall()
+    import sqlite3
+
+    with sqlite3.connect(Path(data_dir) / "state.sqlite3") as db:
+        return db.execute(sql).fetchall()

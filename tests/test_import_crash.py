@@ -3,11 +3,10 @@ over (its lease has run out), finishes, and every row is imported exactly once."
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from import_support import csv_bytes, start, upload, wait_job
-from support import ServerProcess
+from support import ServerProcess, query_state
 
 ROWS = 60_000
 
@@ -24,9 +23,8 @@ def test_kill_9_mid_import_then_restart(tmp_path):
         assert client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]["status"] == "START_IN_PROGRESS"
     finally:
         first.kill()  # SIGKILL: no shutdown hooks, the job's lease stays behind
-    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
-        assert db.execute("SELECT count(*) FROM quick_responses").fetchone()[0] == 0
-        assert db.execute("SELECT status, attempts FROM import_jobs").fetchone() == ("START_IN_PROGRESS", 1)
+    assert query_state(tmp_path, "SELECT count(*) FROM quick_responses")[0][0] == 0
+    assert query_state(tmp_path, "SELECT status, attempts FROM import_jobs")[0] == ("START_IN_PROGRESS", 1)
 
     second = ServerProcess(*args, data_dir=tmp_path).start()
     try:
@@ -37,7 +35,6 @@ def test_kill_9_mid_import_then_restart(tmp_path):
         assert [q["name"] for q in page["quickResponseSummaries"]] == [f"row-{i:06d}" for i in range(5)]
     finally:
         second.stop()
-    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
-        count, distinct = db.execute("SELECT count(*), count(DISTINCT name) FROM quick_responses").fetchone()
-        assert count == distinct == ROWS
-        assert db.execute("SELECT status, attempts FROM import_jobs").fetchone() == ("COMPLETE", 2)
+    count, distinct = query_state(tmp_path, "SELECT count(*), count(DISTINCT name) FROM quick_responses")[0]
+    assert count == distinct == ROWS
+    assert query_state(tmp_path, "SELECT status, attempts FROM import_jobs")[0] == ("COMPLETE", 2)

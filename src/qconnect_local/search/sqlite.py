@@ -24,7 +24,9 @@ Why this shape (measured at 1,000,000 quick responses, bench/search.py):
 
 from __future__ import annotations
 
+import bisect
 import functools
+import hashlib
 import itertools
 import re
 import sqlite3
@@ -50,52 +52,74 @@ WALK_BATCH = 256
 Hit = tuple[SortKey, int]   # (sort key, seq)
 
 
-# -- vocabulary for fuzzy words --------------------------------------------------------------------
+# -- exact keys and vocabulary --------------------------------------------------------------------
+
+def exact_key(column: str, words: Iterable[str]) -> str:
+    """The word indexed in the `exact_keys` FTS column for a field whose words are `words`: an
+    exact whole-field match is then one FTS lookup (collisions are harmless: candidates are
+    checked in Python)."""
+    digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).hexdigest()
+    return f"x{_COLUMN_LETTER[column]}{digest}"
+
+
+_COLUMN_LETTER = {"name": "n", "shortcut_key": "s", "description": "d", "content": "c"}
+MAX_EXPANSION = 3000   # a prefix with more words than this is searched with FTS5's own `*`
+
 
 class Vocabulary:
-    """The distinct words of the FTS index, for allowFuzziness. Built lazily (one fts5vocab scan),
-    extended by single-record writes, rebuilt after bulk inserts. A superset is harmless: a word
-    that no longer occurs just matches nothing."""
+    """The words of each searchable column, for prefixes (sorted, bisected) and allowFuzziness.
+
+    Writes add their words as they go (`add`); the first search that needs a column's words reads
+    the words of the index once (fts5vocab) and merges what writes added. A superset of the words
+    in the index is harmless (a word that no longer occurs matches nothing), so words are never
+    removed. Per database file and process: the SQLite store has one writer process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._words: list[str] | None = None
-        self._set: set[str] = set()
+        self._added: dict[str, set[str]] = {}
+        self._sorted: dict[str, list[str]] = {}
 
-    def invalidate(self) -> None:
+    def add(self, column: str, words: Iterable[str]) -> None:
         with self._lock:
-            self._words = None
-            self._set = set()
-
-    def add(self, words: Iterable[str]) -> None:
-        with self._lock:
-            if self._words is None:
-                return
+            added = self._added.setdefault(column, set())
+            ordered = self._sorted.get(column)
             for w in words:
-                if w not in self._set:
-                    self._set.add(w)
-                    self._words.append(w)
+                if w not in added:
+                    added.add(w)
+                    if ordered is not None:
+                        bisect.insort(ordered, w)
 
-    def words(self, conn: sqlite3.Connection) -> list[str]:
+    def words(self, conn: sqlite3.Connection, column: str) -> list[str]:
         with self._lock:
-            if self._words is None:
+            ordered = self._sorted.get(column)
+            if ordered is None:
                 conn.execute(
                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
-                    " USING fts5vocab(main, quick_responses_fts, 'row')"
+                    " USING fts5vocab(main, quick_responses_fts, 'col')"
                 )
-                words = [t for (t,) in conn.execute("SELECT term FROM temp.quick_responses_vocab")]
-                self._words, self._set = words, set(words)
-            return self._words
+                added = self._added.setdefault(column, set())
+                added.update(t for (t,) in conn.execute(
+                    "SELECT term FROM temp.quick_responses_vocab WHERE col = ?", (column,)
+                ))
+                ordered = self._sorted[column] = sorted(added)
+            return ordered
 
-    def near(self, conn: sqlite3.Connection, word: str) -> list[str]:
-        """Words within the fuzzy distance of `word` (the word itself included)."""
+    def with_prefix(self, conn: sqlite3.Connection, column: str, prefix: str) -> list[str]:
+        ordered = self.words(conn, column)
+        lo = bisect.bisect_left(ordered, prefix)
+        hi = bisect.bisect_left(ordered, prefix + "\U0010ffff")
+        return ordered[lo:hi]
+
+    def near(self, conn: sqlite3.Connection, column: str, word: str) -> list[str]:
+        """Words of the column within the fuzzy distance of `word` (the word itself included)."""
         limit = fuzzy_distance(word)
         if limit == 0:
             return [word]
         from rapidfuzz.distance import Levenshtein
         from rapidfuzz.process import extract
 
-        found = extract(word, self.words(conn), scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
+        found = extract(word, self.words(conn, column), scorer=Levenshtein.distance,
+                        score_cutoff=limit, limit=None)
         return sorted({word, *(w for w, _, _ in found)})
 
 
@@ -112,58 +136,64 @@ def vocabulary(conn: sqlite3.Connection) -> Vocabulary:
 
 # -- one query: FTS5 expression and Python matcher -----------------------------------------------
 
-_NOT_WORD = r"[\W_]"
-
-
 def _quote(word: str) -> str:
     return '"' + word + '"'
 
 
 class Matcher:
-    """One query, as an FTS5 expression (candidates) and as Python tests on a field's text."""
+    """One query, as FTS5 expressions (candidates; exact-match candidates) and as Python tests on
+    a field's text (the reference's rules)."""
 
     def __init__(self, query: QueryPlan, conn: sqlite3.Connection) -> None:
         self.query = query
-        self.column = query.column
+        self.column = column = query.column
+        vocab = vocabulary(conn)
         fts_values, self._tests, self._exact = [], [], []
         for value in query.values:
             words_fts, tests = [], []
             for i, word in enumerate(value):
                 prefix = query.prefix and i == len(value) - 1
-                alternatives = vocabulary(conn).near(conn, word) if query.fuzzy and fuzzy_distance(word) else [word]
+                fuzzy = query.fuzzy and fuzzy_distance(word) > 0
+                alternatives = vocab.near(conn, column, word) if fuzzy else [word]
                 parts = [_quote(w) for w in alternatives]
                 if prefix:
-                    parts.append(_quote(word) + " *")
+                    expanded = vocab.with_prefix(conn, column, word)
+                    if len(expanded) > MAX_EXPANSION:
+                        parts.append(_quote(word) + " *")
+                    else:
+                        parts.extend(_quote(w) for w in expanded if w not in alternatives)
+                if not parts:
+                    parts = [_quote(word)]
                 words_fts.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
                 alt = "|".join(re.escape(w) for w in alternatives)
                 pattern = rf"(?<![^\W_])(?:{alt})(?![^\W_])"
                 if prefix:
-                    pattern = rf"(?<![^\W_])(?:{re.escape(word)}|{alt}(?![^\W_]))"
+                    pattern = rf"(?<![^\W_])(?:{re.escape(word)}|(?:{alt})(?![^\W_]))"
                 tests.append(re.compile(pattern))
             fts_values.append("(" + " AND ".join(words_fts) + ")")
             self._tests.append(tests)
-            self._exact.append(
-                re.compile(f"{_NOT_WORD}*" + f"{_NOT_WORD}+".join(re.escape(w) for w in value) + f"{_NOT_WORD}*")
-            )
-        self.fts = "{" + self.column + "} : (" + " OR ".join(fts_values) + ")"
-        self.fts_exact = " OR ".join(
-            "{" + self.column + "} : ^ " + _quote(" ".join(value)) for value in query.values
-        )
+            self._exact.append(list(value))
+        self.fts = "{" + column + "} : (" + " OR ".join(fts_values) + ")"
+        self.fts_exact = "{exact_keys} : (" + " OR ".join(
+            _quote(exact_key(column, value)) for value in query.values
+        ) + ")"
 
-    def strength(self, text: str | None) -> int:
-        """0, 1 or 2 (exact whole-field match), as reference.query_strength."""
+    def exact(self, text: str | None) -> bool:
+        if text is None:
+            return False
+        words = tokenize(text)
+        return any(words == value for value in self._exact)
+
+    def strength(self, text: str | None, may_be_exact: bool) -> int:
+        """0, 1 or 2 (exact whole-field match), as reference.query_strength. Only rows found by
+        `fts_exact` can be exact (`may_be_exact`), so others are never tokenized."""
         if text is None:
             return 0
         lowered = text.lower()
-        if any(exact.fullmatch(lowered) for exact in self._exact):
-            return 2
         for tests in self._tests:
             if all(t.search(lowered) for t in tests):
-                return 1
+                return 2 if may_be_exact and self.exact(text) else 1
         return 0
-
-    def exact(self, text: str | None) -> bool:
-        return text is not None and any(e.fullmatch(text.lower()) for e in self._exact)
 
 
 # -- filters and order in SQL ----------------------------------------------------------------------
@@ -297,23 +327,29 @@ def _search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
     where, params = _filters_sql(plan)
 
     sets: list[set[int] | None] = []
+    exacts: list[set[int]] = []
     for m in matchers:
         rows = conn.execute(
             "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ? LIMIT ?", (m.fts, CAP + 1)
         ).fetchall()
         sets.append(None if len(rows) > CAP else {r for (r,) in rows})
+        exacts.append({r for (r,) in conn.execute(
+            "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ?", (m.fts_exact,)
+        )})
     dense = [i for i, s in enumerate(sets) if s is None]
 
     def score_row(row: tuple[Any, ...]) -> int | None:
         total, matched = 0, False
+        seq = row[0]
         for i, m in enumerate(matchers):
             s = sets[i]
+            may_be_exact = seq in exacts[i]
             if s is not None:
-                if row[0] not in s:
+                if seq not in s:
                     continue
-                strength = 2 if m.exact(row[text_at[i]]) else 1
+                strength = 2 if may_be_exact and m.exact(row[text_at[i]]) else 1
             else:
-                strength = m.strength(row[text_at[i]])
+                strength = m.strength(row[text_at[i]], may_be_exact)
             if strength:
                 matched = True
                 total += m.query.weight * strength
@@ -325,16 +361,13 @@ def _search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
     def keep(key: SortKey) -> bool:
         return plan.after is None or compare(plan, key, plan.after) > 0
 
-    # Rows matching a sparse query, and rows that may be exact matches of a dense one.
+    # Rows matching a sparse query, and the possible exact matches of every query.
     special: set[int] = set()
     for s in sets:
         if s is not None:
             special |= s
-    for i in dense:
-        rows = conn.execute(
-            "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ?", (matchers[i].fts_exact,)
-        ).fetchall()
-        special.update(r for (r,) in rows)
+    for e in exacts:
+        special |= e
     scored: list[Hit] = []
     if special:
         sql = (
@@ -452,8 +485,8 @@ def _tier_rows(conn, kb, plan, matchers, dense, subset, special, cols, text_at, 
     for row in _walk(conn, kb, plan, cols, name_after=name_after):
         if row[0] in special:
             continue
-        if all(m.strength(row[t]) for m, t in zip(inside, inside_at)) and not any(
-            m.strength(row[t]) for m, t in zip(outside, outside_at)
+        if all(m.strength(row[t], False) for m, t in zip(inside, inside_at)) and not any(
+            m.strength(row[t], False) for m, t in zip(outside, outside_at)
         ):
             hits.append((SortKey(None, score, row[1]), row[0]))
             if len(hits) >= need:

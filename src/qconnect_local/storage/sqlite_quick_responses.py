@@ -31,6 +31,7 @@ from qconnect_local.errors import ConflictException, ResourceNotFoundException
 Record = dict[str, Any]
 
 SEP = "\x1f"
+BULK_CACHE_SIZE = -262144  # KiB: 256 MiB of page cache while a bulk insert runs
 FTS_COLUMNS = ("name", "shortcut_key", "description", "content")
 
 # Schema steps of this module, appended to the store's migrations (versions 100-199).
@@ -56,14 +57,15 @@ MIGRATIONS: list[tuple[int, str]] = [
             created_time       REAL NOT NULL,
             modified_time      REAL NOT NULL,
             modified_by        TEXT,
-            data               BLOB NOT NULL            -- the record without `contents`, JSON
+            data               BLOB NOT NULL,           -- the record without `contents`, JSON
+            exact_keys         TEXT                     -- one word per searchable field: its exact key
         );
         CREATE UNIQUE INDEX quick_responses_name ON quick_responses (kb, name);
         CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)
             WHERE shortcut_key IS NOT NULL;
         CREATE INDEX quick_responses_modified ON quick_responses (kb, modified_time);
         CREATE VIRTUAL TABLE quick_responses_fts USING fts5(
-            name, shortcut_key, description, content,
+            name, shortcut_key, description, content, exact_keys,
             content='quick_responses', content_rowid='seq',
             tokenize='unicode61 remove_diacritics 0'
         );
@@ -71,8 +73,8 @@ MIGRATIONS: list[tuple[int, str]] = [
         BEFORE DELETE ON knowledge_bases BEGIN
             INSERT INTO quick_responses_fts(quick_responses_fts) SELECT 'delete-all'
                 WHERE NOT EXISTS (SELECT 1 FROM quick_responses WHERE kb != old.seq);
-            INSERT INTO quick_responses_fts(quick_responses_fts, rowid, name, shortcut_key, description, content)
-                SELECT 'delete', seq, name, shortcut_key, description, content FROM quick_responses
+            INSERT INTO quick_responses_fts(quick_responses_fts, rowid, name, shortcut_key, description, content, exact_keys)
+                SELECT 'delete', seq, name, shortcut_key, description, content, exact_keys FROM quick_responses
                 WHERE kb = old.seq AND EXISTS (SELECT 1 FROM quick_responses WHERE kb != old.seq);
         END;
         """,
@@ -82,17 +84,18 @@ MIGRATIONS: list[tuple[int, str]] = [
 _COLUMNS = (
     "kb", "id", "name", "shortcut_key", "description", "content", "markdown", "content_type",
     "is_active", "language", "channels", "grouping_criteria", "grouping_values", "created_time",
-    "modified_time", "modified_by", "data",
+    "modified_time", "modified_by", "data", "exact_keys",
 )
 _INSERT = f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _FTS_INSERT = (
-    "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content)"
-    " VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content, exact_keys)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 _FTS_DELETE = (
-    "INSERT INTO quick_responses_fts (quick_responses_fts, rowid, name, shortcut_key, description, content)"
-    " VALUES ('delete', ?, ?, ?, ?, ?)"
+    "INSERT INTO quick_responses_fts (quick_responses_fts, rowid, name, shortcut_key, description, content, exact_keys)"
+    " VALUES ('delete', ?, ?, ?, ?, ?, ?)"
 )
+_FTS_OLD = "SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses WHERE id = ? AND kb = ?"
 SELECT_RECORD = "q.data, q.content, q.markdown"
 
 
@@ -100,20 +103,38 @@ def encode_list(values: list[str] | None) -> str | None:
     return SEP + SEP.join(values) + SEP if values else None
 
 
-def _row(kb_seq: int, record: Record) -> tuple[Any, ...]:
+def _row(kb_seq: int, record: Record, vocabulary: Any = None) -> tuple[Any, ...]:
     contents = record["contents"]
     plain = contents["plainText"]["content"]
     markdown = contents["markdown"]["content"]
     grouping = record.get("groupingConfiguration") or {}
     data = {k: v for k, v in record.items() if k != "contents"}
+    fields = (record["name"], record.get("shortcutKey"), record.get("description"), plain)
     return (
         kb_seq, record["quickResponseId"], record["name"], record.get("shortcutKey"),
         record.get("description"), plain, None if markdown == plain else markdown,
         record["contentType"], 1 if record.get("isActive", True) else 0, record.get("language"),
         encode_list(record.get("channels")), grouping.get("criteria"),
         encode_list(grouping.get("values")), record["createdTime"], record["lastModifiedTime"],
-        record.get("lastModifiedBy"), orjson.dumps(data),
+        record.get("lastModifiedBy"), orjson.dumps(data), index_words(fields, vocabulary),
     )
+
+
+def index_words(fields: tuple[str | None, ...], vocabulary: Any = None) -> str:
+    """The `exact_keys` text of a row (one exact-key word per non-empty searchable field, see
+    search/sqlite.py), adding the fields' words to the vocabulary on the way."""
+    from qconnect_local.search.plan import tokenize
+    from qconnect_local.search.sqlite import exact_key
+
+    keys = []
+    for column, text in zip(FTS_COLUMNS, fields):
+        if text:
+            words = tokenize(text)
+            if words:
+                keys.append(exact_key(column, words))
+                if vocabulary is not None:
+                    vocabulary.add(column, words)
+    return " ".join(keys)
 
 
 def record_from_row(data: bytes, content: str, markdown: str | None) -> Record:
@@ -123,6 +144,10 @@ def record_from_row(data: bytes, content: str, markdown: str | None) -> Record:
         "markdown": {"content": content if markdown is None else markdown},
     }
     return record
+
+
+def _fts_values(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (row[2], row[3], row[4], row[5], row[-1])
 
 
 def _conflict(exc: sqlite3.IntegrityError, record: Record) -> ConflictException:
@@ -161,11 +186,6 @@ class QuickResponseQueries:
 
         return search_sqlite.vocabulary(self.conn)
 
-    def _add_words(self, row: tuple[Any, ...]) -> None:
-        from qconnect_local.search.plan import tokenize
-
-        self._vocabulary().add(w for text in row[2:6] if text for w in tokenize(text))
-
     # -- the import contract ------------------------------------------------------------------
 
     def insert_quick_response(self, account: str, region: str, kb_id: str, record: Record) -> None:
@@ -175,13 +195,12 @@ class QuickResponseQueries:
         naming the field; it is enforced by unique indexes in this transaction, so two concurrent
         creates can never both succeed. Nothing is written when it raises.
         """
-        row = _row(self._kb_seq(account, region, kb_id), record)
+        row = _row(self._kb_seq(account, region, kb_id), record, self._vocabulary())
         try:
             cur = self.conn.execute(_INSERT, row)
         except sqlite3.IntegrityError as exc:
             raise _conflict(exc, record) from None
-        self.conn.execute(_FTS_INSERT, (cur.lastrowid, row[2], row[3], row[4], row[5]))
-        self._add_words(row)
+        self.conn.execute(_FTS_INSERT, (cur.lastrowid, *_fts_values(row)))
 
     def quick_response_keys(self, account: str, region: str, kb_id: str) -> tuple[set[str], set[str], int]:
         """(names, shortcut keys, count) of the knowledge base's quick responses, from the indexes."""
@@ -212,21 +231,29 @@ class QuickResponseQueries:
         before = self.conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
         last: list[Record] = []
 
+        vocabulary = self._vocabulary()
+
         def rows() -> Iterator[tuple[Any, ...]]:
             for record in records:
                 last[:] = [record]
-                yield _row(kb, record)
+                yield _row(kb, record, vocabulary)
 
+        # A bigger page cache for the duration: the unique indexes take random inserts.
+        (cache_size,) = self.conn.execute("PRAGMA cache_size").fetchone()
+        self.conn.execute(f"PRAGMA cache_size = {BULK_CACHE_SIZE}")
         try:
-            self.conn.executemany(_INSERT, rows())
-        except sqlite3.IntegrityError as exc:
-            raise _conflict(exc, last[0] if last else {}) from None
-        cur = self.conn.execute(
-            "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content)"
-            " SELECT seq, name, shortcut_key, description, content FROM quick_responses WHERE seq > ?",
-            (before,),
-        )
-        self._vocabulary().invalidate()
+            try:
+                self.conn.executemany(_INSERT, rows())
+            except sqlite3.IntegrityError as exc:
+                raise _conflict(exc, last[0] if last else {}) from None
+            cur = self.conn.execute(
+                "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content, exact_keys)"
+                " SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses"
+                " WHERE seq > ?",
+                (before,),
+            )
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
         return cur.rowcount
 
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
@@ -250,13 +277,10 @@ class QuickResponseQueries:
     def update_quick_response(self, account: str, region: str, kb_id: str, record: Record) -> None:
         """Replaces a quick response (same id) and its index entry; ConflictException as for insert."""
         kb = self._kb_seq(account, region, kb_id)
-        old = self.conn.execute(
-            "SELECT seq, name, shortcut_key, description, content FROM quick_responses WHERE id = ? AND kb = ?",
-            (record["quickResponseId"], kb),
-        ).fetchone()
+        old = self.conn.execute(_FTS_OLD, (record["quickResponseId"], kb)).fetchone()
         if old is None:
             raise ResourceNotFoundException("Quick response not found", resource_name=record["quickResponseId"])
-        row = _row(kb, record)
+        row = _row(kb, record, self._vocabulary())
         self.conn.execute(_FTS_DELETE, old)
         try:
             self.conn.execute(
@@ -265,15 +289,11 @@ class QuickResponseQueries:
             )
         except sqlite3.IntegrityError as exc:
             raise _conflict(exc, record) from None
-        self.conn.execute(_FTS_INSERT, (old[0], row[2], row[3], row[4], row[5]))
-        self._add_words(row)
+        self.conn.execute(_FTS_INSERT, (old[0], *_fts_values(row)))
 
     def delete_quick_response(self, account: str, region: str, kb_id: str, qr_id: str) -> bool:
         kb = self._kb_seq(account, region, kb_id)
-        old = self.conn.execute(
-            "SELECT seq, name, shortcut_key, description, content FROM quick_responses WHERE id = ? AND kb = ?",
-            (qr_id, kb),
-        ).fetchone()
+        old = self.conn.execute(_FTS_OLD, (qr_id, kb)).fetchone()
         if old is None:
             return False
         self.conn.execute(_FTS_DELETE, old)

@@ -18,6 +18,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, Callable
 
@@ -97,15 +98,28 @@ def moto_series(calls: int, rounds: int) -> dict[str, float]:
         }
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
+def _healthy(endpoint: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(endpoint + "/_qconnect/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def start_server(log: Any) -> tuple[subprocess.Popen[str], str]:
+    """`qconnect-local serve` in a child process, its output to a file (a full pipe would stall it)."""
     proc = subprocess.Popen([sys.executable, "-m", "qconnect_local", "serve", "--port", "0", "--in-memory"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        m = re.search(r"listening on (http://\S+)", line)
-        if m:
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        m = re.search(r"listening on (http://\S+)", open(log.name).read())
+        if m and _healthy(m.group(1)):  # the line comes before uvicorn listens
             return proc, m.group(1)
-    raise RuntimeError(f"server exited with {proc.wait()}")
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {open(log.name).read()}")
 
 
 def main() -> None:
@@ -120,13 +134,17 @@ def main() -> None:
     results["moto mock_aws (bedrock-agent KB)"] = moto_series(args.calls, args.rounds)
     with mock_qconnect():
         results["qconnect-local mock_qconnect()"] = qconnect_series(boto3.client("qconnect", **CREDS), args.calls, args.rounds)
-    proc, endpoint = start_server()
-    try:
-        client = boto3.client("qconnect", endpoint_url=endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
-        results["qconnect-local HTTP server"] = qconnect_series(client, args.calls, args.rounds)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        proc, endpoint = start_server(log)
+        try:
+            client = boto3.client("qconnect", endpoint_url=endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
+            results["qconnect-local HTTP server"] = qconnect_series(client, args.calls, args.rounds)
+        except Exception:
+            print(open(log.name).read()[-3000:], file=sys.stderr)
+            raise
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
 
     moto = results["moto mock_aws (bedrock-agent KB)"]
     print(f"\n{args.calls} calls x {args.rounds} rounds per series; median round, mean per call")

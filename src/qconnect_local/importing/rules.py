@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qconnect_local.importing.fastcheck import compile_shape
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.protocol.model import service_model
 from qconnect_local.protocol.validation import validate
@@ -18,11 +19,13 @@ from qconnect_local.protocol.validation import validate
 class QuickResponseRules:
     def __init__(self) -> None:
         self.shape = service_model().operation_model("CreateQuickResponse").input_shape
+        self._valid = compile_shape(self.shape)
         from qconnect_local.operations.quick_responses import prepare_quick_response
 
         self._prepare = prepare_quick_response
 
     def prepare(self, ctx: RequestContext, kb: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """The record CreateQuickResponse would insert, or the ServiceError it would raise."""
-        validate(self.shape, params)
+        if not self._valid(params):  # only then the full validator, for the API's own message
+            validate(self.shape, params)
         return self._prepare(ctx, kb, params)

@@ -5,9 +5,10 @@ only while a job lands its rows, in one transaction).
 
 Claiming is done with a lease in the database: the runner takes a job only if nobody holds an
 unexpired lease on it, renews the lease while it works, and lands the job only if it still holds
-it. A job whose runner died (crash, `kill -9`) is taken over when the lease runs out, typically
-right after the server restarts; since a job lands in one transaction, an interrupted run leaves
-nothing behind and the next run imports every row exactly once. A job interrupted
+it. A job runs inside one write transaction, so nobody can claim it while it runs. A job whose
+runner died (crash, `kill -9`) is taken over when the lease runs out, typically right after the
+server restarts; since the transaction never committed, the interrupted run left nothing behind
+and the next run imports every row exactly once. A job interrupted
 `max_attempts` times is failed rather than retried forever.
 """
 
@@ -110,7 +111,7 @@ class ImportRunner:
         try:
             processor = JobProcessor(
                 job, self.store, self.blobs, self.directory, self.settings, self.services, self._rules_(),
-                self._lease_keeper(job_id), self.owner,
+                self._stop_checker(job_id), self.owner,
             )
             outcome = processor.run()
         except Stopping:
@@ -136,21 +137,14 @@ class ImportRunner:
             self._rules = QuickResponseRules()
         return self._rules
 
-    def _lease_keeper(self, job_id: str):  # noqa: ANN202
-        lease = self.settings.imports.lease_seconds
-        state = {"renewed": time.monotonic()}
-
-        def keep() -> None:
+    def _stop_checker(self, job_id: str):  # noqa: ANN202
+        # No lease renewal is needed while the job runs: it holds the store's write transaction,
+        # and a claim needs one too, so nobody can take the job before it has landed.
+        def check_stop() -> None:
             if self._stop.is_set():
                 raise Stopping(job_id)
-            if time.monotonic() - state["renewed"] < lease / 3:
-                return
-            with self.store.write() as session:
-                if not session.renew_import_job_lease(job_id, self.owner, time.time() + lease):
-                    raise LostLease(job_id)
-            state["renewed"] = time.monotonic()
 
-        return keep
+        return check_stop
 
     def _fail(self, job: dict[str, Any], message: str) -> None:
         """Lands a job as FAILED with `message` as its report (nothing imported)."""

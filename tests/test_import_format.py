@@ -1,0 +1,74 @@
+"""Pure unit tests of the import's CSV format and its fast validator (no server)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from qconnect_local.errors import ValidationException
+from qconnect_local.importing.csv_format import FileProblem, RowMapper, RowProblem, parse_header, read_rows
+from qconnect_local.importing.fastcheck import compile_shape
+from qconnect_local.protocol.model import service_model
+from qconnect_local.protocol.validation import validate
+
+SHAPE = service_model().operation_model("CreateQuickResponse").input_shape
+FAST = compile_shape(SHAPE)
+
+text = st.one_of(st.none(), st.text(max_size=12), st.text(min_size=95, max_size=110), st.integers(), st.booleans())
+inputs = st.fixed_dictionaries(
+    {"knowledgeBaseId": st.sampled_from(["12345678-1234-1234-1234-123456789012", "NOT-A-UUID", ""]),
+     "name": text, "content": st.one_of(st.fixed_dictionaries({"content": text}), st.just({}), text)},
+    optional={
+        "shortcutKey": text, "description": text, "language": text, "isActive": st.one_of(st.booleans(), text),
+        "contentType": st.sampled_from(["application/x.quickresponse;format=plain", "text/plain", ""]),
+        "channels": st.one_of(st.lists(text, max_size=3), text),
+        "groupingConfiguration": st.fixed_dictionaries(
+            {}, optional={"criteria": text, "values": st.lists(st.one_of(text, st.text(min_size=2040, max_size=2050)), max_size=2)}),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(inputs)
+def test_fast_check_agrees_with_the_api_validator(params):
+    try:
+        validate(SHAPE, params)
+        valid = True
+    except ValidationException:
+        valid = False
+    assert FAST(params) == valid
+
+
+def rows_of(data: bytes):
+    header, rows = read_rows(io.BytesIO(data))
+    return header, list(rows)
+
+
+def test_header_aliases_and_problems():
+    header = parse_header(["NAME", "shortcut_key", "Content", "Routing Profiles", "Error"])
+    assert [c.name if c else None for c in header.columns] == ["Name", "Shortcut key", "Content", "Routing Profile", None]
+    with pytest.raises(FileProblem, match="twice"):
+        parse_header(["Name", "Content", "content"])
+    with pytest.raises(FileProblem, match="lacks the required column"):
+        parse_header(["Name"])
+
+
+def test_rows_keep_their_starting_line_and_cells_verbatim():
+    _, rows = rows_of(b'\xef\xbb\xbfName,Content\r\n\r\n a ,"x\r\ny"\r\nb,c\n')
+    assert [(r.line, r.cells) for r in rows] == [(3, [" a ", "x\r\ny"]), (5, ["b", "c"])]
+
+
+def test_row_mapping():
+    header, rows = rows_of(b"Name,Content,Channels,Active,Content type,Routing Profile\r\n"
+                           b"n,c,Chat|Email,No,Rich text,A|B\r\nm,d,,,,All\r\n")
+    mapper = RowMapper(header, "kb", lambda names: [f"arn:{n}" for n in names])
+    assert mapper.to_input(rows[0]) == {
+        "knowledgeBaseId": "kb", "name": "n", "content": {"content": "c"}, "channels": ["Chat", "Email"],
+        "isActive": False, "contentType": "application/x.quickresponse;format=markdown",
+        "groupingConfiguration": {"criteria": "RoutingProfileArn", "values": ["arn:A", "arn:B"]},
+    }
+    assert mapper.to_input(rows[1]) == {"knowledgeBaseId": "kb", "name": "m", "content": {"content": "d"}}
+    with pytest.raises(RowProblem, match="Active"):
+        mapper.to_input(type(rows[0])(9, ["n", "c", "", "maybe"]))

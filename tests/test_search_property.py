@@ -1,7 +1,7 @@
 """Property: the SQLite store's search returns what the reference implementation of the rules
 (search/reference.py) returns, for random quick responses and random search expressions, page
-after page. Run with the real cap and with a cap of 2, so that both the "sparse" path (matches
-fetched and sorted) and the "dense" paths (name-order walks, tiers, ordered walks) are checked.
+after page. Run with the served limits and with tiny ones, so that both the "sparse" path (matches fetched
+and sorted) and the "dense" paths (name-order and field-order walks) are checked.
 """
 
 from __future__ import annotations
@@ -162,11 +162,16 @@ def _pages(run, expr, page_size):
     raise AssertionError("too many pages")
 
 
-@pytest.mark.parametrize("cap", [search_sqlite.CAP, 2])
+@pytest.mark.parametrize("cap,fetch_limit", [
+    (search_sqlite.CAP, search_sqlite.FETCH_LIMIT),  # as served
+    (2, 2),                                          # every query dense (walks)
+    (10**9, 2),                                      # estimated sparse, found dense by the fetch
+])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_search_matches_reference(store, cap, data, monkeypatch):
+def test_search_matches_reference(store, cap, fetch_limit, data, monkeypatch):
     monkeypatch.setattr(search_sqlite, "CAP", cap)
+    monkeypatch.setattr(search_sqlite, "FETCH_LIMIT", fetch_limit)
     s, settings_ = store
     n = data.draw(st.integers(0, 25), label="count")
     items = [data.draw(quick_response(i), label=f"qr{i}") for i in range(n)]

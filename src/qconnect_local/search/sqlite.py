@@ -25,9 +25,7 @@ Why this shape (measured at 1,000,000 quick responses, bench/search.py):
 from __future__ import annotations
 
 import bisect
-import functools
 import hashlib
-import itertools
 import re
 import sqlite3
 import threading
@@ -46,7 +44,8 @@ from qconnect_local.search.plan import (
 )
 from qconnect_local.storage.sqlite_quick_responses import SEP, record_from_row
 
-CAP = 4000          # matches of one query beyond which it is walked rather than fetched
+CAP = 5000          # estimated matches of one query beyond which it is walked, not fetched
+FETCH_LIMIT = 20000  # matches fetched from FTS5 before an (underestimated) query is walked instead
 WALK_BATCH = 256
 
 Hit = tuple[SortKey, int]   # (sort key, seq)
@@ -63,64 +62,87 @@ def exact_key(column: str, words: Iterable[str]) -> str:
 
 
 _COLUMN_LETTER = {"name": "n", "shortcut_key": "s", "description": "d", "content": "c"}
-MAX_EXPANSION = 3000   # a prefix with more words than this is searched with FTS5's own `*`
 
 
 class Vocabulary:
-    """The words of each searchable column, for prefixes (sorted, bisected) and allowFuzziness.
+    """The words of each searchable column with their document counts, for prefixes (sorted,
+    bisected), allowFuzziness and estimating how many rows a query matches.
 
-    Writes add their words as they go (`add`); the first search that needs a column's words reads
-    the words of the index once (fts5vocab) and merges what writes added. A superset of the words
-    in the index is harmless (a word that no longer occurs matches nothing), so words are never
-    removed. Per database file and process: the SQLite store has one writer process."""
+    Writes add their words as they go (`add`, counting one document per row); the first search
+    that needs a column reads the index's words and counts once (fts5vocab) and merges what writes
+    added since. Counts only grow (deletes are not subtracted), so they are upper bounds, and a
+    word that no longer occurs just matches nothing. Per database file and process: the SQLite
+    store has one writer process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._added: dict[str, set[str]] = {}
+        self._added: dict[str, dict[str, int]] = {}     # column -> word -> docs added by writes
+        self._counts: dict[str, dict[str, int]] = {}    # column -> word -> docs (once loaded)
         self._sorted: dict[str, list[str]] = {}
+        self.rows = 0                                   # rows indexed (an upper bound)
+        self._rows_loaded = False
 
     def add(self, column: str, words: Iterable[str]) -> None:
         with self._lock:
-            added = self._added.setdefault(column, set())
-            ordered = self._sorted.get(column)
-            for w in words:
-                if w not in added:
-                    added.add(w)
-                    if ordered is not None:
-                        bisect.insort(ordered, w)
+            added = self._added.setdefault(column, {})
+            counts = self._counts.get(column)
+            if column == "name":
+                self.rows += 1
+            for w in set(words):
+                added[w] = added.get(w, 0) + 1
+                if counts is not None:
+                    if w not in counts:
+                        counts[w] = 0
+                        bisect.insort(self._sorted[column], w)
+                    counts[w] += 1
 
-    def words(self, conn: sqlite3.Connection, column: str) -> list[str]:
+    def _load(self, conn: sqlite3.Connection, column: str) -> dict[str, int]:
+        counts = self._counts.get(column)
+        if counts is None:
+            conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
+                " USING fts5vocab(main, quick_responses_fts, 'col')"
+            )
+            counts = dict(conn.execute(
+                "SELECT term, doc FROM temp.quick_responses_vocab WHERE col = ?", (column,)
+            ).fetchall())
+            for w, n in self._added.get(column, {}).items():
+                counts[w] = max(counts.get(w, 0), n)
+            self._counts[column] = counts
+            self._sorted[column] = sorted(counts)
+        if not self._rows_loaded:
+            self.rows = max(self.rows, conn.execute("SELECT count(*) FROM quick_responses").fetchone()[0])
+            self._rows_loaded = True
+        return counts
+
+    def count(self, conn: sqlite3.Connection, column: str, word: str) -> int:
         with self._lock:
-            ordered = self._sorted.get(column)
-            if ordered is None:
-                conn.execute(
-                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
-                    " USING fts5vocab(main, quick_responses_fts, 'col')"
-                )
-                added = self._added.setdefault(column, set())
-                added.update(t for (t,) in conn.execute(
-                    "SELECT term FROM temp.quick_responses_vocab WHERE col = ?", (column,)
-                ))
-                ordered = self._sorted[column] = sorted(added)
-            return ordered
+            return self._load(conn, column).get(word, 0)
 
-    def with_prefix(self, conn: sqlite3.Connection, column: str, prefix: str) -> list[str]:
-        ordered = self.words(conn, column)
-        lo = bisect.bisect_left(ordered, prefix)
-        hi = bisect.bisect_left(ordered, prefix + "\U0010ffff")
-        return ordered[lo:hi]
+    def with_prefix(self, conn: sqlite3.Connection, column: str, prefix: str) -> tuple[list[str], int]:
+        """(words of the column starting with prefix, their summed document counts)."""
+        with self._lock:
+            counts = self._load(conn, column)
+            ordered = self._sorted[column]
+            lo = bisect.bisect_left(ordered, prefix)
+            hi = bisect.bisect_left(ordered, prefix + "\U0010ffff")
+            words = ordered[lo:hi]
+            return words, sum(counts[w] for w in words)
 
-    def near(self, conn: sqlite3.Connection, column: str, word: str) -> list[str]:
-        """Words of the column within the fuzzy distance of `word` (the word itself included)."""
+    def near(self, conn: sqlite3.Connection, column: str, word: str) -> tuple[list[str], int]:
+        """(words of the column within the fuzzy distance of `word`, their summed counts)."""
         limit = fuzzy_distance(word)
-        if limit == 0:
-            return [word]
-        from rapidfuzz.distance import Levenshtein
-        from rapidfuzz.process import extract
+        with self._lock:
+            counts = self._load(conn, column)
+            if limit == 0:
+                return [word], counts.get(word, 0)
+            from rapidfuzz.distance import Levenshtein
+            from rapidfuzz.process import extract
 
-        found = extract(word, self.words(conn, column), scorer=Levenshtein.distance,
-                        score_cutoff=limit, limit=None)
-        return sorted({word, *(w for w, _, _ in found)})
+            found = extract(word, self._sorted[column], scorer=Levenshtein.distance,
+                            score_cutoff=limit, limit=None)
+            words = sorted({word, *(w for w, _, _ in found)})
+            return words, sum(counts.get(w, 0) for w in words)
 
 
 _VOCABULARIES: dict[str, Vocabulary] = {}
@@ -141,35 +163,39 @@ def _quote(word: str) -> str:
 
 
 class Matcher:
-    """One query, as FTS5 expressions (candidates; exact-match candidates) and as Python tests on
-    a field's text (the reference's rules)."""
+    """One query, as FTS5 expressions (its matches; its possible exact matches), as Python tests
+    on a field's text (the reference's rules), and an estimate of how many rows it matches (from
+    the vocabulary's document counts, words assumed independent)."""
 
     def __init__(self, query: QueryPlan, conn: sqlite3.Connection) -> None:
         self.query = query
         self.column = column = query.column
         vocab = vocabulary(conn)
         fts_values, self._tests, self._exact = [], [], []
+        self.estimate = 0.0
         for value in query.values:
             words_fts, tests = [], []
+            fraction = 1.0
+            rows = max(vocab.rows, 1)
             for i, word in enumerate(value):
                 prefix = query.prefix and i == len(value) - 1
-                fuzzy = query.fuzzy and fuzzy_distance(word) > 0
-                alternatives = vocab.near(conn, column, word) if fuzzy else [word]
+                if query.fuzzy and fuzzy_distance(word) > 0:
+                    alternatives, docs = vocab.near(conn, column, word)
+                else:
+                    alternatives, docs = [word], vocab.count(conn, column, word)
                 parts = [_quote(w) for w in alternatives]
                 if prefix:
-                    expanded = vocab.with_prefix(conn, column, word)
-                    if len(expanded) > MAX_EXPANSION:
-                        parts.append(_quote(word) + " *")
-                    else:
-                        parts.extend(_quote(w) for w in expanded if w not in alternatives)
-                if not parts:
-                    parts = [_quote(word)]
+                    _, prefix_docs = vocab.with_prefix(conn, column, word)
+                    docs += prefix_docs
+                    parts.append(_quote(word) + " *")
+                fraction *= min(1.0, docs / rows)
                 words_fts.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
                 alt = "|".join(re.escape(w) for w in alternatives)
                 pattern = rf"(?<![^\W_])(?:{alt})(?![^\W_])"
                 if prefix:
                     pattern = rf"(?<![^\W_])(?:{re.escape(word)}|(?:{alt})(?![^\W_]))"
                 tests.append(re.compile(pattern))
+            self.estimate += fraction * rows
             fts_values.append("(" + " AND ".join(words_fts) + ")")
             self._tests.append(tests)
             self._exact.append(list(value))
@@ -184,16 +210,15 @@ class Matcher:
         words = tokenize(text)
         return any(words == value for value in self._exact)
 
+    def matches(self, lowered: str) -> bool:
+        return any(all(t.search(lowered) for t in tests) for tests in self._tests)
+
     def strength(self, text: str | None, may_be_exact: bool) -> int:
         """0, 1 or 2 (exact whole-field match), as reference.query_strength. Only rows found by
         `fts_exact` can be exact (`may_be_exact`), so others are never tokenized."""
-        if text is None:
+        if text is None or not self.matches(text.lower()):
             return 0
-        lowered = text.lower()
-        for tests in self._tests:
-            if all(t.search(lowered) for t in tests):
-                return 2 if may_be_exact and self.exact(text) else 1
-        return 0
+        return 2 if may_be_exact and self.exact(text) else 1
 
 
 # -- filters and order in SQL ----------------------------------------------------------------------
@@ -273,6 +298,17 @@ def _order_value(plan: SearchPlan, value: Any) -> Any:
 
 # -- the executor ----------------------------------------------------------------------------------
 
+def sort_hits(plan: SearchPlan, hits: list[Hit]) -> None:
+    """Sorts (key, seq) pairs in the plan's order (`plan.compare`), with native keys: stable
+    passes from the last criterion to the first."""
+    hits.sort(key=lambda h: (-h[0].score, h[0].name))
+    if plan.order is not None:
+        present = [h for h in hits if h[0].value is not None]
+        missing = [h for h in hits if h[0].value is None]
+        present.sort(key=lambda h: h[0].value, reverse=plan.order.descending)
+        hits[:] = present + missing
+
+
 def search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str, Any]]]:
     """Up to plan.limit + 1 (key, record) results after plan.after, in the plan's order."""
     if not plan.queries:
@@ -311,184 +347,161 @@ def _browse(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
     ]
 
 
-def _columns(plan: SearchPlan, matchers: list[Matcher]) -> list[str]:
-    cols = ["q.seq", "q.name", f"q.{plan.order.column}" if plan.order else "NULL"]
-    cols.extend(dict.fromkeys(f"q.{m.column}" for m in matchers))
-    return cols
+def _fts_rowids(conn: sqlite3.Connection, expression: str, limit: int | None = None) -> list[int]:
+    sql = "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ?"
+    if limit is None:
+        return [r for (r,) in conn.execute(sql, (expression,))]
+    return [r for (r,) in conn.execute(sql + " LIMIT ?", (expression, limit))]
 
 
-def _search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
-    matchers = [Matcher(q, conn) for q in plan.queries if q.values]
-    if not matchers:
-        return []
-    cols = _columns(plan, matchers)
-    col_index = {c: i for i, c in enumerate(cols)}
-    text_at = [col_index[f"q.{m.column}"] for m in matchers]
-    where, params = _filters_sql(plan)
+class _Search:
+    """One search with queries. Each query is sparse (its matches fetched from FTS5, at most
+    FETCH_LIMIT) or dense (tested in Python on the rows a walk meets): dense when the vocabulary
+    estimates more than CAP matches, or when FTS5 returns more than FETCH_LIMIT."""
 
-    sets: list[set[int] | None] = []
-    exacts: list[set[int]] = []
-    for m in matchers:
-        rows = conn.execute(
-            "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ? LIMIT ?", (m.fts, CAP + 1)
-        ).fetchall()
-        sets.append(None if len(rows) > CAP else {r for (r,) in rows})
-        exacts.append({r for (r,) in conn.execute(
-            "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ?", (m.fts_exact,)
-        )})
-    dense = [i for i, s in enumerate(sets) if s is None]
+    def __init__(self, conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> None:
+        self.conn, self.kb, self.plan = conn, kb, plan
+        self.matchers = [Matcher(q, conn) for q in plan.queries if q.values]
+        self.cols = ["q.seq", "q.name", f"q.{plan.order.column}" if plan.order else "NULL"]
+        self.cols.extend(dict.fromkeys(f"q.{m.column}" for m in self.matchers))
+        index = {c: i for i, c in enumerate(self.cols)}
+        self.text_at = [index[f"q.{m.column}"] for m in self.matchers]
+        self.where, self.params = _filters_sql(plan)
+        self.sets: list[set[int] | None] = []
+        for m in self.matchers:
+            found = None
+            if m.estimate <= CAP:
+                rows = _fts_rowids(conn, m.fts, FETCH_LIMIT + 1)
+                found = set(rows) if len(rows) <= FETCH_LIMIT else None
+            self.sets.append(found)
+        self.exacts = [set(_fts_rowids(conn, m.fts_exact)) for m in self.matchers]
+        self.dense = [i for i, found in enumerate(self.sets) if found is None]
+        self.need = plan.limit + 1
 
-    def score_row(row: tuple[Any, ...]) -> int | None:
+    def score(self, row: tuple[Any, ...]) -> int | None:
         total, matched = 0, False
         seq = row[0]
-        for i, m in enumerate(matchers):
-            s = sets[i]
-            may_be_exact = seq in exacts[i]
-            if s is not None:
-                if seq not in s:
+        for i, m in enumerate(self.matchers):
+            found = self.sets[i]
+            may_be_exact = seq in self.exacts[i]
+            if found is not None:
+                if seq not in found:
                     continue
-                strength = 2 if may_be_exact and m.exact(row[text_at[i]]) else 1
+                strength = 2 if may_be_exact and m.exact(row[self.text_at[i]]) else 1
             else:
-                strength = m.strength(row[text_at[i]], may_be_exact)
+                strength = m.strength(row[self.text_at[i]], may_be_exact)
             if strength:
                 matched = True
                 total += m.query.weight * strength
         return total if matched else None
 
-    def key_of(row: tuple[Any, ...], score: int) -> SortKey:
-        return SortKey(_order_value(plan, row[2]), score, row[1])
+    def key(self, row: tuple[Any, ...], score: int) -> SortKey:
+        return SortKey(_order_value(self.plan, row[2]), score, row[1])
 
-    def keep(key: SortKey) -> bool:
-        return plan.after is None or compare(plan, key, plan.after) > 0
+    def after(self, key: SortKey) -> bool:
+        return self.plan.after is None or compare(self.plan, key, self.plan.after) > 0
 
-    # Rows matching a sparse query, and the possible exact matches of every query.
-    special: set[int] = set()
-    for s in sets:
-        if s is not None:
-            special |= s
-    for e in exacts:
-        special |= e
-    scored: list[Hit] = []
-    if special:
-        sql = (
-            f"SELECT {', '.join(cols)} FROM quick_responses q"
-            f" WHERE q.seq IN (SELECT value FROM json_each(?)) AND {where}"
+    def special(self) -> tuple[set[int], list[Hit]]:
+        """The rows matching a sparse query and the possible exact matches, scored."""
+        special: set[int] = set()
+        for found in self.sets:
+            if found is not None:
+                special |= found
+        for exact in self.exacts:
+            special |= exact
+        hits: list[Hit] = []
+        if special:
+            sql = (
+                f"SELECT {', '.join(self.cols)} FROM quick_responses q"
+                f" WHERE q.seq IN (SELECT value FROM json_each(?)) AND {self.where}"
+            )
+            for row in self.conn.execute(sql, (orjson.dumps(sorted(special)), self.kb, *self.params)):
+                score = self.score(row)
+                if score is not None:
+                    key = self.key(row, score)
+                    if self.after(key):
+                        hits.append((key, row[0]))
+        return special, hits
+
+    def walk(self, start_name: str | None = None) -> Iterator[tuple[Any, ...]]:
+        """Filtered rows of the knowledge base in the plan's order."""
+        start, start_params = ("", []) if start_name is None else (" AND q.name > ?", [start_name])
+        if self.plan.order is not None:
+            start, start_params = _keyset_sql(self.plan, exact=False)
+        cur = self.conn.execute(
+            f"SELECT {', '.join(self.cols)} FROM quick_responses q WHERE {self.where}{start}"
+            f" ORDER BY {_order_sql(self.plan)}",
+            (self.kb, *self.params, *start_params),
         )
-        for row in conn.execute(sql, (orjson.dumps(sorted(special)), kb, *params)):
-            score = score_row(row)
-            if score is not None:
-                key = key_of(row, score)
-                if keep(key):
-                    scored.append((key, row[0]))
-    order = functools.cmp_to_key(lambda a, b: compare(plan, a[0], b[0]))
-    scored.sort(key=order)
-    need = plan.limit + 1
-    if not dense:
-        return scored[:need]
-    if plan.order is not None:
-        return _walk_ordered(conn, kb, plan, cols, score_row, key_of, keep, need)
-    return _tiers(conn, kb, plan, matchers, dense, special, scored, cols, text_at, need)
+        while True:
+            batch = cur.fetchmany(WALK_BATCH)
+            if not batch:
+                return
+            yield from batch
 
+    def run(self) -> list[Hit]:
+        if not self.matchers:
+            return []
+        special, hits = self.special()
+        if not self.dense:
+            sort_hits(self.plan, hits)
+            return hits[: self.need]
+        if self.plan.order is not None:
+            return self.walk_ordered()
+        return self.walk_by_score(special, hits)
 
-def _walk(conn: sqlite3.Connection, kb: int, plan: SearchPlan, cols: list[str], extra: str = "",
-          extra_params: Iterable[Any] = (), name_after: str | None = None) -> Iterator[tuple[Any, ...]]:
-    """Filtered rows in the plan's order (the (kb, name) index without orderOnField)."""
-    where, params = _filters_sql(plan)
-    start, start_params = ("", []) if name_after is None else (" AND q.name > ?", [name_after])
-    if plan.order is not None:
-        start, start_params = _keyset_sql(plan, exact=False)
-    cur = conn.execute(
-        f"SELECT {', '.join(cols)} FROM quick_responses q WHERE {where}{start}{extra}"
-        f" ORDER BY {_order_sql(plan)}",
-        (kb, *params, *start_params, *extra_params),
-    )
-    while True:
-        batch = cur.fetchmany(WALK_BATCH)
-        if not batch:
-            return
-        yield from batch
-
-
-def _walk_ordered(conn, kb, plan, cols, score_row, key_of, keep, need) -> list[Hit]:
-    """orderOnField with a dense query: walk in the field's order, score every row; stop once a
-    page is full and the field's value changes (ties on the value are then ordered by score)."""
-    hits: list[Hit] = []
-    last_value: Any = object()
-    for row in _walk(conn, kb, plan, cols):
-        if len(hits) >= need and row[2] != last_value:
-            break
-        score = score_row(row)
-        if score is None:
-            continue
-        key = key_of(row, score)
-        if keep(key):
-            hits.append((key, row[0]))
-            last_value = row[2]
-    hits.sort(key=functools.cmp_to_key(lambda a, b: compare(plan, a[0], b[0])))
-    return hits[:need]
-
-
-def _tiers(conn, kb, plan, matchers, dense, special, scored, cols, text_at, need) -> list[Hit]:
-    """Default order with dense queries: the scored special rows, merged with the rows that match
-    only dense queries, tier by tier (each subset of dense queries, by its summed weight)."""
-    tiers: dict[int, list[tuple[int, ...]]] = {}
-    for size in range(1, len(dense) + 1):
-        for subset in itertools.combinations(dense, size):
-            tiers.setdefault(sum(matchers[i].query.weight for i in subset), []).append(subset)
-    scores = sorted({k.score for k, _ in scored} | set(tiers), reverse=True)
-    after = plan.after
-    out: list[Hit] = []
-    for score in scores:
-        if len(out) >= need:
-            break
-        if after is not None and score > after.score:
-            continue
-        name_after = after.name if after is not None and score == after.score else None
-        group = [h for h in scored if h[0].score == score]
-        for subset in tiers.get(score, ()):
-            group.extend(_tier_rows(conn, kb, plan, matchers, dense, subset, special, cols, text_at,
-                                    score, name_after, need - len(out)))
-        group.sort(key=lambda h: h[0].name)
-        out.extend(group)
-    return out[:need]
-
-
-def _tier_rows(conn, kb, plan, matchers, dense, subset, special, cols, text_at, score, name_after, need):
-    """Up to `need` rows (by name) that match exactly the dense queries in `subset` and no others,
-    excluding the special rows."""
-    inside = [matchers[i] for i in subset]
-    outside = [matchers[i] for i in dense if i not in subset]
-    expression = " AND ".join(f"({m.fts})" for m in inside)
-    if outside:
-        expression = f"({expression}) NOT ({' OR '.join(f'({m.fts})' for m in outside)})"
-    rows = conn.execute(
-        "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ? LIMIT ?", (expression, CAP + 1)
-    ).fetchall()
-    hits: list[Hit] = []
-    if len(rows) <= CAP:
-        candidates = [r for (r,) in rows if r not in special]
-        if not candidates:
-            return hits
-        where, params = _filters_sql(plan)
-        start = " AND q.name > ?" if name_after is not None else ""
-        sql = (
-            f"SELECT q.seq, q.name FROM quick_responses q WHERE q.seq IN (SELECT value FROM json_each(?))"
-            f" AND {where}{start} ORDER BY q.name LIMIT ?"
-        )
-        for seq, name in conn.execute(
-            sql, (orjson.dumps(candidates), kb, *params, *([name_after] if name_after is not None else []), need)
-        ):
-            hits.append((SortKey(None, score, name), seq))
-        return hits
-    inside_at = [text_at[i] for i in subset]
-    outside_at = [text_at[i] for i in dense if i not in subset]
-    for row in _walk(conn, kb, plan, cols, name_after=name_after):
-        if row[0] in special:
-            continue
-        if all(m.strength(row[t], False) for m, t in zip(inside, inside_at)) and not any(
-            m.strength(row[t], False) for m, t in zip(outside, outside_at)
-        ):
-            hits.append((SortKey(None, score, row[1]), row[0]))
-            if len(hits) >= need:
+    def walk_ordered(self) -> list[Hit]:
+        """orderOnField with a dense query: walk in the field's order, score every row; stop once a
+        page is full and the field's value changes (ties on the value are ordered by score)."""
+        hits: list[Hit] = []
+        last: Any = object()
+        for row in self.walk():
+            if len(hits) >= self.need and row[2] != last:
                 break
-    return hits
+            score = self.score(row)
+            if score is None:
+                continue
+            key = self.key(row, score)
+            if self.after(key):
+                hits.append((key, row[0]))
+                last = row[2]
+        sort_hits(self.plan, hits)
+        return hits[: self.need]
+
+    def walk_by_score(self, special: set[int], hits: list[Hit]) -> list[Hit]:
+        """Default order with dense queries. The special rows are scored already; every other
+        matching row matches dense queries only, with no exact bonus, so its score is at most
+        `top` (the sum of the dense queries' weights). Walking in name order, the page is known
+        once `need` rows are known that come before any row not walked yet could: rows scoring
+        more than `top`, and rows scoring `top` with a name up to the walk's position."""
+        dense = [(self.matchers[i], self.text_at[i]) for i in self.dense]
+        top = sum(m.query.weight for m, _ in dense)
+        # Lower-scoring rows may have any name, so the walk starts at the beginning on every page.
+        above = sum(1 for k, _ in hits if k.score > top)
+        at_top_special = sorted(k.name for k, _ in hits if k.score == top)
+        at_top = 0
+        for row in self.walk():
+            seq, name = row[0], row[1]
+            # Rows up to here that score `top`: walked ones, and special ones with a name <= name.
+            if above + at_top + bisect.bisect_right(at_top_special, name) >= self.need:
+                break
+            if seq in special:
+                continue
+            score = 0
+            for m, at in dense:
+                text = row[at]
+                if text is not None and m.matches(text.lower()):
+                    score += m.query.weight
+            if not score:
+                continue
+            key = SortKey(None, score, name)
+            if self.after(key):
+                hits.append((key, seq))
+                if score == top:
+                    at_top += 1
+        sort_hits(self.plan, hits)
+        return hits[: self.need]
+
+
+def _search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
+    return _Search(conn, kb, plan).run()

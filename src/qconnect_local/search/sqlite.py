@@ -410,18 +410,30 @@ class _Search:
         for exact in self.exacts:
             special |= exact
         hits: list[Hit] = []
-        if special:
-            sql = (
-                f"SELECT {', '.join(self.cols)} FROM quick_responses q"
-                f" WHERE q.seq IN (SELECT value FROM json_each(?)) AND {self.where}"
-            )
-            for row in self.conn.execute(sql, (orjson.dumps(sorted(special)), self.kb, *self.params)):
-                score = self.score(row)
-                if score is not None:
-                    key = self.key(row, score)
-                    if self.after(key):
-                        hits.append((key, row[0]))
+        if not special:
+            return special, hits
+        if self.dense:
+            rows = self._rows(special, self.cols)
+        else:
+            # Sparse queries score by membership: text is needed only to confirm exact matches.
+            rows = self._rows(special, self.cols[:3])
+            exact = set().union(*self.exacts) & special
+            texts = {row[0]: row for row in self._rows(exact, self.cols)} if exact else {}
+            rows = [texts.get(row[0], row) for row in rows]
+        for row in rows:
+            score = self.score(row)
+            if score is not None:
+                key = self.key(row, score)
+                if self.after(key):
+                    hits.append((key, row[0]))
         return special, hits
+
+    def _rows(self, seqs: set[int], cols: list[str]) -> list[tuple[Any, ...]]:
+        sql = (
+            f"SELECT {', '.join(cols)} FROM quick_responses q"
+            f" WHERE q.seq IN (SELECT value FROM json_each(?)) AND {self.where}"
+        )
+        return self.conn.execute(sql, (orjson.dumps(sorted(seqs)), self.kb, *self.params)).fetchall()
 
     def walk(self, start_name: str | None = None) -> Iterator[tuple[Any, ...]]:
         """Filtered rows of the knowledge base in the plan's order."""

@@ -1,0 +1,100 @@
+"""The storage contract the import pipeline relies on (prepare_quick_response and the SQLite
+session methods), in process."""
+
+from __future__ import annotations
+
+import pytest
+
+from qconnect_local import ids
+from qconnect_local.config import Settings
+from qconnect_local.errors import ConflictException, ValidationException
+from qconnect_local.operations.context import RequestContext
+from qconnect_local.operations.quick_responses import prepare_quick_response
+from qconnect_local.search.plan import compile_search
+from qconnect_local.storage import open_store
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@pytest.fixture
+def env(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    settings.prepare()
+    store = open_store(settings.database)
+    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
+    kb_id = ids.new_id()
+    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
+          "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
+    with store.write() as session:
+        session.insert_knowledge_base(ACCOUNT, REGION, kb)
+    yield store, ctx, kb
+    store.close()
+
+
+def test_prepare_fills_the_record(env):
+    _, ctx, kb = env
+    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "*hi*"},
+                                              "contentType": "application/x.quickresponse;format=markdown",
+                                              "channels": ["Chat", "Chat"]})
+    assert record["contents"] == {"plainText": {"content": "hi"}, "markdown": {"content": "*hi*"}}
+    assert record["channels"] == ["Chat"]
+    assert record["status"] == "CREATED" and record["isActive"] is True
+    assert record["lastModifiedBy"] == ctx.caller_arn
+    assert record["createdTime"] == record["lastModifiedTime"]
+    assert record["quickResponseArn"].endswith(f"{kb['knowledgeBaseId']}/{record['quickResponseId']}")
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"language": "en_GB"}, "language"),
+    ({"channels": ["SMS"]}, "channel"),
+    ({"groupingConfiguration": {"criteria": "Other"}}, "criteria"),
+    ({"contentType": "text/plain"}, "contentType"),
+])
+def test_prepare_rejects(env, params, message):
+    _, ctx, kb = env
+    with pytest.raises(ValidationException) as e:
+        prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "c"}, **params})
+    assert message in e.value.message
+
+
+def test_prepare_rejects_other_knowledge_base_types(env):
+    _, ctx, kb = env
+    with pytest.raises(ValidationException):
+        prepare_quick_response(ctx, {**kb, "knowledgeBaseType": "CUSTOM"}, {"name": "n", "content": {"content": "c"}})
+
+
+def test_bulk_insert_keys_and_search(env):
+    store, ctx, kb = env
+    kb_id = kb["knowledgeBaseId"]
+    records = [prepare_quick_response(ctx, kb, {"name": f"qr {i}", "content": {"content": f"word{i % 3} common"},
+                                                "shortcutKey": f"k{i}"}) for i in range(10)]
+    with store.write() as session:
+        assert session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, iter(records)) == 10
+        session.touch_knowledge_base_content(ACCOUNT, REGION, kb_id, 123.5)
+    with store.read() as session:
+        names, keys, count = session.quick_response_keys(ACCOUNT, REGION, kb_id)
+        assert count == 10 and names == {f"qr {i}" for i in range(10)} and keys == {f"k{i}" for i in range(10)}
+        assert session.get_knowledge_base(ACCOUNT, REGION, kb_id)["lastContentModificationTime"] == 123.5
+        plan = compile_search({"queries": [{"name": "content", "values": ["word1"], "operator": "CONTAINS"}]}, 25)
+        found = session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)
+        assert sorted(r["name"] for _, r in found) == ["qr 1", "qr 4", "qr 7"]
+
+
+def test_duplicates_are_conflicts_and_roll_back(env):
+    store, ctx, kb = env
+    kb_id = kb["knowledgeBaseId"]
+    first = prepare_quick_response(ctx, kb, {"name": "same", "content": {"content": "c"}, "shortcutKey": "s"})
+    with store.write() as session:
+        session.insert_quick_response(ACCOUNT, REGION, kb_id, first)
+    for clash, field in (({"name": "same"}, "name"), ({"name": "other", "shortcutKey": "s"}, "shortcutKey")):
+        record = prepare_quick_response(ctx, kb, {"content": {"content": "c"}, **clash})
+        with pytest.raises(ConflictException) as e:
+            with store.write() as session:
+                session.insert_quick_response(ACCOUNT, REGION, kb_id, record)
+        assert field in e.value.message
+        fresh = prepare_quick_response(ctx, kb, {"name": "fresh", "content": {"content": "c"}})
+        with pytest.raises(ConflictException):
+            with store.write() as session:
+                session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [fresh, record])
+    with store.read() as session:
+        assert session.quick_response_keys(ACCOUNT, REGION, kb_id)[2] == 1

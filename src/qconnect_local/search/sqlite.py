@@ -412,21 +412,64 @@ class _Search:
         hits: list[Hit] = []
         if not special:
             return special, hits
-        if self.dense:
-            rows = self._rows(special, self.cols)
-        else:
-            # Sparse queries score by membership: text is needed only to confirm exact matches.
-            rows = self._rows(special, self.cols[:3])
-            exact = set().union(*self.exacts) & special
-            texts = {row[0]: row for row in self._rows(exact, self.cols)} if exact else {}
-            rows = [texts.get(row[0], row) for row in rows]
-        for row in rows:
+        light = self._rows(special, self.cols[:3])
+        if self.plan.order is None:
+            return special, self._best_special(light)
+        # orderOnField, sparse queries only: scores come from membership; text is needed only to
+        # confirm exact matches.
+        exact = set().union(*self.exacts) & special
+        texts = {row[0]: row for row in self._rows(exact, self.cols)} if exact else {}
+        for row in light:
+            row = texts.get(row[0], row)
             score = self.score(row)
             if score is not None:
                 key = self.key(row, score)
                 if self.after(key):
                     hits.append((key, row[0]))
         return special, hits
+
+    def _best_special(self, light: list[tuple[Any, ...]]) -> list[Hit]:
+        """Default order: scores the special rows lazily, best possible first. A row's score is
+        bounded by the weights of the sparse queries it is known to match plus every dense query
+        (doubled where it may be an exact match); once `need` rows are known that beat the next
+        row's bound, no later row can reach the page. Text is read only for the rows scored."""
+        candidates = []
+        for row in light:
+            seq = row[0]
+            upper = 0
+            for i, m in enumerate(self.matchers):
+                found = self.sets[i]
+                if found is None or seq in found:
+                    upper += m.query.weight * (2 if seq in self.exacts[i] else 1)
+            if upper:
+                candidates.append((-upper, row[1], seq))
+        candidates.sort()
+        exact = set().union(*self.exacts)
+        best: list[tuple[int, str]] = []   # the `need` best (-score, name) found so far
+        hits: list[Hit] = []
+        i = 0
+        while i < len(candidates):
+            if len(best) >= self.need and candidates[i][:2] > best[-1]:
+                break
+            batch = candidates[i:i + WALK_BATCH]
+            i += WALK_BATCH
+            wanted = {seq for _, _, seq in batch if self.dense or seq in exact}
+            texts = {row[0]: row for row in self._rows(wanted, self.cols)} if wanted else {}
+            for minus_upper, name, seq in batch:
+                if len(best) >= self.need and (minus_upper, name) > best[-1]:
+                    break
+                row = texts.get(seq, (seq, name, None))
+                if seq in wanted and seq not in texts:
+                    continue  # filtered out
+                score = self.score(row)
+                if score is None:
+                    continue
+                key = SortKey(None, score, name)
+                if self.after(key):
+                    hits.append((key, seq))
+                    bisect.insort(best, (-score, name))
+                    del best[self.need:]
+        return hits
 
     def _rows(self, seqs: set[int], cols: list[str]) -> list[tuple[Any, ...]]:
         sql = (
@@ -454,6 +497,8 @@ class _Search:
     def run(self) -> list[Hit]:
         if not self.matchers:
             return []
+        if self.dense and self.plan.order is not None:
+            return self.walk_ordered()
         special, hits = self.special()
         if not self.dense:
             sort_hits(self.plan, hits)

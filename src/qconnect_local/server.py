@@ -170,10 +170,11 @@ class App:
         body = await read_body(receive, headers, self.settings.max_request_bytes)
         query = scope.get("query_string", b"").decode("latin-1")
         method = scope["method"]
-        if method == "GET":
+        if method == "GET" and getattr(self.store, "reads_on_event_loop", True):
             # Reads never wait on a lock (WAL): answering them on the event loop saves the thread
             # hop, which is most of a GetKnowledgeBase's cost. Writes may wait for the store's
-            # write lock, so they run in a worker thread.
+            # write lock, so they run in a worker thread. (A networked store such as PostgreSQL
+            # waits on every read, so its reads go to the threads too, and overlap.)
             status, extra, payload = self.dispatch(method, path, query, headers, body, request_id)
         else:
             status, extra, payload = await self.run_sync(

@@ -170,6 +170,8 @@ class PostgresSession(QuickResponseQueries, ImportJobQueries):
 class PostgresStore:
     kind = "postgresql"
     session_class = PostgresSession
+    # Every read waits on the network: the server runs them in its threads, not on the event loop.
+    reads_on_event_loop = False
 
     def __init__(self, url: str, pool_size: int = 10, connect_timeout: float | None = None) -> None:
         self.url = url

@@ -104,3 +104,17 @@ def test_serve_refuses_an_unreachable_database():
     )
     assert proc.returncode == 1
     assert "cannot connect to PostgreSQL" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_migrate_command_applies_the_schema_and_exits(tmp_path):
+    args = ["--data-dir", str(tmp_path)]
+    if postgres_support.TEST_DATABASE_URL:
+        args = ["--database-url", postgres_support.new_database("migrate")]
+    proc = subprocess.run([sys.executable, "-m", "qconnect_local", "migrate", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "schema is at version" in proc.stdout
+    # Again: nothing left to do, same answer.
+    again = subprocess.run([sys.executable, "-m", "qconnect_local", "migrate", *args],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and again.stdout == proc.stdout

@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     from qconnect_local import worker
 
     worker.register(sub)
+    worker.register_migrate(sub)
     from qconnect_local import commands  # validate, import, export, template, kb
 
     commands.register(sub)
@@ -128,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         from qconnect_local import worker
 
         return worker.run(settings_from_args(args))
+    if args.command == "migrate":
+        from qconnect_local import worker
+
+        return worker.migrate(args)
     from qconnect_local import commands
 
     return commands.run(args)

@@ -53,6 +53,36 @@ def register(sub: Any) -> None:
                    max_knowledge_bases=10)
 
 
+def register_migrate(sub: Any) -> None:
+    """Adds the `migrate` subcommand: apply pending schema migrations, then exit."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "migrate", help="apply pending schema migrations to the database and exit (servers and "
+                        "workers also do it at start-up)"
+    )
+    p.add_argument("--data-dir", type=Path, default=Path(".qconnect-local"),
+                   help="the SQLite file's data dir when no --database-url")
+    p.add_argument("--database-url", default=None,
+                   help="postgresql://... (default: $QCONNECT_LOCAL_DATABASE_URL, else the SQLite file)")
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from qconnect_local.config import Settings
+
+    settings = Settings(data_dir=args.data_dir)
+    if args.database_url:
+        settings.database_url = args.database_url
+    settings.prepare()
+    try:
+        store = open_store(settings.database)  # migrates under the store's lock
+    except ConnectionError as exc:
+        print(f"qconnect-local migrate: {exc}", file=sys.stderr)
+        return 1
+    versions = [v for v, _ in store.migrations()]
+    store.close()
+    print(f"qconnect-local: {store.kind} schema is at version {max(versions)} ({len(versions)} steps)")
+    return 0
+
+
 class WorkerRunner(ImportRunner):
     """The import runner, claiming with one statement where the store can (SKIP LOCKED), so
     many workers polling at once each get a different job and never wait on one another."""

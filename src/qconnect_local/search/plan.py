@@ -77,8 +77,15 @@ _WORD = re.compile(r"[^\W_]+")
 LIST_SEPARATOR = "\x1f"
 
 
+# For ASCII text the same words come from a byte translation (4-5x faster than the regex).
+_ASCII_WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+
+
 def tokenize(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+    return _WORD.findall(lowered)
 
 
 def fuzzy_distance(word: str) -> int:

@@ -29,6 +29,7 @@ import hashlib
 import re
 import sqlite3
 import threading
+from collections import Counter
 from typing import Any, Iterable, Iterator
 
 import orjson
@@ -76,25 +77,26 @@ class Vocabulary:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._added: dict[str, dict[str, int]] = {}     # column -> word -> docs added by writes
-        self._counts: dict[str, dict[str, int]] = {}    # column -> word -> docs (once loaded)
+        self._added: dict[str, Counter[str]] = {}       # column -> word -> docs added by writes
+        self._counts: dict[str, Counter[str]] = {}      # column -> word -> docs (once loaded)
         self._sorted: dict[str, list[str]] = {}
         self.rows = 0                                   # rows indexed (an upper bound)
         self._rows_loaded = False
 
     def add(self, column: str, words: Iterable[str]) -> None:
+        unique = set(words)
         with self._lock:
-            added = self._added.setdefault(column, {})
-            counts = self._counts.get(column)
             if column == "name":
                 self.rows += 1
-            for w in set(words):
-                added[w] = added.get(w, 0) + 1
-                if counts is not None:
-                    if w not in counts:
-                        counts[w] = 0
-                        bisect.insort(self._sorted[column], w)
-                    counts[w] += 1
+            added = self._added.get(column)
+            if added is None:
+                added = self._added[column] = Counter()
+            added.update(unique)
+            counts = self._counts.get(column)
+            if counts is not None:
+                for w in unique - counts.keys():
+                    bisect.insort(self._sorted[column], w)
+                counts.update(unique)
 
     def _load(self, conn: sqlite3.Connection, column: str) -> dict[str, int]:
         counts = self._counts.get(column)
@@ -103,9 +105,9 @@ class Vocabulary:
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
                 " USING fts5vocab(main, quick_responses_fts, 'col')"
             )
-            counts = dict(conn.execute(
+            counts = Counter(dict(conn.execute(
                 "SELECT term, doc FROM temp.quick_responses_vocab WHERE col = ?", (column,)
-            ).fetchall())
+            ).fetchall()))
             for w, n in self._added.get(column, {}).items():
                 counts[w] = max(counts.get(w, 0), n)
             self._counts[column] = counts

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import random
@@ -45,19 +46,19 @@ def generate(path: Path, rows: int, seed: int = 42) -> None:
     rng = random.Random(seed)
     syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "bo", "da", "fe", "gu", "hi", "ju"]
     words = ["".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(20_000)]
-    weights = [1 / (i + 1) ** 1.07 for i in range(len(words))]
+    cum_weights = list(itertools.accumulate(1 / (i + 1) ** 1.07 for i in range(len(words))))  # Zipf-like
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(HEADER)
         for i in range(rows):
-            text = rng.choices(words, weights, k=48)
+            text = rng.choices(words, cum_weights=cum_weights, k=48)
             text[5] = f'"{text[5]}"'
             content = " ".join(text[:16]) + ", " + " ".join(text[16:32]) + ". " + " ".join(text[32:]) + "."
             out.writerow([
                 f"{rng.choice(words)}-{rng.choice(words)}-{i:07d}",
                 content,
                 "application/x.quickresponse;format=plain",
-                " ".join(rng.choices(words, weights, k=8)),
+                " ".join(rng.choices(words, cum_weights=cum_weights, k=8)),
                 f"k{i:x}",
                 "Chat|Email",
                 "en_US",

@@ -222,8 +222,12 @@ class JobProcessor:
                 return self._land_file_problem(str(exc))
 
     def _import(self, source: BinaryIO, report_out: BlobWriter, key: str) -> Outcome:
+        lease = self.settings.imports.lease_seconds
         with self.store.write() as session:
-            self._still_ours(session)
+            # Touching the job's row inside this transaction also locks it (PostgreSQL), so no
+            # other worker can claim the job until it has landed, however long that takes.
+            if not session.renew_import_job_lease(self.job_id, self.owner, RequestContext.now() + lease):
+                raise LostLease(self.job_id)
             kb = session.get_knowledge_base(self.account, self.region, self.kb_id)
             if kb is None:
                 raise LostLease(self.job_id)

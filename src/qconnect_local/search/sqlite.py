@@ -45,9 +45,10 @@ from qconnect_local.search.plan import (
 )
 from qconnect_local.storage.sqlite_quick_responses import SEP, record_from_row
 
-CAP = 5000          # estimated matches of one query beyond which it is walked, not fetched
-FETCH_LIMIT = 20000  # matches fetched from FTS5 before an (underestimated) query is walked instead
+CAP = 10000         # estimated matches of one query beyond which it is walked, not fetched
+FETCH_LIMIT = 40000  # matches fetched from FTS5 before an (underestimated) query is walked instead
 WALK_BATCH = 256
+MAX_EXPANSION = 64   # prefix words searched as an OR of the words they expand to, up to this many
 
 Hit = tuple[SortKey, int]   # (sort key, seq)
 
@@ -178,6 +179,7 @@ class Matcher:
         for value in query.values:
             words_fts, tests = [], []
             fraction = 1.0
+            vocab.count(conn, column, "")  # loads the column (and the row count) on first use
             rows = max(vocab.rows, 1)
             for i, word in enumerate(value):
                 prefix = query.prefix and i == len(value) - 1
@@ -187,9 +189,14 @@ class Matcher:
                     alternatives, docs = [word], vocab.count(conn, column, word)
                 parts = [_quote(w) for w in alternatives]
                 if prefix:
-                    _, prefix_docs = vocab.with_prefix(conn, column, word)
-                    docs += prefix_docs
-                    parts.append(_quote(word) + " *")
+                    expanded, prefix_docs = vocab.with_prefix(conn, column, word)
+                    docs = max(docs, prefix_docs)
+                    if len(expanded) <= MAX_EXPANSION:
+                        # A few words: an OR of them streams; FTS5's `*` would first merge the
+                        # doclists of every word with the prefix.
+                        parts.extend(_quote(w) for w in expanded if w not in alternatives)
+                    else:
+                        parts.append(_quote(word) + " *")
                 fraction *= min(1.0, docs / rows)
                 words_fts.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
                 alt = "|".join(re.escape(w) for w in alternatives)
@@ -474,8 +481,11 @@ class _Search:
         return hits
 
     def _rows(self, seqs: set[int], cols: list[str]) -> list[tuple[Any, ...]]:
+        # (seq, name) without filters or order: from the narrow (seq, kb, name) index.
+        narrow = len(cols) == 3 and self.plan.order is None and not self.plan.filters
         sql = (
             f"SELECT {', '.join(cols)} FROM quick_responses q"
+            f"{' INDEXED BY quick_responses_seq_name' if narrow else ''}"
             f" WHERE q.seq IN (SELECT value FROM json_each(?)) AND {self.where}"
         )
         return self.conn.execute(sql, (orjson.dumps(sorted(seqs)), self.kb, *self.params)).fetchall()

@@ -64,6 +64,9 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)
             WHERE shortcut_key IS NOT NULL;
         CREATE INDEX quick_responses_modified ON quick_responses (kb, modified_time);
+        -- Narrow and append-only: search reads (kb, name) of its candidates by seq from here
+        -- instead of from the table's wide rows.
+        CREATE INDEX quick_responses_seq_name ON quick_responses (seq, kb, name);
         CREATE VIRTUAL TABLE quick_responses_fts USING fts5(
             name, shortcut_key, description, content, exact_keys,
             content='quick_responses', content_rowid='seq',

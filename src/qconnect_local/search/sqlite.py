@@ -99,20 +99,25 @@ class Vocabulary:
                     bisect.insort(self._sorted[column], w)
                 counts.update(unique)
 
-    def _load(self, conn: sqlite3.Connection, column: str) -> dict[str, int]:
+    def _load(self, conn: sqlite3.Connection, column: str) -> Counter[str]:
         counts = self._counts.get(column)
         if counts is None:
+            # One scan of the index reads every column's words (fts5vocab reads all of them
+            # whatever the WHERE clause), so all four are loaded at once.
             conn.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
                 " USING fts5vocab(main, quick_responses_fts, 'col')"
             )
-            counts = Counter(dict(conn.execute(
-                "SELECT term, doc FROM temp.quick_responses_vocab WHERE col = ?", (column,)
-            ).fetchall()))
-            for w, n in self._added.get(column, {}).items():
-                counts[w] = max(counts.get(w, 0), n)
-            self._counts[column] = counts
-            self._sorted[column] = sorted(counts)
+            loaded: dict[str, Counter[str]] = {c: Counter() for c in _COLUMN_LETTER}
+            for term, col, doc in conn.execute("SELECT term, col, doc FROM temp.quick_responses_vocab"):
+                if col in loaded:
+                    loaded[col][term] = doc
+            for col, col_counts in loaded.items():
+                for w, n in self._added.get(col, {}).items():
+                    col_counts[w] = max(col_counts[w], n)
+                self._counts[col] = col_counts
+                self._sorted[col] = sorted(col_counts)
+            counts = self._counts[column]
         if not self._rows_loaded:
             self.rows = max(self.rows, conn.execute("SELECT count(*) FROM quick_responses").fetchone()[0])
             self._rows_loaded = True

@@ -45,8 +45,8 @@ from qconnect_local.search.plan import (
 )
 from qconnect_local.storage.sqlite_quick_responses import SEP, record_from_row
 
-CAP = 10000         # estimated matches of one query beyond which it is walked, not fetched
-FETCH_LIMIT = 40000  # matches fetched from FTS5 before an (underestimated) query is walked instead
+CAP = 20000         # estimated matches of one query beyond which it is walked, not fetched
+FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) query is walked instead
 WALK_BATCH = 256
 MAX_EXPANSION = 64   # prefix words searched as an OR of the words they expand to, up to this many
 
@@ -442,6 +442,43 @@ class _Search:
                     hits.append((key, row[0]))
         return special, hits
 
+    def top_sparse(self) -> list[Hit]:
+        """Sparse queries only, default order: the score of a row is the sum of the weights of
+        the queries whose matches hold it, so SQL computes it and keeps the top rows (a top-N
+        sort in C); only the possible exact matches are scored in Python."""
+        exact = set().union(*self.exacts)
+        hits: list[Hit] = []
+        if exact:
+            for row in self._rows(exact, self.cols):
+                score = self.score(row)
+                if score is not None:
+                    key = self.key(row, score)
+                    if self.after(key):
+                        hits.append((key, row[0]))
+        others = set().union(*self.sets) - exact  # type: ignore[arg-type]
+        if others:
+            score_sql = " + ".join(
+                f"(CASE WHEN q.seq IN (SELECT value FROM json_each(?)) THEN {m.query.weight} ELSE 0 END)"
+                for m in self.matchers
+            )
+            keyset, keyset_params = "", []
+            if self.plan.after is not None:
+                a = self.plan.after
+                keyset, keyset_params = " WHERE score < ? OR (score = ? AND name > ?)", [a.score, a.score, a.name]
+            narrow = "" if self.plan.filters else " INDEXED BY quick_responses_seq_name"
+            sql = (
+                f"SELECT seq, name, score FROM (SELECT q.seq AS seq, q.name AS name, {score_sql} AS score"
+                f" FROM quick_responses q{narrow} WHERE q.seq IN (SELECT value FROM json_each(?))"
+                f" AND {self.where}){keyset} ORDER BY score DESC, name LIMIT ?"
+            )
+            params = [
+                *(orjson.dumps(sorted(found)) for found in self.sets),  # type: ignore[arg-type]
+                orjson.dumps(sorted(others)), self.kb, *self.params, *keyset_params, self.need,
+            ]
+            hits.extend((SortKey(None, score, name), seq) for seq, name, score in self.conn.execute(sql, params))
+        sort_hits(self.plan, hits)
+        return hits[: self.need]
+
     def _best_special(self, light: list[tuple[Any, ...]]) -> list[Hit]:
         """Default order: scores the special rows lazily, best possible first. A row's score is
         bounded by the weights of the sparse queries it is known to match plus every dense query
@@ -516,6 +553,8 @@ class _Search:
             return []
         if self.dense and self.plan.order is not None:
             return self.walk_ordered()
+        if not self.dense and self.plan.order is None:
+            return self.top_sparse()
         special, hits = self.special()
         if not self.dense:
             sort_hits(self.plan, hits)

@@ -19,6 +19,7 @@ Choices where AWS documents nothing (all [I]):
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -182,45 +183,67 @@ Resolver = Callable[[list[str]], list[str]]  # routing-profile names -> ARNs, or
 
 
 class RowMapper:
-    """Turns rows of one file into CreateQuickResponse inputs (without checking them)."""
+    """Turns rows of one file into CreateQuickResponse inputs (without checking them).
+
+    Each column's handling is chosen once per file (a setter per column, in header order), not
+    per cell: the import maps a million rows."""
 
     def __init__(self, header: Header, knowledge_base_id: str, resolve_routing_profiles: Resolver) -> None:
         self.width = len(header.cells)
         self.kb_id = knowledge_base_id
         self.resolve = resolve_routing_profiles
         self.fields = [(i, c.name) for i, c in enumerate(header.columns) if c is not None]
+        self._setters = [(i, name, self._setter(name)) for i, name in self.fields]
+
+    def _setter(self, name: str) -> Callable[[dict[str, Any], str], None]:
+        if name == "Name":
+            def put(params: dict[str, Any], value: str) -> None:
+                params["name"] = value  # an empty one fails CreateQuickResponse's length rule
+        elif name == "Content":
+            def put(params: dict[str, Any], value: str) -> None:
+                params["content"] = {"content": value}
+        else:
+            convert = self._converters()[name]
+
+            def put(params: dict[str, Any], value: str) -> None:
+                if value != "":  # an empty optional cell: the member is absent
+                    convert(params, value)
+        return put
+
+    def _converters(self) -> dict[str, Callable[[dict[str, Any], str], None]]:
+        def routing_profiles(params: dict[str, Any], value: str) -> None:
+            if value != _ALL_PROFILES:
+                arns = self.resolve(value.split(SEPARATOR))
+                params["groupingConfiguration"] = {"criteria": "RoutingProfileArn", "values": arns}
+
+        return {
+            "Shortcut key": lambda params, value: params.__setitem__("shortcutKey", value),
+            "Description": lambda params, value: params.__setitem__("description", value),
+            "Channels": lambda params, value: params.__setitem__("channels", value.split(SEPARATOR)),
+            "Language": lambda params, value: params.__setitem__("language", value),
+            "Content type": lambda params, value: params.__setitem__("contentType", _content_type(value)),
+            "Active": lambda params, value: params.__setitem__("isActive", _boolean(value)),
+            "Routing Profile": routing_profiles,
+        }
 
     def to_input(self, row: Row) -> dict[str, Any]:
         cells = row.cells
-        if len(cells) > self.width:
-            raise RowProblem(f"The row has {len(cells)} cells but the header has {self.width}")
+        count = len(cells)
+        if count > self.width:
+            raise RowProblem(f"The row has {count} cells but the header has {self.width}")
         params: dict[str, Any] = {"knowledgeBaseId": self.kb_id}
-        for i, name in self.fields:
-            value = cells[i] if i < len(cells) else ""
+        for i, name, put in self._setters:
+            value = cells[i] if i < count else ""
             if value == REQUIRED_MARKER:
                 raise RowProblem(f"Replace the '{REQUIRED_MARKER}' marker in the '{name}' column with a value")
-            if name == "Name":
-                params["name"] = value  # an empty one fails CreateQuickResponse's length rule
-            elif name == "Content":
-                params["content"] = {"content": value}
-            elif value == "":
-                continue  # an empty optional cell: the member is absent
-            elif name == "Shortcut key":
-                params["shortcutKey"] = value
-            elif name == "Description":
-                params["description"] = value
-            elif name == "Channels":
-                params["channels"] = value.split(SEPARATOR)
-            elif name == "Language":
-                params["language"] = value
-            elif name == "Content type":
-                params["contentType"] = _CONTENT_TYPES.get(_key(value), value)
-            elif name == "Active":
-                params["isActive"] = _boolean(value)
-            elif name == "Routing Profile" and value != _ALL_PROFILES:
-                arns = self.resolve(value.split(SEPARATOR))
-                params["groupingConfiguration"] = {"criteria": "RoutingProfileArn", "values": arns}
+            put(params, value)
         return params
+
+
+@functools.lru_cache(maxsize=256)
+def _content_type(value: str) -> str:
+    """A cell of the `Content type` column as contentType (a file repeats a few values)."""
+    return _CONTENT_TYPES.get(_key(value), value)
 
 
 def _boolean(value: str) -> bool:

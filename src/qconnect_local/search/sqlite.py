@@ -29,6 +29,7 @@ import hashlib
 import re
 import sqlite3
 import threading
+import zlib
 from collections import Counter
 from typing import Any, Iterable, Iterator
 
@@ -43,7 +44,7 @@ from qconnect_local.search.plan import (
     fuzzy_distance,
     tokenize,
 )
-from qconnect_local.storage.sqlite_quick_responses import SEP, record_from_row
+from qconnect_local.storage.sqlite_quick_responses import SEP, index_token, record_from_row
 
 CAP = 20000         # estimated matches of one query beyond which it is walked, not fetched
 FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) query is walked instead
@@ -55,10 +56,25 @@ Hit = tuple[SortKey, int]   # (sort key, seq)
 
 # -- exact keys and vocabulary --------------------------------------------------------------------
 
+EXACT_KEY_BUCKETS = 0xFFFF + 1
+
+
 def exact_key(column: str, words: Iterable[str]) -> str:
     """The word indexed in the `exact_keys` FTS column for a field whose words are `words`: an
     exact whole-field match is then one FTS lookup (collisions are harmless: candidates are
-    checked in Python)."""
+    checked in Python).
+
+    A bucket (one of 65,536 per column, ~15 rows each at a million rows), not a unique hash:
+    a unique word per field made FTS5 maintain four new terms per row, ~25 us of the ~60 us a
+    bulk-inserted row cost; shared terms cost a fraction of that, and the few extra candidates
+    per exact lookup are checked like any collision."""
+    bucket = zlib.crc32(" ".join(words).encode("utf-8")) & (EXACT_KEY_BUCKETS - 1)
+    return f"y{_COLUMN_LETTER[column]}{bucket:x}"
+
+
+def legacy_exact_key(column: str, words: Iterable[str]) -> str:
+    """The exact key of rows written before exact keys were bucketed (still searched for, so a
+    database from then needs no rewrite)."""
     digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).hexdigest()
     return f"x{_COLUMN_LETTER[column]}{digest}"
 
@@ -74,15 +90,27 @@ class Vocabulary:
     that needs a column reads the index's words and counts once (fts5vocab) and merges what writes
     added since. Counts only grow (deletes are not subtracted), so they are upper bounds, and a
     word that no longer occurs just matches nothing. Per database file and process: the SQLite
-    store has one writer process."""
+    store has one writer process.
+
+    Bulk inserts (imports) do not feed an unloaded vocabulary word by word: that cost ~25 us a
+    row and, with a unique word per name and shortcut key, ~200 MB per million rows, for counts
+    the first search reads from the index anyway. Instead every bulk insert writes a new random
+    *index token* (storage/sqlite_quick_responses.py) in its transaction. The vocabulary knows
+    the tokens whose words it holds (`_known`: the one it loaded with, and those of bulk inserts
+    that fed a loaded vocabulary on top of a known token); a search that sees any other token
+    drops the counts, and they are read again from the index in that search's snapshot. So
+    words can never go missing, rolled-back or racing bulk inserts only cost a reload, and a
+    server that has searched before keeps its vocabulary in step through imports cheaply
+    (`add_bulk`: counted per batch, the sorted word list rebuilt once, when next needed)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._added: dict[str, Counter[str]] = {}       # column -> word -> docs added by writes
         self._counts: dict[str, Counter[str]] = {}      # column -> word -> docs (once loaded)
-        self._sorted: dict[str, list[str]] = {}
+        self._sorted: dict[str, list[str] | None] = {}  # None: sort again when next needed
         self.rows = 0                                   # rows indexed (an upper bound)
         self._rows_loaded = False
+        self._known: set[str | None] = set()            # index tokens the counts cover
 
     def add(self, column: str, words: Iterable[str]) -> None:
         unique = set(words)
@@ -95,13 +123,54 @@ class Vocabulary:
             added.update(unique)
             counts = self._counts.get(column)
             if counts is not None:
-                for w in unique - counts.keys():
-                    bisect.insort(self._sorted[column], w)
+                ordered = self._sorted[column]
+                if ordered is not None:
+                    for w in unique - counts.keys():
+                        bisect.insort(ordered, w)
                 counts.update(unique)
+
+    def feeds_bulk(self, token: str | None) -> bool:
+        """Whether a bulk insert on top of index state `token` should count its words for
+        `add_bulk` (only when they would be kept; `add_bulk` decides for good)."""
+        with self._lock:
+            return bool(self._counts) and token in self._known
+
+    def add_bulk(self, previous: str | None, token: str, docs: dict[str, Counter[str]], rows: int) -> None:
+        """A bulk insert moved the index from state `previous` to `token`, adding `rows` rows
+        whose words have the document counts `docs` (column -> word -> rows). Kept only if the
+        counts cover `previous`; otherwise the next search reloads them anyway."""
+        with self._lock:
+            if not self._counts or previous not in self._known:
+                return
+            for column, column_docs in docs.items():
+                counts = self._counts[column]
+                if column_docs.keys() - counts.keys():
+                    self._sorted[column] = None
+                counts.update(column_docs)
+            self.rows += rows
+            self._known.add(token)
+
+    def check(self, conn: sqlite3.Connection) -> None:
+        """Drops the counts if the index (as `conn` sees it) has words they may lack."""
+        if not self._counts:
+            return
+        token = index_token(conn)
+        with self._lock:
+            if self._counts and token not in self._known:
+                self._counts, self._sorted, self._known = {}, {}, set()
+                self.rows, self._rows_loaded = 0, False
+
+    def _ordered(self, column: str) -> list[str]:
+        ordered = self._sorted.get(column)
+        if ordered is None:
+            ordered = self._sorted[column] = sorted(self._counts[column])
+        return ordered
 
     def _load(self, conn: sqlite3.Connection, column: str) -> Counter[str]:
         counts = self._counts.get(column)
         if counts is None:
+            # The token first: read in the same snapshot as the words (a search's read session).
+            self._known = {index_token(conn)}
             # One scan of the index reads every column's words (fts5vocab reads all of them
             # whatever the WHERE clause), so all four are loaded at once.
             conn.execute(
@@ -131,7 +200,7 @@ class Vocabulary:
         """(words of the column starting with prefix, their summed document counts)."""
         with self._lock:
             counts = self._load(conn, column)
-            ordered = self._sorted[column]
+            ordered = self._ordered(column)
             lo = bisect.bisect_left(ordered, prefix)
             hi = bisect.bisect_left(ordered, prefix + "\U0010ffff")
             words = ordered[lo:hi]
@@ -147,7 +216,7 @@ class Vocabulary:
             from rapidfuzz.distance import Levenshtein
             from rapidfuzz.process import extract
 
-            found = extract(word, self._sorted[column], scorer=Levenshtein.distance,
+            found = extract(word, self._ordered(column), scorer=Levenshtein.distance,
                             score_cutoff=limit, limit=None)
             words = sorted({word, *(w for w, _, _ in found)})
             return words, sum(counts.get(w, 0) for w in words)
@@ -161,7 +230,9 @@ def vocabulary(conn: sqlite3.Connection) -> Vocabulary:
     """The vocabulary of this connection's database file (one per file per process)."""
     path = conn.execute("PRAGMA database_list").fetchone()[2]
     with _VOCABULARIES_LOCK:
-        return _VOCABULARIES.setdefault(path, Vocabulary())
+        found = _VOCABULARIES.setdefault(path, Vocabulary())
+    found.check(conn)
+    return found
 
 
 # -- one query: FTS5 expression and Python matcher -----------------------------------------------
@@ -215,7 +286,7 @@ class Matcher:
             self._exact.append(list(value))
         self.fts = "{" + column + "} : (" + " OR ".join(fts_values) + ")"
         self.fts_exact = "{exact_keys} : (" + " OR ".join(
-            _quote(exact_key(column, value)) for value in query.values
+            _quote(key(column, value)) for value in query.values for key in (exact_key, legacy_exact_key)
         ) + ")"
 
     def exact(self, text: str | None) -> bool:

@@ -15,6 +15,11 @@ filling it with one INSERT…SELECT after a bulk insert is several times faster)
 trigger on knowledge_bases clears the index entries of a knowledge base before the foreign-key
 cascade removes its rows, so DeleteKnowledgeBase leaves no stale index entries.
 
+`quick_responses_index_state` holds one random *index token*, replaced by every bulk insert in
+its transaction: the in-memory search vocabulary (search/sqlite.py) compares it with the tokens
+it knows to tell whether an import added words it lacks, instead of being fed every imported
+row's words.
+
 List members (channels, groupingConfiguration.values) are stored as '\\x1f'-delimited text
 ('\\x1fChat\\x1fEmail\\x1f') so that EQUALS/PREFIX filters on them are one `instr` in SQL.
 """
@@ -22,7 +27,9 @@ List members (channels, groupingConfiguration.values) are stored as '\\x1f'-deli
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable, Iterator
+import uuid
+from collections import Counter
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
@@ -31,7 +38,7 @@ from qconnect_local.errors import ConflictException, ResourceNotFoundException
 Record = dict[str, Any]
 
 SEP = "\x1f"
-BULK_CACHE_SIZE = -262144  # KiB: 256 MiB of page cache while a bulk insert runs
+BULK_CACHE_SIZE = -131072  # KiB: 128 MiB of page cache while a bulk insert runs
 FTS_COLUMNS = ("name", "shortcut_key", "description", "content")
 
 # Schema steps of this module, appended to the store's migrations (versions 100-199).
@@ -82,6 +89,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         END;
         """,
     ),
+    (
+        101,
+        """
+        CREATE TABLE quick_responses_index_state (
+            id     INTEGER PRIMARY KEY CHECK (id = 1),
+            token  TEXT NOT NULL                    -- replaced by every bulk insert
+        );
+        """,
+    ),
 ]
 
 _COLUMNS = (
@@ -106,38 +122,69 @@ def encode_list(values: list[str] | None) -> str | None:
     return SEP + SEP.join(values) + SEP if values else None
 
 
-def _row(kb_seq: int, record: Record, vocabulary: Any = None) -> tuple[Any, ...]:
+WordSink = Callable[[str, list[str]], None]  # (column, the words of one row's field)
+
+
+def _row(kb_seq: int, record: Record, sink: WordSink | None = None) -> tuple[Any, ...]:
+    get = record.get
     contents = record["contents"]
     plain = contents["plainText"]["content"]
     markdown = contents["markdown"]["content"]
-    grouping = record.get("groupingConfiguration") or {}
-    data = {k: v for k, v in record.items() if k != "contents"}
-    fields = (record["name"], record.get("shortcutKey"), record.get("description"), plain)
+    grouping = get("groupingConfiguration") or {}
+    data = dict(record)
+    del data["contents"]
+    name, shortcut, description = record["name"], get("shortcutKey"), get("description")
     return (
-        kb_seq, record["quickResponseId"], record["name"], record.get("shortcutKey"),
-        record.get("description"), plain, None if markdown == plain else markdown,
-        record["contentType"], 1 if record.get("isActive", True) else 0, record.get("language"),
-        encode_list(record.get("channels")), grouping.get("criteria"),
-        encode_list(grouping.get("values")), record["createdTime"], record["lastModifiedTime"],
-        record.get("lastModifiedBy"), orjson.dumps(data), index_words(fields, vocabulary),
+        kb_seq, record["quickResponseId"], name, shortcut, description, plain,
+        None if markdown == plain else markdown, record["contentType"],
+        1 if get("isActive", True) else 0, get("language"), encode_list(get("channels")),
+        grouping.get("criteria"), encode_list(grouping.get("values")), record["createdTime"],
+        record["lastModifiedTime"], get("lastModifiedBy"), orjson.dumps(data),
+        index_words((name, shortcut, description, plain), sink),
     )
 
 
-def index_words(fields: tuple[str | None, ...], vocabulary: Any = None) -> str:
+def index_words(fields: tuple[str | None, ...], sink: WordSink | None = None) -> str:
     """The `exact_keys` text of a row (one exact-key word per non-empty searchable field, see
-    search/sqlite.py), adding the fields' words to the vocabulary on the way."""
-    from qconnect_local.search.plan import tokenize
-    from qconnect_local.search.sqlite import exact_key
-
+    search/sqlite.py), handing each field's words to `sink` on the way (the vocabulary)."""
+    tokenize, exact_key = _search_helpers()
     keys = []
     for column, text in zip(FTS_COLUMNS, fields):
         if text:
             words = tokenize(text)
             if words:
                 keys.append(exact_key(column, words))
-                if vocabulary is not None:
-                    vocabulary.add(column, words)
+                if sink is not None:
+                    sink(column, words)
     return " ".join(keys)
+
+
+_HELPERS: tuple[Any, Any] | None = None
+
+
+def _search_helpers() -> tuple[Any, Any]:
+    """(tokenize, exact_key), imported once (search imports this module: no import at load)."""
+    global _HELPERS
+    if _HELPERS is None:
+        from qconnect_local.search.plan import tokenize
+        from qconnect_local.search.sqlite import exact_key
+
+        _HELPERS = (tokenize, exact_key)
+    return _HELPERS
+
+
+def index_token(conn: sqlite3.Connection) -> str | None:
+    """The index token (None before the first bulk insert, and after a reset)."""
+    row = conn.execute("SELECT token FROM quick_responses_index_state WHERE id = 1").fetchone()
+    return row[0] if row else None
+
+
+def _set_index_token(conn: sqlite3.Connection, token: str) -> None:
+    conn.execute(
+        "INSERT INTO quick_responses_index_state (id, token) VALUES (1, ?)"
+        " ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+        (token,),
+    )
 
 
 def record_from_row(data: bytes, content: str, markdown: str | None) -> Record:
@@ -198,7 +245,7 @@ class QuickResponseQueries:
         naming the field; it is enforced by unique indexes in this transaction, so two concurrent
         creates can never both succeed. Nothing is written when it raises.
         """
-        row = _row(self._kb_seq(account, region, kb_id), record, self._vocabulary())
+        row = _row(self._kb_seq(account, region, kb_id), record, self._vocabulary().add)
         try:
             cur = self.conn.execute(_INSERT, row)
         except sqlite3.IntegrityError as exc:
@@ -229,17 +276,28 @@ class QuickResponseQueries:
 
         A duplicate that slipped through still raises ConflictException (unique indexes), and the
         caller's transaction then rolls everything back.
+
+        The search vocabulary is fed these rows' words only if it is loaded already; otherwise
+        the new index token tells the next search to read it from the index (see Vocabulary).
         """
         kb = self._kb_seq(account, region, kb_id)
         before = self.conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
-        last: list[Record] = []
+        last: list[Record] = [{}]
 
         vocabulary = self._vocabulary()
+        previous = index_token(self.conn)
+        docs: dict[str, Counter[str]] | None = None
+        sink: WordSink | None = None
+        if vocabulary.feeds_bulk(previous):
+            docs = {column: Counter() for column in FTS_COLUMNS}
+
+            def sink(column: str, words: list[str]) -> None:
+                docs[column].update(set(words))  # type: ignore[index]
 
         def rows() -> Iterator[tuple[Any, ...]]:
             for record in records:
-                last[:] = [record]
-                yield _row(kb, record, vocabulary)
+                last[0] = record
+                yield _row(kb, record, sink)
 
         # A bigger page cache for the duration: the unique indexes take random inserts.
         (cache_size,) = self.conn.execute("PRAGMA cache_size").fetchone()
@@ -248,7 +306,7 @@ class QuickResponseQueries:
             try:
                 self.conn.executemany(_INSERT, rows())
             except sqlite3.IntegrityError as exc:
-                raise _conflict(exc, last[0] if last else {}) from None
+                raise _conflict(exc, last[0]) from None
             cur = self.conn.execute(
                 "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content, exact_keys)"
                 " SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses"
@@ -257,6 +315,10 @@ class QuickResponseQueries:
             )
         finally:
             self.conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
+        token = uuid.uuid4().hex
+        _set_index_token(self.conn, token)
+        if docs is not None:
+            vocabulary.add_bulk(previous, token, docs, cur.rowcount)
         return cur.rowcount
 
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
@@ -283,7 +345,7 @@ class QuickResponseQueries:
         old = self.conn.execute(_FTS_OLD, (record["quickResponseId"], kb)).fetchone()
         if old is None:
             raise ResourceNotFoundException("Quick response not found", resource_name=record["quickResponseId"])
-        row = _row(kb, record, self._vocabulary())
+        row = _row(kb, record, self._vocabulary().add)
         self.conn.execute(_FTS_DELETE, old)
         try:
             self.conn.execute(

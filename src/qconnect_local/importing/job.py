@@ -156,13 +156,14 @@ class _Checker(threading.Thread):
         for n, row in enumerate(rows, start=1):
             if max_rows and n > max_rows:
                 raise FileProblem(f"The file has more than {max_rows} data rows, the limit of one import")
+            if n % BATCH_ROWS == 0:  # every so many rows read, good or not: a stop is seen soon
+                p.check_stop()
             try:
                 batch.append(check(to_input(row)))
             except RowProblem as exc:
                 report.add(row, f"{exc.code}: {exc.message}")
                 self.failed += 1
             if len(batch) >= BATCH_ROWS:
-                p.check_stop()
                 self._put(batch)
                 batch = []
         if batch:
@@ -237,6 +238,8 @@ class JobProcessor:
             checker.start()
             imported = 0
             for batch in checker.batches():
+                # Also here: at shutdown the queued batches are not worth landing (it all rolls back).
+                self.check_stop()
                 imported += session.insert_quick_responses_bulk(self.account, self.region, self.kb_id, batch)
             failed = checker.failed
             now = RequestContext.now()

@@ -46,7 +46,7 @@ from qconnect_local.search.plan import (
 )
 from qconnect_local.storage.sqlite_quick_responses import SEP, index_token, record_from_row
 
-CAP = 20000         # estimated matches of one query beyond which it is walked, not fetched
+CAP = 10000  # estimated matches of one query beyond which it is walked, not fetched
 FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) query is walked instead
 WALK_BATCH = 256
 MAX_EXPANSION = 64   # prefix words searched as an OR of the words they expand to, up to this many
@@ -251,9 +251,11 @@ class Matcher:
         self.column = column = query.column
         vocab = vocabulary(conn)
         fts_values, self._tests, self._exact = [], [], []
+        sql_values: list[str] = []
+        self.sql_params: list[str] = []
         self.estimate = 0.0
         for value in query.values:
-            words_fts, tests = [], []
+            words_fts, tests, sql_words = [], [], []
             fraction = 1.0
             vocab.count(conn, column, "")  # loads the column (and the row count) on first use
             rows = max(vocab.rows, 1)
@@ -280,11 +282,24 @@ class Matcher:
                 if prefix:
                     pattern = rf"(?<![^\W_])(?:{re.escape(word)}|(?:{alt})(?![^\W_]))"
                 tests.append(re.compile(pattern))
+                # A superset test in SQL for walks: the word (or an alternative) occurs somewhere.
+                needles = [word] if prefix else []
+                needles += [w for w in alternatives if not (prefix and w.startswith(word))]
+                sql_words.append("(" + " OR ".join(f"instr(lower(q.{column}), ?) > 0" for _ in needles) + ")")
+                self.sql_params.extend(needles)
             self.estimate += fraction * rows
+            sql_values.append("(" + " AND ".join(sql_words) + ")")
             fts_values.append("(" + " AND ".join(words_fts) + ")")
             self._tests.append(tests)
             self._exact.append(list(value))
         self.fts = "{" + column + "} : (" + " OR ".join(fts_values) + ")"
+        # SQLite's lower() folds ASCII only: rows with other characters always go to Python.
+        self.sql = (
+            f"(({' OR '.join(sql_values)}) OR length(CAST(q.{column} AS BLOB)) != length(q.{column}))"
+            if all(w.isascii() for value in query.values for w in value) else "1"
+        )
+        if self.sql == "1":
+            self.sql_params = []
         self.fts_exact = "{exact_keys} : (" + " OR ".join(
             _quote(key(column, value)) for value in query.values for key in (exact_key, legacy_exact_key)
         ) + ")"
@@ -603,15 +618,17 @@ class _Search:
         )
         return self.conn.execute(sql, (orjson.dumps(sorted(seqs)), self.kb, *self.params)).fetchall()
 
-    def walk(self, start_name: str | None = None) -> Iterator[tuple[Any, ...]]:
-        """Filtered rows of the knowledge base in the plan's order."""
+    def walk(self, matchers: list[Matcher], start_name: str | None = None) -> Iterator[tuple[Any, ...]]:
+        """Filtered rows of the knowledge base in the plan's order that may match one of
+        `matchers` (a cheap superset test in SQL: only those rows reach Python)."""
         start, start_params = ("", []) if start_name is None else (" AND q.name > ?", [start_name])
         if self.plan.order is not None:
             start, start_params = _keyset_sql(self.plan, exact=False)
+        may_match = " OR ".join(m.sql for m in matchers)
         cur = self.conn.execute(
             f"SELECT {', '.join(self.cols)} FROM quick_responses q WHERE {self.where}{start}"
-            f" ORDER BY {_order_sql(self.plan)}",
-            (self.kb, *self.params, *start_params),
+            f" AND ({may_match}) ORDER BY {_order_sql(self.plan)}",
+            (self.kb, *self.params, *start_params, *(p for m in matchers for p in m.sql_params)),
         )
         while True:
             batch = cur.fetchmany(WALK_BATCH)
@@ -639,7 +656,7 @@ class _Search:
         page is full and the field's value changes (ties on the value are ordered by score)."""
         hits: list[Hit] = []
         last: Any = object()
-        for row in self.walk():
+        for row in self.walk(self.matchers):
             if len(hits) >= self.need and row[2] != last:
                 break
             score = self.score(row)
@@ -664,7 +681,7 @@ class _Search:
         above = sum(1 for k, _ in hits if k.score > top)
         at_top_special = sorted(k.name for k, _ in hits if k.score == top)
         at_top = 0
-        for row in self.walk():
+        for row in self.walk([m for m, _ in dense]):
             seq, name = row[0], row[1]
             # Rows up to here that score `top`: walked ones, and special ones with a name <= name.
             if above + at_top + bisect.bisect_right(at_top_special, name) >= self.need:

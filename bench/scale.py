@@ -182,14 +182,23 @@ def api_figures(label: str, servers: list[ServerProcess], kb_id: str, args, scri
                   f"  p99 {r['p99']:7.2f} ms  non-2xx {r['errors']}", flush=True)
 
 
-def search_word(path: Path) -> str:
-    """Two content words of the first row: a query that matches a handful of rows."""
+def search_word(path: Path, sample: int = 20_000) -> str:
+    """Two content words of one row that are rare in the file (document frequency counted over
+    the first rows): a query that matches a handful of rows, as a person's search would."""
+    import collections
+    import itertools
+
+    from qconnect_local.search.plan import tokenize
+
+    df: collections.Counter[str] = collections.Counter()
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
-        words = next(reader)[1].replace(",", " ").replace(".", " ").replace('"', " ").split()
-    rare = sorted(set(words), key=len, reverse=True)
-    return " ".join(rare[:2])
+        rows = [set(tokenize(r[1])) for r in itertools.islice(reader, sample)]
+    for words in rows:
+        df.update(words)
+    rarest = sorted(rows[0], key=lambda w: (df[w], w))
+    return " ".join(rarest[:2])
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -247,6 +256,10 @@ def main() -> int:
             w.stop()
 
         if not args.skip_api:
+            # Measure the steady state, not the database's own clean-up after a million inserts.
+            with psycopg.connect(db.url, autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")
+                conn.execute("CHECKPOINT")
             sqlite_second = ServerProcess(*limits(args.rows, size), data_dir=sqlite_dir).start()
             pg_second = ServerProcess("--no-worker", *common, data_dir=pg_dir).start()
             procs.extend([sqlite_second, pg_second])

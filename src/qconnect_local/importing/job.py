@@ -16,7 +16,8 @@ Why one transaction from the start rather than "check first, then land": landing
 dominated by SQLite's index and full-text work, so the write lock would be held nearly as long
 either way (measured: ~45 µs/row landing alone vs ~50 µs/row for the whole pipelined job), while
 overlapping halves the job's time. Memory stays flat: the queue holds a few batches, and the
-only per-row state is the set of names and shortcut keys. Because the names and shortcut keys
+only per-row state is the set of names and shortcut keys (a compact `KeySet`, ~50 bytes a
+key). Because the names and shortcut keys
 are read inside the same transaction, nothing can slip in between check and insert. API reads go
 on meanwhile (WAL); API writes wait for the job to land (about 50 s for a million rows).
 
@@ -36,6 +37,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 from qconnect_local.blobs import BlobNotFound, BlobStore, BlobWriter
 from qconnect_local.errors import ServiceError
 from qconnect_local.importing.csv_format import FileProblem, RowMapper, RowProblem, read_rows
+from qconnect_local.importing.keyset import KeySet
 from qconnect_local.importing.report import ReportWriter, report_key, write_file_problem
 from qconnect_local.importing.routing_profiles import DirectoryError, RoutingProfileDirectory
 from qconnect_local.operations.context import RequestContext
@@ -76,7 +78,7 @@ class RowChecker:
     """CreateQuickResponse's rules, for the rows of one file."""
 
     def __init__(
-        self, ctx: RequestContext, kb: dict[str, Any], names: set[str], shortcuts: set[str], count: int,
+        self, ctx: RequestContext, kb: dict[str, Any], names: "set[str] | KeySet", shortcuts: "set[str] | KeySet", count: int,
         quota: int, rules: Any,
     ) -> None:
         self.ctx = ctx
@@ -114,12 +116,16 @@ _DONE = object()
 class _Checker(threading.Thread):
     """Checks the rows of the file and hands good records to the writer in batches."""
 
-    def __init__(self, processor: "JobProcessor", source: BinaryIO, checker: RowChecker, report_out: BlobWriter) -> None:
+    def __init__(
+        self, processor: "JobProcessor", source: BinaryIO, checker: RowChecker, report_out: BlobWriter,
+        build: Callable[[dict[str, Any]], Any],
+    ) -> None:
         super().__init__(name=f"qconnect-import-check-{processor.job_id[:8]}", daemon=True)
         self.processor = processor
         self.source = source
         self.checker = checker
         self.report_out = report_out
+        self.build = build  # checked record -> the store's row (Python work, done on this thread)
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_BATCHES)
         self.cancelled = threading.Event()
         self.failed = 0
@@ -151,15 +157,15 @@ class _Checker(threading.Thread):
         report = ReportWriter(self.report_out)
         report.start(header)
         max_rows = p.settings.imports.max_rows
-        check, to_input = self.checker.check, mapper.to_input
-        batch: list[dict[str, Any]] = []
+        check, to_input, build = self.checker.check, mapper.to_input, self.build
+        batch: list[Any] = []
         for n, row in enumerate(rows, start=1):
             if max_rows and n > max_rows:
                 raise FileProblem(f"The file has more than {max_rows} data rows, the limit of one import")
             if n % BATCH_ROWS == 0:  # every so many rows read, good or not: a stop is seen soon
                 p.check_stop()
             try:
-                batch.append(check(to_input(row)))
+                batch.append(build(check(to_input(row))))
             except RowProblem as exc:
                 report.add(row, f"{exc.code}: {exc.message}")
                 self.failed += 1
@@ -170,8 +176,8 @@ class _Checker(threading.Thread):
             self._put(batch)
         report.flush()
 
-    def batches(self) -> Iterator[list[dict[str, Any]]]:
-        """The checked records, batch by batch; re-raises what stopped the checker."""
+    def batches(self) -> Iterator[list[Any]]:
+        """The checked records' rows, batch by batch; re-raises what stopped the checker."""
         try:
             while True:
                 item = self.queue.get()
@@ -233,14 +239,19 @@ class JobProcessor:
             if kb is None:
                 raise LostLease(self.job_id)
             names, shortcuts, count = session.quick_response_keys(self.account, self.region, self.kb_id)
+            # Held until the job lands, with the file's names added: compact (see KeySet).
+            names, shortcuts = KeySet(names), KeySet(shortcuts)
             quota = self.settings.quotas.quick_responses_per_knowledge_base
-            checker = _Checker(self, source, RowChecker(self.ctx, kb, names, shortcuts, count, quota, self.rules), report_out)
+            build = session.quick_response_row_builder(self.account, self.region, self.kb_id)
+            checker = _Checker(
+                self, source, RowChecker(self.ctx, kb, names, shortcuts, count, quota, self.rules), report_out, build,
+            )
             checker.start()
             imported = 0
             for batch in checker.batches():
                 # Also here: at shutdown the queued batches are not worth landing (it all rolls back).
                 self.check_stop()
-                imported += session.insert_quick_responses_bulk(self.account, self.region, self.kb_id, batch)
+                imported += session.insert_quick_response_rows(self.account, self.region, self.kb_id, batch)
             failed = checker.failed
             now = RequestContext.now()
             if imported:

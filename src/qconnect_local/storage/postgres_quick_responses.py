@@ -222,6 +222,16 @@ class QuickResponseQueries:
         self._remember_words(words)
         return count
 
+    def quick_response_row_builder(self, account: str, region: str, kb_id: str) -> Any:
+        """The SQLite store's contract (rows built on the import's checking thread); here a
+        row is the record itself: COPY's encoding runs in `insert_quick_response_rows`."""
+        self._kb_seq(account, region, kb_id)
+        return lambda record: record
+
+    def insert_quick_response_rows(self, account: str, region: str, kb_id: str, rows: Iterable[Any]) -> int:
+        """`insert_quick_responses_bulk` for rows made by `quick_response_row_builder`."""
+        return self.insert_quick_responses_bulk(account, region, kb_id, rows)
+
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
         """Sets the knowledge base's lastContentModificationTime to `when` (epoch seconds)."""
         kb = self.get_knowledge_base(account, region, kb_id)  # type: ignore[attr-defined]

@@ -145,6 +145,14 @@ def _row(kb_seq: int, record: Record, sink: WordSink | None = None) -> tuple[Any
     )
 
 
+def _count_words(docs: dict[str, Counter[str]], row: tuple[Any, ...]) -> None:
+    """Adds a built row's words to per-column document counts (one per row and word)."""
+    tokenize = _search_helpers()[0]
+    for column, text in zip(FTS_COLUMNS, (row[2], row[3], row[4], row[5])):
+        if text:
+            docs[column].update(set(tokenize(text)))
+
+
 def index_words(fields: tuple[str | None, ...], sink: WordSink | None = None) -> str:
     """The `exact_keys` text of a row (one exact-key word per non-empty searchable field, see
     search/sqlite.py), handing each field's words to `sink` on the way (the vocabulary)."""
@@ -281,33 +289,44 @@ class QuickResponseQueries:
         The search vocabulary is fed these rows' words only if it is loaded already; otherwise
         the new index token tells the next search to read it from the index (see Vocabulary).
         """
-        kb = self._kb_seq(account, region, kb_id)
-        before = self.conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
-        last: list[Record] = [{}]
+        build = self.quick_response_row_builder(account, region, kb_id)
+        return self.insert_quick_response_rows(account, region, kb_id, (build(r) for r in records))
 
+    def quick_response_row_builder(self, account: str, region: str, kb_id: str) -> Callable[[Record], Any]:
+        """A function from a checked record to the row `insert_quick_response_rows` takes. It
+        touches no connection, so the import builds rows on its checking thread (the Python
+        half of an insert) while this session's thread runs SQLite (which releases the GIL)."""
+        kb = self._kb_seq(account, region, kb_id)
+        return lambda record: _row(kb, record)
+
+    def insert_quick_response_rows(self, account: str, region: str, kb_id: str, rows: Iterable[Any]) -> int:
+        """`insert_quick_responses_bulk` for rows made by `quick_response_row_builder`."""
+        self._kb_seq(account, region, kb_id)
+        before = self.conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
+        last: list[tuple[Any, ...]] = [()]
         vocabulary = self._vocabulary()
         previous = index_token(self.conn)
         docs: dict[str, Counter[str]] | None = None
-        sink: WordSink | None = None
         if vocabulary.feeds_bulk(previous):
             docs = {column: Counter() for column in FTS_COLUMNS}
 
-            def sink(column: str, words: list[str]) -> None:
-                docs[column].update(set(words))  # type: ignore[index]
-
-        def rows() -> Iterator[tuple[Any, ...]]:
-            for record in records:
-                last[0] = record
-                yield _row(kb, record, sink)
+        def tracked() -> Iterator[tuple[Any, ...]]:
+            for row in rows:
+                last[0] = row
+                if docs is not None:
+                    _count_words(docs, row)
+                yield row
 
         # A bigger page cache for the duration: the unique indexes take random inserts.
         (cache_size,) = self.conn.execute("PRAGMA cache_size").fetchone()
         self.conn.execute(f"PRAGMA cache_size = {BULK_CACHE_SIZE}")
         try:
             try:
-                self.conn.executemany(_INSERT, rows())
+                self.conn.executemany(_INSERT, tracked())
             except sqlite3.IntegrityError as exc:
-                raise _conflict(exc, last[0]) from None
+                row = last[0]
+                record = {"quickResponseId": row[1], "name": row[2], "shortcutKey": row[3]} if row else {}
+                raise _conflict(exc, record) from None
             cur = self.conn.execute(
                 "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content, exact_keys)"
                 " SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses"

@@ -72,6 +72,23 @@ def exact_key(column: str, words: Iterable[str]) -> str:
     return f"y{_COLUMN_LETTER[column]}{bucket:x}"
 
 
+_ASCII_WORDS = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+
+
+def exact_key_of_text(column: str, text: str) -> str | None:
+    """`exact_key(column, tokenize(text))`, None for a text without words; ASCII text takes a
+    bytes-only path (no word strings), as bulk inserts compute four of these per row."""
+    lowered = text.lower()
+    if not lowered.isascii():
+        words = tokenize(text)
+        return exact_key(column, words) if words else None
+    parts = lowered.encode("ascii").translate(_ASCII_WORDS).split()
+    if not parts:
+        return None
+    bucket = zlib.crc32(b" ".join(parts)) & (EXACT_KEY_BUCKETS - 1)
+    return f"y{_COLUMN_LETTER[column]}{bucket:x}"
+
+
 def legacy_exact_key(column: str, words: Iterable[str]) -> str:
     """The exact key of rows written before exact keys were bucketed (still searched for, so a
     database from then needs no rewrite)."""
@@ -630,11 +647,14 @@ class _Search:
             f" AND ({may_match}) ORDER BY {_order_sql(self.plan)}",
             (self.kb, *self.params, *start_params, *(p for m in matchers for p in m.sql_params)),
         )
+        # Small batches first: SQLite scans until a batch is full, and a page needs few rows.
+        size = 32
         while True:
-            batch = cur.fetchmany(WALK_BATCH)
+            batch = cur.fetchmany(size)
             if not batch:
                 return
             yield from batch
+            size = min(size * 2, WALK_BATCH)
 
     def run(self) -> list[Hit]:
         if not self.matchers:

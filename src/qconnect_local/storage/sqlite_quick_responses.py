@@ -26,6 +26,8 @@ List members (channels, groupingConfiguration.values) are stored as '\\x1f'-deli
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sqlite3
 import uuid
 from collections import Counter
@@ -145,6 +147,26 @@ def _row(kb_seq: int, record: Record, sink: WordSink | None = None) -> tuple[Any
     )
 
 
+ROWS_PER_STATEMENT = 2000
+
+
+@functools.lru_cache(maxsize=8)
+def _multi_insert(rows: int) -> str:
+    one = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
+    return f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES " + ", ".join([one] * rows)
+
+
+def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _count_words(docs: dict[str, Counter[str]], row: tuple[Any, ...]) -> None:
     """Adds a built row's words to per-column document counts (one per row and word)."""
     tokenize = _search_helpers()[0]
@@ -156,7 +178,12 @@ def _count_words(docs: dict[str, Counter[str]], row: tuple[Any, ...]) -> None:
 def index_words(fields: tuple[str | None, ...], sink: WordSink | None = None) -> str:
     """The `exact_keys` text of a row (one exact-key word per non-empty searchable field, see
     search/sqlite.py), handing each field's words to `sink` on the way (the vocabulary)."""
-    tokenize, exact_key = _search_helpers()
+    if sink is None:  # the bulk path: keys only
+        of_text = _search_helpers()[2]
+        return " ".join(
+            key for key in (of_text(c, t) for c, t in zip(FTS_COLUMNS, fields) if t) if key is not None
+        )
+    tokenize, exact_key = _search_helpers()[:2]
     keys = []
     for column, text in zip(FTS_COLUMNS, fields):
         if text:
@@ -168,17 +195,17 @@ def index_words(fields: tuple[str | None, ...], sink: WordSink | None = None) ->
     return " ".join(keys)
 
 
-_HELPERS: tuple[Any, Any] | None = None
+_HELPERS: tuple[Any, Any, Any] | None = None
 
 
-def _search_helpers() -> tuple[Any, Any]:
-    """(tokenize, exact_key), imported once (search imports this module: no import at load)."""
+def _search_helpers() -> tuple[Any, Any, Any]:
+    """(tokenize, exact_key, exact_key_of_text), imported once (search imports this module)."""
     global _HELPERS
     if _HELPERS is None:
         from qconnect_local.search.plan import tokenize
-        from qconnect_local.search.sqlite import exact_key
+        from qconnect_local.search.sqlite import exact_key, exact_key_of_text
 
-        _HELPERS = (tokenize, exact_key)
+        _HELPERS = (tokenize, exact_key, exact_key_of_text)
     return _HELPERS
 
 
@@ -300,33 +327,29 @@ class QuickResponseQueries:
         return lambda record: _row(kb, record)
 
     def insert_quick_response_rows(self, account: str, region: str, kb_id: str, rows: Iterable[Any]) -> int:
-        """`insert_quick_responses_bulk` for rows made by `quick_response_row_builder`."""
+        """`insert_quick_responses_bulk` for rows made by `quick_response_row_builder`.
+
+        Rows go in as multi-row INSERT statements (up to ROWS_PER_STATEMENT rows each), not by
+        executemany: executemany takes the GIL back after every row, so while the import's
+        checking thread runs Python the inserts crawled (each row waited for a GIL switch) and
+        the two threads ran one after the other; one statement per batch runs all its SQLite
+        work with the GIL released."""
         self._kb_seq(account, region, kb_id)
         before = self.conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
-        last: list[tuple[Any, ...]] = [()]
         vocabulary = self._vocabulary()
         previous = index_token(self.conn)
         docs: dict[str, Counter[str]] | None = None
         if vocabulary.feeds_bulk(previous):
             docs = {column: Counter() for column in FTS_COLUMNS}
-
-        def tracked() -> Iterator[tuple[Any, ...]]:
-            for row in rows:
-                last[0] = row
-                if docs is not None:
-                    _count_words(docs, row)
-                yield row
-
         # A bigger page cache for the duration: the unique indexes take random inserts.
         (cache_size,) = self.conn.execute("PRAGMA cache_size").fetchone()
         self.conn.execute(f"PRAGMA cache_size = {BULK_CACHE_SIZE}")
         try:
-            try:
-                self.conn.executemany(_INSERT, tracked())
-            except sqlite3.IntegrityError as exc:
-                row = last[0]
-                record = {"quickResponseId": row[1], "name": row[2], "shortcutKey": row[3]} if row else {}
-                raise _conflict(exc, record) from None
+            for chunk in _chunks(rows, self._rows_per_statement()):
+                if docs is not None:
+                    for row in chunk:
+                        _count_words(docs, row)
+                self._insert_chunk(chunk)
             cur = self.conn.execute(
                 "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content, exact_keys)"
                 " SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses"
@@ -340,6 +363,26 @@ class QuickResponseQueries:
         if docs is not None:
             vocabulary.add_bulk(previous, token, docs, cur.rowcount)
         return cur.rowcount
+
+    def _rows_per_statement(self) -> int:
+        variables = self.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(ROWS_PER_STATEMENT, variables // len(_COLUMNS)))
+
+    def _insert_chunk(self, chunk: list[tuple[Any, ...]]) -> None:
+        try:
+            self.conn.execute(_multi_insert(len(chunk)), list(itertools.chain.from_iterable(chunk)))
+        except sqlite3.IntegrityError:
+            # The statement left nothing behind: find the row at fault, for the message.
+            for row in chunk:
+                try:
+                    self.conn.execute("SAVEPOINT qr_row")
+                    self.conn.execute(_INSERT, row)
+                except sqlite3.IntegrityError as exc:
+                    self.conn.execute("ROLLBACK TO qr_row")
+                    raise _conflict(exc, {"quickResponseId": row[1], "name": row[2], "shortcutKey": row[3]}) from None
+                finally:
+                    self.conn.execute("RELEASE qr_row")
+            raise
 
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
         """Sets the knowledge base's lastContentModificationTime to `when` (epoch seconds)."""

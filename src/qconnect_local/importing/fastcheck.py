@@ -59,11 +59,26 @@ def _string(meta: dict[str, Any]) -> Check:
     enum = frozenset(meta["enum"]) if meta.get("enum") else None
     pattern = re.compile(meta["pattern"]).fullmatch if meta.get("pattern") else None
 
-    def check(v: Any) -> bool:
-        return (isinstance(v, str) and size(len(v)) and (enum is None or v in enum)
-                and (pattern is None or pattern(v) is not None))
+    if pattern is None:
+        def check(v: Any) -> bool:
+            return isinstance(v, str) and size(len(v)) and (enum is None or v in enum)
 
-    return check
+        return check
+    # A pattern costs a regex match; an import repeats the same few values (the knowledge base
+    # id, content types, languages) row after row, so the last value that passed is remembered
+    # (the answer depends on the value only).
+    passed = [None]
+
+    def check_pattern(v: Any) -> bool:
+        if v == passed[0] and isinstance(v, str):
+            return True
+        ok = (isinstance(v, str) and size(len(v)) and (enum is None or v in enum)
+              and pattern(v) is not None)
+        if ok:
+            passed[0] = v
+        return ok
+
+    return check_pattern
 
 
 def _structure(shape: Any, top: bool) -> Check:

@@ -180,9 +180,13 @@ def index_words(fields: tuple[str | None, ...], sink: WordSink | None = None) ->
     search/sqlite.py), handing each field's words to `sink` on the way (the vocabulary)."""
     if sink is None:  # the bulk path: keys only
         of_text = _search_helpers()[2]
-        return " ".join(
-            key for key in (of_text(c, t) for c, t in zip(FTS_COLUMNS, fields) if t) if key is not None
-        )
+        keys = []
+        for column, text in zip(FTS_COLUMNS, fields):
+            if text:
+                key = of_text(column, text)
+                if key is not None:
+                    keys.append(key)
+        return " ".join(keys)
     tokenize, exact_key = _search_helpers()[:2]
     keys = []
     for column, text in zip(FTS_COLUMNS, fields):

@@ -20,6 +20,10 @@ def test_sigterm_mid_import_gives_the_job_back_and_exits_promptly(tmp_path):
     try:
         client = first.client()
         kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        # A search first: the import then also keeps the loaded search vocabulary in step (that
+        # path once made every batch slower than the last, and a stop waited for the batch).
+        client.search_quick_responses(knowledgeBaseId=kb_id, searchExpression={
+            "queries": [{"name": "content", "values": ["cont"], "operator": "CONTAINS_AND_PREFIX"}]})
         job_id = start(client, kb_id, upload(client, kb_id, body))["importJobId"]
         time.sleep(1.0)
         assert client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]["status"] == "START_IN_PROGRESS"

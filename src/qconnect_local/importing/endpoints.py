@@ -145,17 +145,20 @@ class Endpoints:
         self.signer = signer
         self.runner = runner
 
-    def _verify(self, req: Any) -> None:
-        self.signer.verify(req.method, req.headers.get("host", ""), req.path, req.query, req.headers, time.time())
+    async def _signature_ok(self, req: Any) -> bool:
+        """Checks the signed URL; when it fails, answers with S3's XML error and returns False."""
+        try:
+            self.signer.verify(req.method, req.headers.get("host", ""), req.path, req.query, req.headers, time.time())
+        except SignatureProblem as problem:
+            await _xml_error(req, problem.status, problem.code, problem.message)
+            return False
+        return True
 
     # -- uploads ----------------------------------------------------------------------------
 
     async def put_upload(self, req: Any) -> None:
         upload_id = req.match["upload_id"]
-        try:
-            self._verify(req)
-        except SignatureProblem as problem:
-            await _xml_error(req, problem.status, problem.code, problem.message)
+        if not await self._signature_ok(req):
             return
         upload = await self.app.run_sync(self._get_upload, upload_id)
         if upload is None:
@@ -220,10 +223,7 @@ class Endpoints:
 
     async def get_upload(self, req: Any) -> None:
         upload_id = req.match["upload_id"]
-        try:
-            self._verify(req)
-        except SignatureProblem as problem:
-            await _xml_error(req, problem.status, problem.code, problem.message)
+        if not await self._signature_ok(req):
             return
         upload = await self.app.run_sync(self._get_upload, upload_id)
         content_type = (upload or {}).get("contentType") or "application/octet-stream"
@@ -231,10 +231,7 @@ class Endpoints:
 
     async def get_report(self, req: Any) -> None:
         job_id = req.match["job_id"]
-        try:
-            self._verify(req)
-        except SignatureProblem as problem:
-            await _xml_error(req, problem.status, problem.code, problem.message)
+        if not await self._signature_ok(req):
             return
         job = await self.app.run_sync(self._get_job, job_id)
         key = (job or {}).get("_reportKey")

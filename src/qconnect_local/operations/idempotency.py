@@ -8,7 +8,7 @@ and kept as long as the state (there is no expiry: a local store has no reason t
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -46,3 +46,21 @@ def remember(session: Any, ctx: Any, operation: str, scope: str, params: dict[st
             ctx.account_id, ctx.region, operation, scope, token,
             request_hash(params), resource_id, ctx.now(),
         )
+
+
+def replay(
+    session: Any, ctx: Any, operation: str, scope: str, params: dict[str, Any],
+    load: Callable[[str], Any],
+) -> Any:
+    """The resource an earlier call with this clientToken created (loaded with `load`), or None
+    when the token is new. A token used with a different request, or whose resource has since
+    been deleted, is a ConflictException: a replay never creates anything again."""
+    resource_id = replayed_resource_id(session, ctx, operation, scope, params)
+    if resource_id is None:
+        return None
+    resource = load(resource_id)
+    if resource is None:
+        raise ConflictException(
+            f"The clientToken '{params.get('clientToken')}' was already used for a resource that has since been deleted"
+        )
+    return resource

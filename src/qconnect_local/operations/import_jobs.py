@@ -28,7 +28,7 @@ from qconnect_local.blobs.s3 import adopt_direct_upload, presigned_download_url
 from qconnect_local.errors import ConflictException, ResourceNotFoundException, ValidationException
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
-from qconnect_local.operations.knowledge_bases import DELETE_GUARDS, load_knowledge_base, raise_token_used
+from qconnect_local.operations.knowledge_bases import DELETE_GUARDS, load_knowledge_base
 from qconnect_local.operations.uploads import report_path, upload_path, url_lifetime
 from qconnect_local.operations.uploads import OPERATIONS as UPLOAD_OPERATIONS
 from qconnect_local.storage.base import Record
@@ -101,12 +101,12 @@ def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
         _check_quick_responses_kb(kb)
         kb_id = kb["knowledgeBaseId"]
         token_params = {k: v for k, v in params.items() if k != "knowledgeBaseId"}
-        replayed = idempotency.replayed_resource_id(session, ctx, "StartImportJob", kb_id, token_params)
+        replayed = idempotency.replay(
+            session, ctx, "StartImportJob", kb_id, token_params,
+            lambda job_id: session.get_import_job(ctx.account_id, ctx.region, kb_id, job_id),
+        )
         if replayed is not None:
-            job = session.get_import_job(ctx.account_id, ctx.region, kb_id, replayed)
-            if job is None:
-                raise_token_used(params)
-            return {"importJob": job_view(ctx, job)}
+            return {"importJob": job_view(ctx, replayed)}
         _check_upload(session, ctx, kb_id, params["uploadId"])
         _check_no_job_in_progress(session, ctx, kb_id)
         now = ctx.now()

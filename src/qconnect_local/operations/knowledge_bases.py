@@ -6,7 +6,6 @@ from typing import Any
 
 from qconnect_local import ids
 from qconnect_local.errors import (
-    ConflictException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
     ValidationException,
@@ -46,12 +45,12 @@ def create_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         raise ValidationException(f"sourceConfiguration is required for {kb_type} knowledge bases")
     check_tag_count(ctx, params.get("tags") or {})
     with ctx.store.write() as session:
-        replayed = idempotency.replayed_resource_id(session, ctx, "CreateKnowledgeBase", "", params)
+        replayed = idempotency.replay(
+            session, ctx, "CreateKnowledgeBase", "", params,
+            lambda kb_id: session.get_knowledge_base(ctx.account_id, ctx.region, kb_id),
+        )
         if replayed is not None:
-            kb = session.get_knowledge_base(ctx.account_id, ctx.region, replayed)
-            if kb is None:
-                raise_token_used(params)
-            return {"knowledgeBase": kb}
+            return {"knowledgeBase": replayed}
         limit = ctx.settings.quotas.knowledge_bases
         if session.count_knowledge_bases(ctx.account_id, ctx.region) >= limit:
             raise ServiceQuotaExceededException(
@@ -72,12 +71,6 @@ def create_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         session.insert_knowledge_base(ctx.account_id, ctx.region, kb)
         idempotency.remember(session, ctx, "CreateKnowledgeBase", "", params, kb_id)
     return {"knowledgeBase": kb}
-
-
-def raise_token_used(params: dict[str, Any]) -> None:
-    raise ConflictException(
-        f"The clientToken '{params.get('clientToken')}' was already used for a resource that has since been deleted"
-    )
 
 
 def load_knowledge_base(session: Any, ctx: RequestContext, label: str) -> Record:

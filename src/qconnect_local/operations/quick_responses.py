@@ -19,7 +19,7 @@ from qconnect_local import ids
 from qconnect_local.errors import ResourceNotFoundException, ServiceQuotaExceededException, ValidationException
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
-from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base, raise_token_used
+from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base
 from qconnect_local.search.interpolation import interpolate
 from qconnect_local.search.plan import SortKey, compile_search
 from qconnect_local.storage.base import Record
@@ -231,12 +231,12 @@ def create_quick_response(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         record = prepare_quick_response(ctx, kb, params)
         kb_id = kb["knowledgeBaseId"]
         token_params = {k: v for k, v in params.items() if k != "knowledgeBaseId"}
-        replayed = idempotency.replayed_resource_id(session, ctx, "CreateQuickResponse", kb_id, token_params)
+        replayed = idempotency.replay(
+            session, ctx, "CreateQuickResponse", kb_id, token_params,
+            lambda qr_id: session.get_quick_response(ctx.account_id, ctx.region, kb_id, qr_id),
+        )
         if replayed is not None:
-            existing = session.get_quick_response(ctx.account_id, ctx.region, kb_id, replayed)
-            if existing is None:
-                raise_token_used(params)
-            return {"quickResponse": existing}
+            return {"quickResponse": replayed}
         limit = ctx.settings.quotas.quick_responses_per_knowledge_base
         if session.count_quick_responses(ctx.account_id, ctx.region, kb_id) >= limit:
             raise ServiceQuotaExceededException(

@@ -1,7 +1,8 @@
 """Property: the SQLite store's search returns what the reference implementation of the rules
 (search/reference.py) returns, for random quick responses and random search expressions, page
 after page. Run with the served limits and with tiny ones, so that both the "sparse" path (matches fetched
-and sorted) and the "dense" paths (name-order and field-order walks) are checked.
+and sorted) and the "dense" paths (name-order and field-order walks) are checked, and with the
+search vocabulary loaded and not loaded (what searches do while it loads in the background).
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ def _pages(run, expr, page_size):
     raise AssertionError("too many pages")
 
 
+@pytest.mark.parametrize("vocabulary", ["loaded", "none"])
 @pytest.mark.parametrize("cap,fetch_limit", [
     (search_sqlite.CAP, search_sqlite.FETCH_LIMIT),  # as served
     (2, 2),                                          # every query dense (walks)
@@ -169,13 +171,19 @@ def _pages(run, expr, page_size):
 ])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_search_matches_reference(store, cap, fetch_limit, data, monkeypatch):
+def test_search_matches_reference(store, cap, fetch_limit, vocabulary, data, monkeypatch):
     monkeypatch.setattr(search_sqlite, "CAP", cap)
     monkeypatch.setattr(search_sqlite, "FETCH_LIMIT", fetch_limit)
+    if vocabulary == "none":  # searches while the vocabulary is not loaded (never, here)
+        monkeypatch.setattr(search_sqlite, "BACKGROUND_LOADS", False)
+        monkeypatch.setattr(search_sqlite, "_VOCABULARIES", {})
     s, settings_ = store
     n = data.draw(st.integers(0, 25), label="count")
     items = [data.draw(quick_response(i), label=f"qr{i}") for i in range(n)]
     kb_id, records = _load(s, settings_, items)
+    if vocabulary == "loaded":  # wait for the background load the import made necessary
+        with s.read() as session:
+            assert search_sqlite.vocabulary(session.conn).wait(session.conn)
     expr = data.draw(expression(), label="expression")
     page_size = data.draw(st.sampled_from([1, 3, 100]), label="page size")
 

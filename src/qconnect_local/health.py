@@ -3,7 +3,9 @@
 - `database` and `blobStore`: their kind and whether this process reaches them now;
 - `importQueue`: import jobs waiting for a runner and being run (shared by every server and
   worker of one database), `null` when the store cannot tell;
-- `importRunner`: whether this process runs import jobs (false under `serve --no-worker`).
+- `importRunner`: whether this process runs import jobs (false under `serve --no-worker`);
+- `searchVocabulary` (SQLite store): whether the search vocabulary is "loading", "ready" or
+  "none" (not needed yet); null for the PostgreSQL store.
 
 `status` is "ok" when both the database and the blob store answer, else "degraded", and then the
 HTTP status is 503, so a load balancer's health check takes the server out of rotation.
@@ -51,6 +53,13 @@ def _import_queue(app: Any) -> dict[str, int] | None:
         return None
 
 
+def _search_vocabulary(app: Any) -> str | None:
+    """The SQLite store's in-memory search vocabulary: "loading" (searches run without it, more
+    slowly), "ready", or "none" (no search needed it yet); null for other stores."""
+    state = getattr(app.store, "search_vocabulary_state", None)
+    return state() if state is not None else None
+
+
 def health_report(app: Any) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body). Blocking: run it off the event loop."""
     database_ok = app.store.ping()
@@ -66,5 +75,6 @@ def health_report(app: Any) -> tuple[int, dict[str, Any]]:
         "blobStore": blobs,
         "importQueue": _import_queue(app) if database_ok else None,
         "importRunner": bool(getattr(app.settings, "run_import_runner", True)),
+        "searchVocabulary": _search_vocabulary(app),
     }
     return (200 if ok else 503), body

@@ -18,17 +18,23 @@ Why this shape (measured at 1,000,000 quick responses, bench/search.py):
   use FTS5's `"word" *` (merging the doclists of the words with that prefix); a short prefix
   matches so many rows that it is dense, and then the name-order walk serves it.
 - allowFuzziness: the words within the allowed edit distance are looked up (rapidfuzz) in a
-  vocabulary of the index's words kept in memory (built once from fts5vocab, kept up to date by
-  this store's writes), then searched as an OR of exact words.
+  vocabulary of the index's words kept in memory (read from fts5vocab by a background thread,
+  kept up to date by this store's writes), then searched as an OR of exact words. Until the
+  vocabulary is loaded (~20 s at 1M, after a start or an import) searches do not wait for it:
+  prefixes use FTS5's `*`, and a fuzzy word is tested in Python on walked rows (slower, same
+  results).
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import logging
+import os
 import re
 import sqlite3
 import threading
+import time
 import zlib
 from collections import Counter
 from typing import Any, Iterable, Iterator
@@ -45,6 +51,8 @@ from qconnect_local.search.plan import (
     tokenize,
 )
 from qconnect_local.storage.sqlite_quick_responses import SEP, index_token, record_from_row
+
+log = logging.getLogger("qconnect_local.search")
 
 CAP = 10000  # estimated matches of one query beyond which it is walked, not fetched
 FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) query is walked instead
@@ -99,135 +107,49 @@ def legacy_exact_key(column: str, words: Iterable[str]) -> str:
 _COLUMN_LETTER = {"name": "n", "shortcut_key": "s", "description": "d", "content": "c"}
 
 
-class Vocabulary:
-    """The words of each searchable column with their document counts, for prefixes (sorted,
-    bisected), allowFuzziness and estimating how many rows a query matches.
+class Words:
+    """The words of each searchable column with their document counts, as read from the index
+    once (by a `Vocabulary`'s loader) and kept up to date by this process's writes since.
 
-    Writes add their words as they go (`add`, counting one document per row); the first search
-    that needs a column reads the index's words and counts once (fts5vocab) and merges what writes
-    added since. Counts only grow (deletes are not subtracted), so they are upper bounds, and a
-    word that no longer occurs just matches nothing. Per database file and process: the SQLite
-    store has one writer process.
+    `known` holds the index tokens the counts cover: a search whose snapshot has another token
+    may not find every word here (an import added words), so it treats the counts as *stale*:
+    good for estimates, never for expanding prefixes or fuzzy words. Counts only grow (deletes
+    are not subtracted), so they are upper bounds, and a word that no longer occurs just matches
+    nothing. Reads and writes hold the vocabulary's lock."""
 
-    Bulk inserts (imports) do not feed an unloaded vocabulary word by word: that cost ~25 us a
-    row and, with a unique word per name and shortcut key, ~200 MB per million rows, for counts
-    the first search reads from the index anyway. Instead every bulk insert writes a new random
-    *index token* (storage/sqlite_quick_responses.py) in its transaction. The vocabulary knows
-    the tokens whose words it holds (`_known`: the one it loaded with, and those of bulk inserts
-    that fed a loaded vocabulary on top of a known token); a search that sees any other token
-    drops the counts, and they are read again from the index in that search's snapshot. So
-    words can never go missing, rolled-back or racing bulk inserts only cost a reload, and a
-    server that has searched before keeps its vocabulary in step through imports cheaply
-    (`add_bulk`: counted per batch, the sorted word list rebuilt once, when next needed)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._added: dict[str, Counter[str]] = {}       # column -> word -> docs added by writes
-        self._counts: dict[str, Counter[str]] = {}      # column -> word -> docs (once loaded)
-        self._sorted: dict[str, list[str] | None] = {}  # None: sort again when next needed
-        self.rows = 0                                   # rows indexed (an upper bound)
-        self._rows_loaded = False
-        self._known: set[str | None] = set()            # index tokens the counts cover
-
-    def add(self, column: str, words: Iterable[str]) -> None:
-        unique = set(words)
-        with self._lock:
-            if column == "name":
-                self.rows += 1
-            added = self._added.get(column)
-            if added is None:
-                added = self._added[column] = Counter()
-            added.update(unique)
-            counts = self._counts.get(column)
-            if counts is not None:
-                ordered = self._sorted[column]
-                if ordered is not None:
-                    for w in unique - counts.keys():
-                        bisect.insort(ordered, w)
-                counts.update(unique)
-
-    def feeds_bulk(self, token: str | None) -> bool:
-        """Whether a bulk insert on top of index state `token` should count its words for
-        `add_bulk` (only when they would be kept; `add_bulk` decides for good)."""
-        with self._lock:
-            return bool(self._counts) and token in self._known
-
-    def add_bulk(self, previous: str | None, token: str, docs: dict[str, Counter[str]], rows: int) -> None:
-        """A bulk insert moved the index from state `previous` to `token`, adding `rows` rows
-        whose words have the document counts `docs` (column -> word -> rows). Kept only if the
-        counts cover `previous`; otherwise the next search reloads them anyway."""
-        with self._lock:
-            if not self._counts or previous not in self._known:
-                return
-            for column, column_docs in docs.items():
-                counts = self._counts[column]
-                if column_docs.keys() - counts.keys():
-                    self._sorted[column] = None
-                counts.update(column_docs)
-            self.rows += rows
-            self._known.add(token)
-
-    def check(self, conn: sqlite3.Connection) -> None:
-        """Drops the counts if the index (as `conn` sees it) has words they may lack."""
-        if not self._counts:
-            return
-        token = index_token(conn)
-        with self._lock:
-            if self._counts and token not in self._known:
-                self._counts, self._sorted, self._known = {}, {}, set()
-                self.rows, self._rows_loaded = 0, False
+    def __init__(self, lock: threading.Lock, counts: dict[str, Counter[str]], ordered: dict[str, list[str]],
+                 rows: int, token: str | None) -> None:
+        self._lock = lock
+        self.counts = counts
+        self.sorted: dict[str, list[str] | None] = dict(ordered)  # None: sort again when next needed
+        self.rows = rows                                          # rows indexed (an upper bound)
+        self.known: set[str | None] = {token}
 
     def _ordered(self, column: str) -> list[str]:
-        ordered = self._sorted.get(column)
+        ordered = self.sorted.get(column)
         if ordered is None:
-            ordered = self._sorted[column] = sorted(self._counts[column])
+            ordered = self.sorted[column] = sorted(self.counts[column])
         return ordered
 
-    def _load(self, conn: sqlite3.Connection, column: str) -> Counter[str]:
-        counts = self._counts.get(column)
-        if counts is None:
-            # The token first: read in the same snapshot as the words (a search's read session).
-            self._known = {index_token(conn)}
-            # One scan of the index reads every column's words (fts5vocab reads all of them
-            # whatever the WHERE clause), so all four are loaded at once.
-            conn.execute(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
-                " USING fts5vocab(main, quick_responses_fts, 'col')"
-            )
-            loaded: dict[str, Counter[str]] = {c: Counter() for c in _COLUMN_LETTER}
-            for term, col, doc in conn.execute("SELECT term, col, doc FROM temp.quick_responses_vocab"):
-                if col in loaded:
-                    loaded[col][term] = doc
-            for col, col_counts in loaded.items():
-                for w, n in self._added.get(col, {}).items():
-                    col_counts[w] = max(col_counts[w], n)
-                self._counts[col] = col_counts
-                self._sorted[col] = sorted(col_counts)
-            counts = self._counts[column]
-        if not self._rows_loaded:
-            self.rows = max(self.rows, conn.execute("SELECT count(*) FROM quick_responses").fetchone()[0])
-            self._rows_loaded = True
-        return counts
-
-    def count(self, conn: sqlite3.Connection, column: str, word: str) -> int:
+    def count(self, column: str, word: str) -> int:
         with self._lock:
-            return self._load(conn, column).get(word, 0)
+            return self.counts[column].get(word, 0)
 
-    def with_prefix(self, conn: sqlite3.Connection, column: str, prefix: str) -> tuple[list[str], int]:
+    def with_prefix(self, column: str, prefix: str) -> tuple[list[str], int]:
         """(words of the column starting with prefix, their summed document counts)."""
         with self._lock:
-            counts = self._load(conn, column)
+            counts = self.counts[column]
             ordered = self._ordered(column)
             lo = bisect.bisect_left(ordered, prefix)
             hi = bisect.bisect_left(ordered, prefix + "\U0010ffff")
             words = ordered[lo:hi]
             return words, sum(counts[w] for w in words)
 
-    def near(self, conn: sqlite3.Connection, column: str, word: str) -> tuple[list[str], int]:
+    def near(self, column: str, word: str) -> tuple[list[str], int]:
         """(words of the column within the fuzzy distance of `word`, their summed counts)."""
         limit = fuzzy_distance(word)
         with self._lock:
-            counts = self._load(conn, column)
+            counts = self.counts[column]
             if limit == 0:
                 return [word], counts.get(word, 0)
             from rapidfuzz.distance import Levenshtein
@@ -239,17 +161,286 @@ class Vocabulary:
             return words, sum(counts.get(w, 0) for w in words)
 
 
+class Vocabulary:
+    """The search vocabulary of one database file in this process (the SQLite store has one
+    writer process): the index's words per column with document counts, for prefixes (sorted,
+    bisected), allowFuzziness and estimating how many rows a query matches.
+
+    Reading it from the index (fts5vocab decodes every doclist) takes ~20 s at a million quick
+    responses, so it is never read on a request's thread: the first search that finds no
+    up-to-date `Words` starts a *loader* thread, which reads them on its own read connection
+    (one snapshot) and installs them. Until then searches run without them (`lookup` answers
+    stale or no words) on paths that need no vocabulary and give the same results, only slower:
+    prefixes as FTS5 `"word" *`, fuzzy words tested in Python on walked rows (search/sqlite.py,
+    Matcher). `close` stops a loader promptly (its connection is interrupted).
+
+    Writes add their words as they go (`add`, counting one document per row; kept in `_added`
+    for a load in progress or to come, as they may commit after its snapshot was taken).
+
+    Bulk inserts (imports) do not feed unloaded words word by word: that cost ~25 us a row and,
+    with a unique word per name and shortcut key, ~200 MB per million rows, for counts a load
+    reads from the index anyway. Instead every bulk insert writes a new random *index token*
+    (storage/sqlite_quick_responses.py) in its transaction. `Words.known` holds the tokens whose
+    words they hold (the one they were loaded with, and those of bulk inserts that fed them on
+    top of a known token: `feeds_bulk` / `add_bulk`); a search that sees any other token starts
+    a reload in the background and meanwhile uses the words for estimates only. So words can
+    never go missing, rolled-back or racing bulk inserts only cost a reload, and a server that has
+    searched before keeps its vocabulary in step through imports cheaply."""
+
+    RETRY_SECONDS = 5.0   # after a failed load, the next search starts another only after this
+
+    def __init__(self, path: str = "") -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._added: dict[str, Counter[str]] = {}   # column -> word -> docs added by writes
+        self._words: Words | None = None
+        self._loader: threading.Thread | None = None
+        self._loader_conn: sqlite3.Connection | None = None
+        self._loading: Any = None                    # the loader's token (_PENDING: not read yet)
+        self._reload = False                         # a search saw a token the load may miss
+        self._stop = threading.Event()
+        self._failed_at = -1e9
+        self.loads = 0                               # loads completed (tests, monitoring)
+
+    # -- writes (the storage layer) --------------------------------------------------------------
+
+    @property
+    def rows(self) -> int:
+        words = self._words
+        return words.rows if words is not None else 0
+
+    def add(self, column: str, words: Iterable[str]) -> None:
+        unique = set(words)
+        with self._lock:
+            added = self._added.get(column)
+            if added is None:
+                added = self._added[column] = Counter()
+            added.update(unique)
+            loaded = self._words
+            if loaded is not None:
+                if column == "name":
+                    loaded.rows += 1
+                counts = loaded.counts[column]
+                ordered = loaded.sorted.get(column)
+                if ordered is not None:
+                    for w in unique - counts.keys():
+                        bisect.insort(ordered, w)
+                counts.update(unique)
+
+    def feeds_bulk(self, token: str | None) -> bool:
+        """Whether a bulk insert on top of index state `token` should count its words for
+        `add_bulk` (only when they would be kept; `add_bulk` decides for good)."""
+        with self._lock:
+            return self._words is not None and token in self._words.known
+
+    def add_bulk(self, previous: str | None, token: str, docs: dict[str, Counter[str]], rows: int) -> None:
+        """A bulk insert moved the index from state `previous` to `token`, adding `rows` rows
+        whose words have the document counts `docs` (column -> word -> rows). Kept only if the
+        counts cover `previous`; otherwise a reload reads them from the index anyway."""
+        with self._lock:
+            loaded = self._words
+            if loaded is None or previous not in loaded.known:
+                return
+            for column, column_docs in docs.items():
+                counts = loaded.counts[column]
+                if column_docs.keys() - counts.keys():
+                    loaded.sorted[column] = None
+                counts.update(column_docs)
+            loaded.rows += rows
+            loaded.known.add(token)
+
+    def check(self, conn: sqlite3.Connection) -> None:
+        """Kept for callers of the older interface: staleness is now judged per search (`lookup`)."""
+
+    # -- searches --------------------------------------------------------------------------------
+
+    def lookup(self, conn: sqlite3.Connection) -> tuple[Words | None, bool]:
+        """(the words, whether they cover the index as `conn` sees it). Never waits for a load:
+        when they do not cover it, a loader is started (or asked to read again) and the caller
+        searches without them (stale words are still good for estimates)."""
+        token = index_token(conn)
+        with self._lock:
+            words = self._words
+            if words is not None and token in words.known:
+                return words, True
+            if self._loader is not None:
+                if self._loading is not _PENDING and self._loading != token:
+                    self._reload = True
+            elif BACKGROUND_LOADS and time.monotonic() - self._failed_at >= self.RETRY_SECONDS:
+                self._start()
+            return words, False
+
+    def wait(self, conn: sqlite3.Connection, timeout: float = 120.0) -> bool:
+        """Starts a load if the words do not cover `conn`'s index and waits for it (tests and
+        benchmarks). True when they cover it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            words, fresh = self.lookup(conn)
+            if fresh:
+                return True
+            with self._lock:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (self._loader is None and not BACKGROUND_LOADS):
+                    return False
+                self._idle.wait(min(remaining, 0.5))
+
+    @property
+    def state(self) -> str:
+        """"loading", "ready" (covers the last index state a search saw) or "none"."""
+        with self._lock:
+            if self._loader is not None:
+                return "loading"
+            return "ready" if self._words is not None else "none"
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stops a load in progress (interrupting its SQLite call) and waits for its thread."""
+        self._stop.set()
+        with self._lock:
+            loader, conn = self._loader, self._loader_conn
+        if conn is not None:
+            try:
+                conn.interrupt()
+            except sqlite3.Error:
+                pass
+        if loader is not None and loader is not threading.current_thread():
+            loader.join(timeout)
+
+    # -- the loader ------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Starts the loader thread (the lock is held)."""
+        self._loading = _PENDING
+        self._reload = False
+        self._loader = threading.Thread(target=self._run, name="qconnect-search-vocabulary", daemon=True)
+        self._loader.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path and os.path.exists(self.path):
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60.0)
+        else:  # the memdb VFS (in-memory mode without tmpfs)
+            conn = sqlite3.connect(f"file:{self.path}?vfs=memdb", uri=True, isolation_level=None,
+                                   check_same_thread=False, timeout=60.0)
+        conn.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
+            " USING fts5vocab(main, quick_responses_fts, 'col')"
+        )
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                # Test hooks: a load that takes LOAD_DELAY seconds longer, or waits for LOAD_GATE.
+                if LOAD_DELAY and self._stop.wait(LOAD_DELAY):
+                    return
+                gate = LOAD_GATE
+                while gate is not None and not gate.wait(0.05):
+                    if self._stop.is_set():
+                        return
+                conn = self._connect()
+                with self._lock:
+                    self._loader_conn = conn
+                try:
+                    words = self._read(conn)
+                finally:
+                    with self._lock:
+                        self._loader_conn = None
+                    conn.close()
+                if words is None:
+                    return
+                with self._lock:
+                    for column, added in self._added.items():
+                        counts = words.counts[column]
+                        new = added.keys() - counts.keys()
+                        for w, n in added.items():
+                            if counts[w] < n:
+                                counts[w] = n
+                        if new:
+                            words.sorted[column] = None
+                    self._words = words
+                    self.loads += 1
+                    self._loading = _PENDING
+                    if not self._reload:
+                        return
+                    self._reload = False
+        except sqlite3.Error as exc:
+            if not self._stop.is_set():
+                log.warning("loading the search vocabulary of %s failed: %s", self.path, exc)
+                self._failed_at = time.monotonic()
+        except Exception:
+            log.exception("loading the search vocabulary of %s failed", self.path)
+            self._failed_at = time.monotonic()
+        finally:
+            with self._lock:
+                self._loader = None
+                self._loading = None
+                self._idle.notify_all()
+
+    def _read(self, conn: sqlite3.Connection) -> Words | None:
+        """Every column's words and document counts in one snapshot (fts5vocab reads all columns
+        whatever the WHERE clause, so all four are read at once); None when stopped."""
+        conn.execute("BEGIN")
+        try:
+            token = index_token(conn)   # the same snapshot as the words
+            with self._lock:
+                self._loading = token
+            loaded: dict[str, Counter[str]] = {c: Counter() for c in _COLUMN_LETTER}
+            cur = conn.execute("SELECT term, col, doc FROM temp.quick_responses_vocab")
+            while True:
+                if self._stop.is_set():
+                    return None
+                batch = cur.fetchmany(8192)
+                if not batch:
+                    break
+                for term, col, doc in batch:
+                    counts = loaded.get(col)
+                    if counts is not None:
+                        counts[term] = doc
+            rows = conn.execute("SELECT count(*) FROM quick_responses").fetchone()[0]
+        finally:
+            conn.execute("COMMIT")
+        # fts5vocab lists terms in UTF-8 byte order, which is code point order: already sorted.
+        ordered = {column: list(counts) for column, counts in loaded.items()}
+        return Words(self._lock, loaded, ordered, rows, token)
+
+
+_PENDING = object()
+BACKGROUND_LOADS = True   # tests turn loads off to search without a vocabulary
+LOAD_DELAY = float(os.environ.get("QCONNECT_TEST_VOCABULARY_DELAY") or 0)  # test hook (seconds)
+LOAD_GATE: threading.Event | None = None   # test hook: loads wait until it is set
+
 _VOCABULARIES: dict[str, Vocabulary] = {}
 _VOCABULARIES_LOCK = threading.Lock()
 
 
+def _path(conn: sqlite3.Connection) -> str:
+    return conn.execute("PRAGMA database_list").fetchone()[2]
+
+
 def vocabulary(conn: sqlite3.Connection) -> Vocabulary:
     """The vocabulary of this connection's database file (one per file per process)."""
-    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    path = _path(conn)
     with _VOCABULARIES_LOCK:
-        found = _VOCABULARIES.setdefault(path, Vocabulary())
-    found.check(conn)
+        found = _VOCABULARIES.get(path)
+        if found is None:
+            found = _VOCABULARIES[path] = Vocabulary(path)
     return found
+
+
+def vocabulary_state(path: str) -> str:
+    """"loading", "ready" or "none" (no search has needed it yet), for the health report."""
+    with _VOCABULARIES_LOCK:
+        found = _VOCABULARIES.get(path)
+    return found.state if found is not None else "none"
+
+
+def close_vocabulary(path: str) -> None:
+    """Forgets the vocabulary of a database file, stopping its loader (the store is closing)."""
+    with _VOCABULARIES_LOCK:
+        found = _VOCABULARIES.pop(path, None)
+    if found is not None:
+        found.close()
 
 
 # -- one query: FTS5 expression and Python matcher -----------------------------------------------
@@ -258,35 +449,65 @@ def _quote(word: str) -> str:
     return '"' + word + '"'
 
 
+def _pieces(word: str, n: int) -> list[str]:
+    """`word` cut into n contiguous pieces of nearly equal length."""
+    cuts = [round(i * len(word) / n) for i in range(n + 1)]
+    return [word[a:b] for a, b in zip(cuts, cuts[1:])]
+
+
+class _FuzzyTest:
+    """A fuzzy word's test on a field's lower-cased text without the vocabulary: some word of
+    the text is within the word's fuzzy distance (or, for a prefix, starts with it). Has a
+    compiled pattern's `search`, as Matcher's tests do."""
+
+    def __init__(self, word: str, prefix: bool) -> None:
+        self.word, self.prefix, self.limit = word, prefix, fuzzy_distance(word)
+
+    def search(self, lowered: str) -> bool:
+        from rapidfuzz.distance import Levenshtein
+
+        word, limit = self.word, self.limit
+        for w in tokenize(lowered):
+            if (self.prefix and w.startswith(word)) or Levenshtein.distance(w, word, score_cutoff=limit) <= limit:
+                return True
+        return False
+
+
 class Matcher:
     """One query, as FTS5 expressions (its matches; its possible exact matches), as Python tests
     on a field's text (the reference's rules), and an estimate of how many rows it matches (from
     the vocabulary's document counts, words assumed independent)."""
 
-    def __init__(self, query: QueryPlan, conn: sqlite3.Connection) -> None:
+    def __init__(self, query: QueryPlan, conn: sqlite3.Connection,
+                 words: tuple[Words | None, bool] | None = None) -> None:
         self.query = query
         self.column = column = query.column
-        vocab = vocabulary(conn)
+        loaded, fresh = words if words is not None else vocabulary(conn).lookup(conn)
         fts_values, self._tests, self._exact = [], [], []
         sql_values: list[str] = []
         self.sql_params: list[str] = []
         self.estimate = 0.0
+        # Without up-to-date words (a load in progress) a fuzzy word's neighbours are unknown:
+        # such a query cannot be fetched from FTS5, only tested on walked rows.
+        self.walk_only = False
+        rows = max(loaded.rows, 1) if loaded is not None else 1
         for value in query.values:
             words_fts, tests, sql_words = [], [], []
             fraction = 1.0
-            vocab.count(conn, column, "")  # loads the column (and the row count) on first use
-            rows = max(vocab.rows, 1)
             for i, word in enumerate(value):
                 prefix = query.prefix and i == len(value) - 1
-                if query.fuzzy and fuzzy_distance(word) > 0:
-                    alternatives, docs = vocab.near(conn, column, word)
+                fuzzy = query.fuzzy and fuzzy_distance(word) > 0
+                # Document counts (estimates only: stale words will do; none: 0, fetch and see).
+                docs = loaded.count(column, word) if loaded is not None else 0
+                if fuzzy and fresh:
+                    alternatives, docs = loaded.near(column, word)  # type: ignore[union-attr]
                 else:
-                    alternatives, docs = [word], vocab.count(conn, column, word)
+                    alternatives = [word]
                 parts = [_quote(w) for w in alternatives]
                 if prefix:
-                    expanded, prefix_docs = vocab.with_prefix(conn, column, word)
+                    expanded, prefix_docs = loaded.with_prefix(column, word) if loaded is not None else ([], 0)
                     docs = max(docs, prefix_docs)
-                    if len(expanded) <= MAX_EXPANSION:
+                    if fresh and len(expanded) <= MAX_EXPANSION:
                         # A few words: an OR of them streams; FTS5's `*` would first merge the
                         # doclists of every word with the prefix.
                         parts.extend(_quote(w) for w in expanded if w not in alternatives)
@@ -294,14 +515,20 @@ class Matcher:
                         parts.append(_quote(word) + " *")
                 fraction *= min(1.0, docs / rows)
                 words_fts.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
-                alt = "|".join(re.escape(w) for w in alternatives)
-                pattern = rf"(?<![^\W_])(?:{alt})(?![^\W_])"
-                if prefix:
-                    pattern = rf"(?<![^\W_])(?:{re.escape(word)}|(?:{alt})(?![^\W_]))"
-                tests.append(re.compile(pattern))
-                # A superset test in SQL for walks: the word (or an alternative) occurs somewhere.
-                needles = [word] if prefix else []
-                needles += [w for w in alternatives if not (prefix and w.startswith(word))]
+                if fuzzy and not fresh:
+                    self.walk_only = True
+                    tests.append(_FuzzyTest(word, prefix))
+                    # Superset in SQL: d edits leave one of d + 1 pieces of the word intact.
+                    needles = _pieces(word, fuzzy_distance(word) + 1)
+                else:
+                    alt = "|".join(re.escape(w) for w in alternatives)
+                    pattern = rf"(?<![^\W_])(?:{alt})(?![^\W_])"
+                    if prefix:
+                        pattern = rf"(?<![^\W_])(?:{re.escape(word)}|(?:{alt})(?![^\W_]))"
+                    tests.append(re.compile(pattern))
+                    # A superset test in SQL for walks: the word (or an alternative) occurs somewhere.
+                    needles = [word] if prefix else []
+                    needles += [w for w in alternatives if not (prefix and w.startswith(word))]
                 sql_words.append("(" + " OR ".join(f"instr(lower(q.{column}), ?) > 0" for _ in needles) + ")")
                 self.sql_params.extend(needles)
             self.estimate += fraction * rows
@@ -478,7 +705,8 @@ class _Search:
 
     def __init__(self, conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> None:
         self.conn, self.kb, self.plan = conn, kb, plan
-        self.matchers = [Matcher(q, conn) for q in plan.queries if q.values]
+        words = vocabulary(conn).lookup(conn) if any(q.values for q in plan.queries) else (None, False)
+        self.matchers = [Matcher(q, conn, words) for q in plan.queries if q.values]
         self.cols = ["q.seq", "q.name", f"q.{plan.order.column}" if plan.order else "NULL"]
         self.cols.extend(dict.fromkeys(f"q.{m.column}" for m in self.matchers))
         index = {c: i for i, c in enumerate(self.cols)}
@@ -487,7 +715,7 @@ class _Search:
         self.sets: list[set[int] | None] = []
         for m in self.matchers:
             found = None
-            if m.estimate <= CAP:
+            if m.estimate <= CAP and not m.walk_only:
                 rows = _fts_rowids(conn, m.fts, FETCH_LIMIT + 1)
                 found = set(rows) if len(rows) <= FETCH_LIMIT else None
             self.sets.append(found)

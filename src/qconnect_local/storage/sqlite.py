@@ -233,7 +233,26 @@ class SQLiteStore:
         except sqlite3.Error:
             return False
 
+    def _path(self) -> str | None:
+        try:
+            return self._anchor.execute("PRAGMA database_list").fetchone()[2]
+        except sqlite3.Error:
+            return None
+
+    def search_vocabulary_state(self) -> str | None:
+        """The in-memory search vocabulary: "loading", "ready" or "none" (search/sqlite.py)."""
+        from qconnect_local.search.sqlite import vocabulary_state
+
+        path = self._path()
+        return vocabulary_state(path) if path is not None else None
+
     def close(self) -> None:
+        # First stop a search-vocabulary load in progress (it reads on its own connection).
+        from qconnect_local.search.sqlite import close_vocabulary
+
+        path = self._path()
+        if path is not None:
+            close_vocabulary(path)
         with self._connections_lock:
             for conn in self._connections:
                 try:

@@ -153,3 +153,95 @@ def test_rows_with_the_whole_record_in_data_read_the_same(env):
                              (orjson.dumps(whole), record["quickResponseId"]))
     with store.read() as session:
         assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
+
+
+def test_bulk_exact_keys_are_the_search_modules_keys():
+    """The import's fast path for `exact_keys` (bytes-only for ASCII) gives the key search looks
+    up for every kind of text: case, punctuation, digits, runs of separators, non-ASCII."""
+    import random
+
+    from qconnect_local.search.plan import tokenize
+    from qconnect_local.search.sqlite import exact_key
+    from qconnect_local.storage.sqlite_quick_responses import FTS_COLUMNS, index_words
+
+    rng = random.Random(7)
+    alphabet = "aZ09 ,.-_\t\n'\"!é日ßİ"
+    for _ in range(3000):
+        fields = tuple(
+            None if rng.random() < 0.1 else "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+            for _ in FTS_COLUMNS
+        )
+        expected = " ".join(
+            exact_key(column, tokenize(text)) for column, text in zip(FTS_COLUMNS, fields) if text and tokenize(text)
+        )
+        assert index_words(fields) == expected, fields
+
+
+def _unique_indexes(session):
+    return {name for (name,) in session.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN"
+        " ('quick_responses_name', 'quick_responses_shortcut')")}
+
+
+def _load(session, ctx, kb, params_list, batch=4):
+    with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"]) as loader:
+        rows = [loader.build(prepare_quick_response(ctx, kb, p)) for p in params_list]
+        for i in range(0, len(rows), batch):
+            loader.add(rows[i:i + batch])
+            seen = _unique_indexes(session)
+        return loader.finish(), seen
+
+
+def test_a_big_bulk_load_builds_the_unique_indexes_again(env, monkeypatch):
+    """Past REBUILD_AFTER rows the loader drops the (kb, name) and (kb, shortcut_key) indexes
+    and creates them again when it finishes: they are there afterwards and still refuse clashes."""
+    from qconnect_local.storage import sqlite_quick_responses
+
+    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 4)
+    store, ctx, kb = env
+    kb_id = kb["knowledgeBaseId"]
+    with store.write() as session:
+        added, during = _load(session, ctx, kb, [
+            {"name": f"n{i}", "content": {"content": f"word{i}"}, "shortcutKey": f"s{i}"} for i in range(12)])
+        assert added == 12 and during == set()  # dropped while loading
+        assert _unique_indexes(session) == {"quick_responses_name", "quick_responses_shortcut"}
+    with store.read() as session:
+        assert session.quick_response_keys(ACCOUNT, REGION, kb_id)[2] == 12
+        plan = compile_search({"queries": [{"name": "content", "values": ["word11"], "operator": "CONTAINS"}]}, 25)
+        assert [r["name"] for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)] == ["n11"]
+    for clash in ({"name": "n3"}, {"name": "new", "shortcutKey": "s3"}):
+        with pytest.raises(ConflictException):
+            with store.write() as session:
+                session.insert_quick_response(ACCOUNT, REGION, kb_id, prepare_quick_response(
+                    ctx, kb, {"content": {"content": "c"}, **clash}))
+
+
+@pytest.mark.parametrize("clash,member", [({"name": "n1"}, "name 'n1'"), ({"shortcutKey": "s1"}, "shortcutKey 's1'")])
+def test_a_duplicate_in_a_big_bulk_load_fails_it_whole(env, monkeypatch, clash, member):
+    """With the unique indexes dropped, a duplicate is found when they are created again: a
+    ConflictException naming it, and the whole load rolls back (indexes included)."""
+    from qconnect_local.storage import sqlite_quick_responses
+
+    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 4)
+    store, ctx, kb = env
+    rows = [{"name": f"n{i}", "content": {"content": "c"}, "shortcutKey": f"s{i}"} for i in range(12)]
+    rows[9] = {**rows[9], **clash}
+    with pytest.raises(ConflictException) as e:
+        with store.write() as session:
+            _load(session, ctx, kb, rows)
+    assert member in e.value.message
+    with store.read() as session:
+        assert session.quick_response_keys(ACCOUNT, REGION, kb["knowledgeBaseId"])[2] == 0
+        assert _unique_indexes(session) == {"quick_responses_name", "quick_responses_shortcut"}
+
+
+def test_a_small_load_into_a_bigger_table_keeps_the_indexes(env, monkeypatch):
+    """Rebuilding sorts the whole table: not worth it for a load smaller than the table."""
+    from qconnect_local.storage import sqlite_quick_responses
+
+    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 4)
+    store, ctx, kb = env
+    with store.write() as session:
+        _load(session, ctx, kb, [{"name": f"a{i}", "content": {"content": "c"}} for i in range(20)], batch=20)
+        added, during = _load(session, ctx, kb, [{"name": f"b{i}", "content": {"content": "c"}} for i in range(12)])
+        assert added == 12 and during == {"quick_responses_name", "quick_responses_shortcut"}

@@ -256,17 +256,18 @@ class JobProcessor:
             # Held until the job lands, with the file's names added: compact (see KeySet).
             names, shortcuts = KeySet(names), KeySet(shortcuts)
             quota = self.settings.quotas.quick_responses_per_knowledge_base
-            build = session.quick_response_row_builder(self.account, self.region, self.kb_id)
-            checker = _Checker(
-                self, source, RowChecker(self.ctx, kb, names, shortcuts, count, quota, self.rules), report_out, build,
-            )
-            started = time.perf_counter()
-            checker.start()
-            imported = 0
-            for batch in checker.batches():
-                # Also here: at shutdown the queued batches are not worth landing (it all rolls back).
-                self.check_stop()
-                imported += session.insert_quick_response_rows(self.account, self.region, self.kb_id, batch)
+            with session.quick_response_loader(self.account, self.region, self.kb_id) as loader:
+                checker = _Checker(
+                    self, source, RowChecker(self.ctx, kb, names, shortcuts, count, quota, self.rules), report_out,
+                    loader.build,
+                )
+                started = time.perf_counter()
+                checker.start()
+                for batch in checker.batches():
+                    # Also here: at shutdown the queued batches are not worth landing (it all rolls back).
+                    self.check_stop()
+                    loader.add(batch)
+                imported = loader.finish()
             rows_done = time.perf_counter()
             failed = checker.failed
             now = RequestContext.now()

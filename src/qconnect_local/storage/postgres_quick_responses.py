@@ -222,15 +222,11 @@ class QuickResponseQueries:
         self._remember_words(words)
         return count
 
-    def quick_response_row_builder(self, account: str, region: str, kb_id: str) -> Any:
-        """The SQLite store's contract (rows built on the import's checking thread); here a
-        row is the record itself: COPY's encoding runs in `insert_quick_response_rows`."""
+    def quick_response_loader(self, account: str, region: str, kb_id: str) -> "BulkLoader":
+        """The SQLite store's bulk-load contract (build, add, finish; a context manager)."""
         self._kb_seq(account, region, kb_id)
-        return lambda record: record
+        return BulkLoader(self, account, region, kb_id)
 
-    def insert_quick_response_rows(self, account: str, region: str, kb_id: str, rows: Iterable[Any]) -> int:
-        """`insert_quick_responses_bulk` for rows made by `quick_response_row_builder`."""
-        return self.insert_quick_responses_bulk(account, region, kb_id, rows)
 
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
         """Sets the knowledge base's lastContentModificationTime to `when` (epoch seconds)."""
@@ -289,3 +285,30 @@ class QuickResponseQueries:
         from qconnect_local.search import postgres as search_postgres
 
         return search_postgres.search(self.conn, self._kb_seq(account, region, kb_id), plan)
+
+
+class BulkLoader:
+    """A bulk load through `insert_quick_responses_bulk`, one COPY per batch. A row is the record
+    itself: COPY's encoding runs in `add`."""
+
+    def __init__(self, session: QuickResponseQueries, account: str, region: str, kb_id: str) -> None:
+        self.session, self.account, self.region, self.kb_id = session, account, region, kb_id
+        self.added = 0
+
+    def __enter__(self) -> "BulkLoader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    @staticmethod
+    def build(record: Record) -> Record:
+        return record
+
+    def add(self, rows: list[Record]) -> int:
+        added = self.session.insert_quick_responses_bulk(self.account, self.region, self.kb_id, rows)
+        self.added += added
+        return added
+
+    def finish(self) -> int:
+        return self.added

@@ -167,6 +167,7 @@ def _pages(run, expr, page_size):
 @pytest.mark.parametrize("cap,fetch_limit", [
     (search_sqlite.CAP, search_sqlite.FETCH_LIMIT),  # as served
     (2, 2),                                          # every query dense (walks)
+    (2, 1000),                                       # dense, matches fetched: membership walks
     (10**9, 2),                                      # estimated sparse, found dense by the fetch
 ])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,6 +9,10 @@ Why this shape (measured at 1,000,000 quick responses, bench/search.py):
   * a query with more is "dense": its matches are common enough that walking the knowledge base
     in name order (the (kb, name) index) meets the first page after a few hundred rows, testing
     each row's text in Python. The cap balances the two costs (both grow like CAP and N/CAP).
+- Dense queries with up to some ten thousand matches (where the walk would read many rows for
+  few matches) are fetched anyway and walked by membership (an index-only test: table rows are
+  read for matches only); with filters, sparse queries read the names of their matches from a
+  narrow index and table rows only for the page (see _Search).
 - With the default order, rows that match only dense queries come in tiers (one per set of
   dense queries they match, scored by the sum of the weights): rows of a tier are walked in name
   order, or fetched and sorted when the tier itself is sparse. Rows that match a sparse query, and
@@ -30,6 +34,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -50,7 +55,7 @@ from qconnect_local.search.plan import (
     fuzzy_distance,
     tokenize,
 )
-from qconnect_local.storage.sqlite_quick_responses import SELECT_RECORD, SEP, index_token, record_from_row
+from qconnect_local.storage.sqlite_quick_responses import SEP, index_token, record_from_row
 
 log = logging.getLogger("qconnect_local.search")
 
@@ -666,10 +671,10 @@ def _records(conn: sqlite3.Connection, hits: list[Hit]) -> list[tuple[SortKey, d
     if not hits:
         return []
     rows = {
-        row[0]: record_from_row(*row[1:])
-        for row in conn.execute(
-            f"SELECT q.seq, {SELECT_RECORD} FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb"
-            " WHERE q.seq IN (SELECT value FROM json_each(?))",
+        seq: record_from_row(data, content, markdown)
+        for seq, data, content, markdown in conn.execute(
+            "SELECT seq, data, content, markdown FROM quick_responses"
+            " WHERE seq IN (SELECT value FROM json_each(?))",
             (orjson.dumps([seq for _, seq in hits]),),
         )
     }
@@ -699,9 +704,15 @@ def _fts_rowids(conn: sqlite3.Connection, expression: str, limit: int | None = N
 
 
 class _Search:
-    """One search with queries. Each query is sparse (its matches fetched from FTS5, at most
-    FETCH_LIMIT) or dense (tested in Python on the rows a walk meets): dense when the vocabulary
-    estimates more than CAP matches, or when FTS5 returns more than FETCH_LIMIT."""
+    """One search with queries. Each query is
+    - sparse: its matches fetched from FTS5 and scored one by one (few matches: at most CAP,
+      and with the default order at most `_sparse_limit`);
+    - dense with known matches: fetched from FTS5 too (at most FETCH_LIMIT), but walked in the
+      plan's order with a membership test on the index's rowid, so that only matching rows are
+      read from the table (when the estimate is under `_member_limit`);
+    - dense: walked with a superset test in SQL and the exact test in Python on the rows the
+      walk meets (estimated above both limits, or more than FETCH_LIMIT matches, or a fuzzy
+      query while the vocabulary loads)."""
 
     def __init__(self, conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> None:
         self.conn, self.kb, self.plan = conn, kb, plan
@@ -712,16 +723,56 @@ class _Search:
         index = {c: i for i, c in enumerate(self.cols)}
         self.text_at = [index[f"q.{m.column}"] for m in self.matchers]
         self.where, self.params = _filters_sql(plan)
-        self.sets: list[set[int] | None] = []
+        self.need = plan.limit + 1
+        # Rows of the index (the vocabulary's count, or the highest rowid while it loads).
+        rows = words[0].rows if words[0] is not None else 0
+        if rows <= 0:
+            rows = conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
+        rows = max(rows, 1)
+        sparse_limit = CAP if plan.order is not None else min(CAP, self._sparse_limit(rows))
+        self.sets: list[set[int] | None] = []      # sparse: all matches, scored one by one
+        self.members: list[list[int] | None] = []  # dense, matches known: walked by membership
+        self.member_sets: list[set[int] | None] = []
         for m in self.matchers:
-            found = None
-            if m.estimate <= CAP and not m.walk_only:
-                rows = _fts_rowids(conn, m.fts, FETCH_LIMIT + 1)
-                found = set(rows) if len(rows) <= FETCH_LIMIT else None
+            found = members = None
+            if not m.walk_only and (m.estimate <= CAP or m.estimate <= self._member_limit(m, rows)):
+                fetched = _fts_rowids(conn, m.fts, FETCH_LIMIT + 1)
+                if len(fetched) <= min(sparse_limit, FETCH_LIMIT):
+                    found = set(fetched)
+                elif len(fetched) <= FETCH_LIMIT:
+                    members = fetched
             self.sets.append(found)
+            self.members.append(members)
+            self.member_sets.append(set(members) if members is not None else None)
         self.exacts = [set(_fts_rowids(conn, m.fts_exact)) for m in self.matchers]
         self.dense = [i for i, found in enumerate(self.sets) if found is None]
-        self.need = plan.limit + 1
+
+    # Costs (us, measured at 1M rows with a warm page cache) that choose between the paths:
+    # reading and testing a table row in a walk (random pages); a match's name from the narrow
+    # (seq, kb, name) index; stepping the name index with a membership test (no table read);
+    # fetching one match from FTS5 and building SQLite's membership table from it.
+    ROW_US, NARROW_US, STEP_US, FETCH_US = 2.0, 2.0, 0.25, 0.5
+
+    def _selectivity(self) -> float:
+        """The fraction of rows the filters let through: a guess (1/4 with filters)."""
+        return 0.25 if self.plan.filters else 1.0
+
+    def _member_limit(self, m: Matcher, rows: int) -> float:
+        """Up to how many estimated matches a dense query is better fetched from FTS5 and walked
+        by membership (only matching rows are read) than walked with the SQL superset test (the
+        walk reads need / (match fraction x selectivity) rows, each tested against every
+        needle): the fetch costs M x FETCH_US, the rows it spares need x rows / (M x
+        selectivity) x (ROW_US x needles - STEP_US), equal at the square root."""
+        needles = max(1, len(m.sql_params))
+        saved = self.ROW_US * needles - self.STEP_US
+        return min(FETCH_LIMIT, math.sqrt(self.need * rows * saved / (self._selectivity() * self.FETCH_US)))
+
+    def _sparse_limit(self, rows: int) -> float:
+        """Default order: up to how many matches a query is better scored one by one (each
+        match's name read from the narrow index; table rows only for the page, see
+        _best_special) than walked by membership (need x rows / (M x selectivity) index
+        steps)."""
+        return math.sqrt(self.need * rows * self.STEP_US / (self._selectivity() * self.NARROW_US))
 
     def score(self, row: tuple[Any, ...]) -> int | None:
         total, matched = 0, False
@@ -729,8 +780,9 @@ class _Search:
         for i, m in enumerate(self.matchers):
             found = self.sets[i]
             may_be_exact = seq in self.exacts[i]
-            if found is not None:
-                if seq not in found:
+            known = found if found is not None else self.member_sets[i]
+            if known is not None:
+                if seq not in known:
                     continue
                 strength = 2 if may_be_exact and m.exact(row[self.text_at[i]]) else 1
             else:
@@ -757,9 +809,9 @@ class _Search:
         hits: list[Hit] = []
         if not special:
             return special, hits
-        light = self._rows(special, self.cols[:3])
         if self.plan.order is None:
-            return special, self._best_special(light)
+            return special, self._best_special(self._names(special))
+        light = self._rows(special, self.cols[:3])
         # orderOnField, sparse queries only: scores come from membership; text is needed only to
         # confirm exact matches.
         exact = set().union(*self.exacts) & special
@@ -814,14 +866,16 @@ class _Search:
         """Default order: scores the special rows lazily, best possible first. A row's score is
         bounded by the weights of the sparse queries it is known to match plus every dense query
         (doubled where it may be an exact match); once `need` rows are known that beat the next
-        row's bound, no later row can reach the page. Text is read only for the rows scored."""
+        row's bound, no later row can reach the page. Table rows (text, filters) are read only for
+        the rows scored: with filters, a sparse query of a few thousand matches reads the few
+        hundred rows the page needs, not all of them."""
         candidates = []
         for row in light:
             seq = row[0]
             upper = 0
             for i, m in enumerate(self.matchers):
-                found = self.sets[i]
-                if found is None or seq in found:
+                known = self.sets[i] if self.sets[i] is not None else self.member_sets[i]
+                if known is None or seq in known:
                     upper += m.query.weight * (2 if seq in self.exacts[i] else 1)
             if upper:
                 candidates.append((-upper, row[1], seq))
@@ -829,13 +883,16 @@ class _Search:
         exact = set().union(*self.exacts)
         best: list[tuple[int, str]] = []   # the `need` best (-score, name) found so far
         hits: list[Hit] = []
-        i = 0
+        # Filters (and dense queries) need each candidate's table row: read in growing batches.
+        read_all = bool(self.dense or self.plan.filters)
+        i, size = 0, 64
         while i < len(candidates):
             if len(best) >= self.need and candidates[i][:2] > best[-1]:
                 break
-            batch = candidates[i:i + WALK_BATCH]
-            i += WALK_BATCH
-            wanted = {seq for _, _, seq in batch if self.dense or seq in exact}
+            batch = candidates[i:i + size]
+            i += size
+            size = min(size * 2, WALK_BATCH)
+            wanted = {seq for _, _, seq in batch if read_all or seq in exact}
             texts = {row[0]: row for row in self._rows(wanted, self.cols)} if wanted else {}
             for minus_upper, name, seq in batch:
                 if len(best) >= self.need and (minus_upper, name) > best[-1]:
@@ -853,6 +910,15 @@ class _Search:
                     del best[self.need:]
         return hits
 
+    def _names(self, seqs: set[int]) -> list[tuple[Any, ...]]:
+        """(seq, name, None) of the knowledge base's rows among seqs, unfiltered: from the narrow
+        (seq, kb, name) index, no table row read."""
+        return self.conn.execute(
+            "SELECT q.seq, q.name, NULL FROM quick_responses q INDEXED BY quick_responses_seq_name"
+            " WHERE q.seq IN (SELECT value FROM json_each(?)) AND q.kb = ?",
+            (orjson.dumps(sorted(seqs)), self.kb),
+        ).fetchall()
+
     def _rows(self, seqs: set[int], cols: list[str]) -> list[tuple[Any, ...]]:
         # (seq, name) without filters or order: from the narrow (seq, kb, name) index.
         narrow = len(cols) == 3 and self.plan.order is None and not self.plan.filters
@@ -869,27 +935,41 @@ class _Search:
         start, start_params = ("", []) if start_name is None else (" AND q.name > ?", [start_name])
         if self.plan.order is not None:
             start, start_params = _keyset_sql(self.plan, exact=False)
-        may_match = " OR ".join(m.sql for m in matchers)
+        tests, params = [], []
+        for m in matchers:
+            members = self.members[self.matchers.index(m)]
+            if members is not None:
+                # `+`: not an index lookup (the walk keeps its order); the test needs only the
+                # index's rowid, so SQLite reads the table row of matching rows only.
+                tests.append("+q.seq IN (SELECT value FROM json_each(?))")
+                params.append(orjson.dumps(members))
+            else:
+                tests.append(m.sql)
+                params.extend(m.sql_params)
+        may_match = " OR ".join(tests)
+        kb_test, filters = self.where.split(" AND ", 1) if " AND " in self.where else (self.where, "1")
+        if all(self.members[self.matchers.index(m)] is not None for m in matchers):
+            where = f"{kb_test} AND ({may_match}) AND {filters}{start}"
+            params = [self.kb, *params, *self.params, *start_params]
+        else:  # the cheap filters first
+            where = f"{self.where}{start} AND ({may_match})"
+            params = [self.kb, *self.params, *start_params, *params]
         cur = self.conn.execute(
-            f"SELECT {', '.join(self.cols)} FROM quick_responses q WHERE {self.where}{start}"
-            f" AND ({may_match}) ORDER BY {_order_sql(self.plan)}",
-            (self.kb, *self.params, *start_params, *(p for m in matchers for p in m.sql_params)),
+            f"SELECT {', '.join(self.cols)} FROM quick_responses q WHERE {where}"
+            f" ORDER BY {_order_sql(self.plan)}",
+            params,
         )
-        # Small batches first: SQLite scans until a batch is full, and a page needs few rows.
-        size = 32
-        while True:
-            batch = cur.fetchmany(size)
-            if not batch:
-                return
-            yield from batch
-            size = min(size * 2, WALK_BATCH)
+        # Row by row: SQLite scans until it has the rows asked for, and a walk that stops after a
+        # few matches must not have made it find many more (a batch of 64 rows scanned ~3x the
+        # rows a filtered page needed); the cursor's own step per row costs ~1 us.
+        yield from cur
 
     def run(self) -> list[Hit]:
         if not self.matchers:
             return []
         if self.dense and self.plan.order is not None:
             return self.walk_ordered()
-        if not self.dense and self.plan.order is None:
+        if not self.dense and self.plan.order is None and not self.plan.filters:
             return self.top_sparse()
         special, hits = self.special()
         if not self.dense:
@@ -923,13 +1003,13 @@ class _Search:
         `top` (the sum of the dense queries' weights). Walking in name order, the page is known
         once `need` rows are known that come before any row not walked yet could: rows scoring
         more than `top`, and rows scoring `top` with a name up to the walk's position."""
-        dense = [(self.matchers[i], self.text_at[i]) for i in self.dense]
-        top = sum(m.query.weight for m, _ in dense)
+        dense = [(self.matchers[i], self.text_at[i], self.member_sets[i]) for i in self.dense]
+        top = sum(m.query.weight for m, _, _ in dense)
         # Lower-scoring rows may have any name, so the walk starts at the beginning on every page.
         above = sum(1 for k, _ in hits if k.score > top)
         at_top_special = sorted(k.name for k, _ in hits if k.score == top)
         at_top = 0
-        for row in self.walk([m for m, _ in dense]):
+        for row in self.walk([m for m, _, _ in dense]):
             seq, name = row[0], row[1]
             # Rows up to here that score `top`: walked ones, and special ones with a name <= name.
             if above + at_top + bisect.bisect_right(at_top_special, name) >= self.need:
@@ -937,7 +1017,11 @@ class _Search:
             if seq in special:
                 continue
             score = 0
-            for m, at in dense:
+            for m, at, members in dense:
+                if members is not None:
+                    if seq in members:
+                        score += m.query.weight
+                    continue
                 text = row[at]
                 if text is not None and m.matches(text.lower()):
                     score += m.query.weight

@@ -238,7 +238,7 @@ def create_quick_response(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         if replayed is not None:
             return {"quickResponse": replayed}
         limit = ctx.settings.quotas.quick_responses_per_knowledge_base
-        if session.count_quick_responses(ctx.account_id, ctx.region, kb_id) >= limit:
+        if session.count_quick_responses(ctx.account_id, ctx.region, kb_id, at_most=limit) >= limit:
             raise ServiceQuotaExceededException(
                 f"The knowledge base {kb_id} has reached the limit of {limit} quick responses"
             )

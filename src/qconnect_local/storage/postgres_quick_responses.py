@@ -194,8 +194,13 @@ class QuickResponseQueries:
                 keys.add(key)
         return names, keys, len(names)
 
-    def count_quick_responses(self, account: str, region: str, kb_id: str) -> int:
+    def count_quick_responses(self, account: str, region: str, kb_id: str, at_most: int | None = None) -> int:
+        """How many quick responses the knowledge base holds; with `at_most`, counting stops there."""
         kb = self._kb_seq(account, region, kb_id)
+        if at_most is not None:
+            return self.conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM quick_responses WHERE kb = %s LIMIT %s) AS q", (kb, at_most)
+            ).fetchone()[0]
         return self.conn.execute("SELECT count(*) FROM quick_responses WHERE kb = %s", (kb,)).fetchone()[0]
 
     def insert_quick_responses_bulk(

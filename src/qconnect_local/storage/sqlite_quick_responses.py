@@ -536,8 +536,15 @@ class QuickResponseQueries:
         }
         return names, keys, len(names)
 
-    def count_quick_responses(self, account: str, region: str, kb_id: str) -> int:
+    def count_quick_responses(self, account: str, region: str, kb_id: str, at_most: int | None = None) -> int:
+        """How many quick responses the knowledge base holds; with `at_most`, counting stops there
+        (the quota check on create needs no more than that, and a full count reads every row's
+        index entry)."""
         kb = self._kb_seq(account, region, kb_id)
+        if at_most is not None:
+            return self.conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM quick_responses WHERE kb = ? LIMIT ?)", (kb, at_most)
+            ).fetchone()[0]
         return self.conn.execute("SELECT count(*) FROM quick_responses WHERE kb = ?", (kb,)).fetchone()[0]
 
     def insert_quick_responses_bulk(

@@ -177,10 +177,12 @@ def test_bulk_exact_keys_are_the_search_modules_keys():
         assert index_words(fields) == expected, fields
 
 
+INDEXES = {"quick_responses_name", "quick_responses_shortcut", "quick_responses_modified", "quick_responses_seq_name"}
+
+
 def _unique_indexes(session):
     return {name for (name,) in session.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN"
-        " ('quick_responses_name', 'quick_responses_shortcut')")}
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'quick_responses_%'")} & INDEXES
 
 
 def _load(session, ctx, kb, params_list, batch=4):
@@ -198,17 +200,22 @@ def test_a_big_bulk_load_builds_the_unique_indexes_again(env, monkeypatch):
     from qconnect_local.storage import sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 4)
+    monkeypatch.setattr(sqlite_quick_responses, "FTS_BATCH_ROWS", 5)  # index statements in between, and at the end
     store, ctx, kb = env
     kb_id = kb["knowledgeBaseId"]
     with store.write() as session:
         added, during = _load(session, ctx, kb, [
             {"name": f"n{i}", "content": {"content": f"word{i}"}, "shortcutKey": f"s{i}"} for i in range(12)])
         assert added == 12 and during == set()  # dropped while loading
-        assert _unique_indexes(session) == {"quick_responses_name", "quick_responses_shortcut"}
+        assert _unique_indexes(session) == INDEXES
     with store.read() as session:
         assert session.quick_response_keys(ACCOUNT, REGION, kb_id)[2] == 12
-        plan = compile_search({"queries": [{"name": "content", "values": ["word11"], "operator": "CONTAINS"}]}, 25)
-        assert [r["name"] for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)] == ["n11"]
+        for i in range(12):  # every row is in the search index, once
+            plan = compile_search({"queries": [{"name": "content", "values": [f"word{i}"], "operator": "CONTAINS"}]}, 25)
+            assert [r["name"] for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)] == [f"n{i}"]
+        (entries,) = session.conn.execute(
+            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'content:c* OR content:w*'").fetchone()
+        assert entries == 12
     for clash in ({"name": "n3"}, {"name": "new", "shortcutKey": "s3"}):
         with pytest.raises(ConflictException):
             with store.write() as session:
@@ -232,7 +239,7 @@ def test_a_duplicate_in_a_big_bulk_load_fails_it_whole(env, monkeypatch, clash, 
     assert member in e.value.message
     with store.read() as session:
         assert session.quick_response_keys(ACCOUNT, REGION, kb["knowledgeBaseId"])[2] == 0
-        assert _unique_indexes(session) == {"quick_responses_name", "quick_responses_shortcut"}
+        assert _unique_indexes(session) == INDEXES
 
 
 def test_a_small_load_into_a_bigger_table_keeps_the_indexes(env, monkeypatch):
@@ -244,4 +251,4 @@ def test_a_small_load_into_a_bigger_table_keeps_the_indexes(env, monkeypatch):
     with store.write() as session:
         _load(session, ctx, kb, [{"name": f"a{i}", "content": {"content": "c"}} for i in range(20)], batch=20)
         added, during = _load(session, ctx, kb, [{"name": f"b{i}", "content": {"content": "c"}} for i in range(12)])
-        assert added == 12 and during == {"quick_responses_name", "quick_responses_shortcut"}
+        assert added == 12 and during == INDEXES

@@ -361,15 +361,19 @@ def _conflict(exc: sqlite3.IntegrityError, record: Record) -> ConflictException:
     raise exc
 
 
-# The unique indexes a big bulk load drops and creates again when it finishes (see BulkLoader).
-_UNIQUE_INDEXES = {
+# The indexes a big bulk load drops and creates again when it finishes (see BulkLoader); the
+# same definitions as migration 100's.
+_REBUILT_INDEXES = {
     "quick_responses_name": "CREATE UNIQUE INDEX quick_responses_name ON quick_responses (kb, name)",
     "quick_responses_shortcut": (
         "CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)"
         " WHERE shortcut_key IS NOT NULL"
     ),
+    "quick_responses_modified": "CREATE INDEX quick_responses_modified ON quick_responses (kb, modified_time)",
+    "quick_responses_seq_name": "CREATE INDEX quick_responses_seq_name ON quick_responses (seq, kb, name)",
 }
-REBUILD_AFTER = 50_000  # rows loaded before the unique indexes may be dropped
+REBUILD_AFTER = 50_000  # rows loaded before the indexes may be dropped
+FTS_BATCH_ROWS = 10_000  # rows added to the search index by one statement (see BulkLoader)
 
 
 class BulkLoader:
@@ -383,13 +387,15 @@ class BulkLoader:
       executemany: executemany takes the GIL back after every row, so while the import's
       checking thread ran Python the inserts crawled; one statement per batch runs all its
       SQLite work with the GIL released.
-    - Each batch's search-index entries are added by one INSERT…SELECT of its rows (per-row
-      trigger inserts were several times slower).
+    - Search-index entries are added by one INSERT…SELECT per FTS_BATCH_ROWS rows (per-row
+      trigger inserts were several times slower). FTS5 writes a new index segment at the end of
+      every statement, and merges segments as they pile up: one statement per 2,000-row batch
+      cost ~8 us a row more than one per 10,000 rows.
     - Once the load is big (REBUILD_AFTER rows, and at least as many as the table held when it
-      began), the unique (kb, name) and (kb, shortcut_key) indexes are dropped, and created again
-      by `finish`. Keeping them costs two random B-tree inserts per row, slower as they outgrow
-      the page cache; creating them sorts once: the SQLite side of a million-row import went
-      from 62 to 50 us a row. Uniqueness is not given up: the import checked every name and
+      began), the table's secondary indexes (_REBUILT_INDEXES) are dropped, and created again by
+      `finish`. Keeping them costs a B-tree insert per row and index (random ones for name and
+      shortcut key, slower as they outgrow the page cache); creating them sorts once: the SQLite
+      side of a million-row import went from 62 to ~43 us a row. Uniqueness is not given up: the import checked every name and
       shortcut key against the knowledge base and the file already, and CREATE UNIQUE INDEX
       checks again (a duplicate raises ConflictException and the transaction rolls back, as a
       failed insert would). Other connections keep seeing the indexes (they read the last
@@ -401,6 +407,7 @@ class BulkLoader:
         self.added = 0
         self.dropped: list[str] = []
         self.last_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
+        self.indexed_seq = self.last_seq  # rows up to here are in the search index
         self.table_rows = self.last_seq  # an upper bound (seq only grows), cheap to read
         self.previous_token = index_token(conn)
         self.docs: dict[str, Counter[str]] | None = None
@@ -427,27 +434,24 @@ class BulkLoader:
         if not rows:
             return 0
         if not self.dropped and self.added >= max(REBUILD_AFTER, self.table_rows):
-            self._drop_unique_indexes()
-        before = self.last_seq
+            self._drop_indexes()
         for chunk in _chunks(rows, self.rows_per_statement):
             if self.docs is not None:
                 for row in chunk:
                     _count_words(self.docs, row)
             self.last_seq = self._insert_chunk(chunk)
-        self.conn.execute(
-            "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content, exact_keys)"
-            " SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses"
-            " WHERE seq > ?",
-            (before,),
-        )
         self.added += len(rows)
+        if self.last_seq - self.indexed_seq >= FTS_BATCH_ROWS:
+            self._index_rows()
         return len(rows)
 
     def finish(self) -> int:
-        """Creates the dropped indexes again, records the new index state; returns the rows added."""
+        """Indexes the last rows, creates the dropped indexes again, records the new index state;
+        returns the rows added."""
+        self._index_rows()
         for name in self.dropped:
             try:
-                self.conn.execute(_UNIQUE_INDEXES[name])
+                self.conn.execute(_REBUILT_INDEXES[name])
             except sqlite3.IntegrityError:
                 raise self._duplicate(name) from None
         self.dropped = []
@@ -457,8 +461,19 @@ class BulkLoader:
             self.vocabulary.add_bulk(self.previous_token, token, self.docs, self.added)
         return self.added
 
-    def _drop_unique_indexes(self) -> None:
-        for name in _UNIQUE_INDEXES:
+    def _index_rows(self) -> None:
+        """Adds the rows inserted since the last call to the search index."""
+        if self.last_seq > self.indexed_seq:
+            self.conn.execute(
+                "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content, exact_keys)"
+                " SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses"
+                " WHERE seq > ?",
+                (self.indexed_seq,),
+            )
+            self.indexed_seq = self.last_seq
+
+    def _drop_indexes(self) -> None:
+        for name in _REBUILT_INDEXES:
             self.conn.execute(f"DROP INDEX {name}")
             self.dropped.append(name)
 

@@ -164,17 +164,19 @@ def _pages(run, expr, page_size):
 
 
 @pytest.mark.parametrize("vocabulary", ["loaded", "none"])
-@pytest.mark.parametrize("cap,fetch_limit", [
-    (search_sqlite.CAP, search_sqlite.FETCH_LIMIT),  # as served
-    (2, 2),                                          # every query dense (walks)
-    (2, 1000),                                       # dense, matches fetched: membership walks
-    (10**9, 2),                                      # estimated sparse, found dense by the fetch
+@pytest.mark.parametrize("cap,fetch_limit,group_limit", [
+    (search_sqlite.CAP, search_sqlite.FETCH_LIMIT, search_sqlite.GROUP_LIMIT),  # as served
+    (2, 2, 2),                                       # every query dense (walks)
+    (2, 1000, 1000),                                 # dense, matches fetched: membership, groups
+    (2, 1000, 2),                                    # the same, groups mostly left to the walk
+    (10**9, 2, 2),                                   # estimated sparse, found dense by the fetch
 ])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_search_matches_reference(store, cap, fetch_limit, vocabulary, data, monkeypatch):
+def test_search_matches_reference(store, cap, fetch_limit, group_limit, vocabulary, data, monkeypatch):
     monkeypatch.setattr(search_sqlite, "CAP", cap)
     monkeypatch.setattr(search_sqlite, "FETCH_LIMIT", fetch_limit)
+    monkeypatch.setattr(search_sqlite, "GROUP_LIMIT", group_limit)
     if vocabulary == "none":  # searches while the vocabulary is not loaded (never, here)
         monkeypatch.setattr(search_sqlite, "BACKGROUND_LOADS", False)
         monkeypatch.setattr(search_sqlite, "_VOCABULARIES", {})

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import logging
 import math
 import os
@@ -62,6 +63,7 @@ log = logging.getLogger("qconnect_local.search")
 CAP = 10000  # estimated matches of one query beyond which it is walked, not fetched
 FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) query is walked instead
 WALK_BATCH = 256
+GROUP_LIMIT = 10000  # at most this many rows of a group of walk_by_score read whole
 MAX_EXPANSION = 64   # prefix words searched as an OR of the words they expand to, up to this many
 
 Hit = tuple[SortKey, int]   # (sort key, seq)
@@ -728,14 +730,18 @@ class _Search:
         rows = words[0].rows if words[0] is not None else 0
         if rows <= 0:
             rows = conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
-        rows = max(rows, 1)
+        self.rows = rows = max(rows, 1)
         sparse_limit = CAP if plan.order is not None else min(CAP, self._sparse_limit(rows))
         self.sets: list[set[int] | None] = []      # sparse: all matches, scored one by one
         self.members: list[list[int] | None] = []  # dense, matches known: walked by membership
         self.member_sets: list[set[int] | None] = []
+        # With several queries of the default order, known matches also bound scores (see
+        # walk_by_score), so dense queries are fetched up to FETCH_LIMIT.
+        several = plan.order is None and sum(1 for m in self.matchers if m.estimate > sparse_limit) >= 2
         for m in self.matchers:
             found = members = None
-            if not m.walk_only and (m.estimate <= CAP or m.estimate <= self._member_limit(m, rows)):
+            member_limit = FETCH_LIMIT if several else self._member_limit(m, rows)
+            if not m.walk_only and (m.estimate <= CAP or m.estimate <= member_limit):
                 fetched = _fts_rowids(conn, m.fts, FETCH_LIMIT + 1)
                 if len(fetched) <= min(sparse_limit, FETCH_LIMIT):
                     found = set(fetched)
@@ -747,11 +753,13 @@ class _Search:
         self.exacts = [set(_fts_rowids(conn, m.fts_exact)) for m in self.matchers]
         self.dense = [i for i, found in enumerate(self.sets) if found is None]
 
-    # Costs (us, measured at 1M rows with a warm page cache) that choose between the paths:
+    # Costs (us, measured at 1M rows) that choose between the paths:
     # reading and testing a table row in a walk (random pages); a match's name from the narrow
     # (seq, kb, name) index; stepping the name index with a membership test (no table read);
     # fetching one match from FTS5 and building SQLite's membership table from it.
-    ROW_US, NARROW_US, STEP_US, FETCH_US = 2.0, 2.0, 0.25, 0.5
+    # A table row costs ~2 us when its page is cached and ten times that when not (at 1M rows
+    # most of the table is not in SQLite's cache, and the OS evicts pages too): 8 is between.
+    ROW_US, NARROW_US, STEP_US, FETCH_US = 8.0, 2.0, 0.25, 0.5
 
     def _selectivity(self) -> float:
         """The fraction of rows the filters let through: a guess (1/4 with filters)."""
@@ -999,22 +1007,39 @@ class _Search:
 
     def walk_by_score(self, special: set[int], hits: list[Hit]) -> list[Hit]:
         """Default order with dense queries. The special rows are scored already; every other
-        matching row matches dense queries only, with no exact bonus, so its score is at most
-        `top` (the sum of the dense queries' weights). Walking in name order, the page is known
-        once `need` rows are known that come before any row not walked yet could: rows scoring
-        more than `top`, and rows scoring `top` with a name up to the walk's position."""
+        matching row matches dense queries only, with no exact bonus.
+
+        Rows in the known matches of dense queries (`member_sets`) come in groups, one per set
+        T of those queries a row matches: its score is at least their weights k(T) and at most
+        k(T) + the weights of the dense queries without known matches. Small groups are scored
+        first, best bound first (several queries of common words or short prefixes: the rows
+        matching most of them are few and score most), until the page is known or a group is
+        too big to read whole.
+
+        Then the walk: every row not scored yet scores at most `top` (the bound of the groups
+        left, or of the rows outside them). Walking in name order, the page is known once
+        `need` rows are known that come before any row not walked yet could: rows scoring more
+        than `top`, and rows scoring `top` with a name up to the walk's position."""
         dense = [(self.matchers[i], self.text_at[i], self.member_sets[i]) for i in self.dense]
+        known = [(m.query.weight, members) for m, _, members in dense if members is not None]
+        unknown = sum(m.query.weight for m, _, members in dense if members is None)
         top = sum(m.query.weight for m, _, _ in dense)
+        scored = special
+        if known:
+            top, scored = self._score_groups(known, unknown, special, hits)
+            if top is None:
+                sort_hits(self.plan, hits)
+                return hits[: self.need]
         # Lower-scoring rows may have any name, so the walk starts at the beginning on every page.
         above = sum(1 for k, _ in hits if k.score > top)
         at_top_special = sorted(k.name for k, _ in hits if k.score == top)
         at_top = 0
         for row in self.walk([m for m, _, _ in dense]):
             seq, name = row[0], row[1]
-            # Rows up to here that score `top`: walked ones, and special ones with a name <= name.
+            # Rows up to here that score `top`: walked ones, and scored ones with a name <= name.
             if above + at_top + bisect.bisect_right(at_top_special, name) >= self.need:
                 break
-            if seq in special:
+            if seq in scored:
                 continue
             score = 0
             for m, at, members in dense:
@@ -1034,6 +1059,46 @@ class _Search:
                     at_top += 1
         sort_hits(self.plan, hits)
         return hits[: self.need]
+
+    def _score_groups(self, known: list[tuple[int, set[int]]], unknown: int, special: set[int],
+                      hits: list[Hit]) -> tuple[int | None, set[int]]:
+        """Scores the groups of walk_by_score, adding to `hits`. Returns (the highest score a row
+        not scored yet may have, or None when no such row can reach the page; the rows scored)."""
+        subsets = []
+        for r in range(len(known), 0, -1):
+            for chosen in itertools.combinations(range(len(known)), r):
+                subsets.append((sum(known[i][0] for i in chosen) + unknown, chosen))
+        subsets.sort(key=lambda item: -item[0])
+        scored = set(special)
+        union = set().union(*(members for _, members in known))
+        # A group is read whole (ROW_US a row) when that costs less than the walk would to meet
+        # `need` of its rows (need x rows / group steps, by membership only when every dense
+        # query's matches are known, else reading each row).
+        step = self.ROW_US if unknown else self.STEP_US
+        limit = min(GROUP_LIMIT, math.sqrt(self.need * self.rows * step / (self._selectivity() * self.ROW_US)))
+        for upper, chosen in subsets:
+            if sum(1 for k, _ in hits if k.score > upper) >= self.need:
+                return None, scored
+            sets = sorted((known[i][1] for i in chosen), key=len)
+            group = sets[0].intersection(*sets[1:]) if len(sets) > 1 else set(sets[0])
+            for i in range(len(known)):
+                if i not in chosen and group:
+                    group -= known[i][1]
+            group -= scored
+            if len(group) > limit:
+                return upper, scored  # the walk scores the rest (in name order, by membership)
+            if group:
+                for row in self._rows(group, self.cols):
+                    score = self.score(row)
+                    if score is not None:
+                        key = self.key(row, score)
+                        if self.after(key):
+                            hits.append((key, row[0]))
+                scored |= group
+        # Every row of the known matches is scored: the rest match only the other dense queries.
+        if not unknown or sum(1 for k, _ in hits if k.score > unknown) >= self.need:
+            return None, scored
+        return unknown, scored | union
 
 
 def _search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:

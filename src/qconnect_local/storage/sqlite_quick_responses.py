@@ -449,11 +449,17 @@ class BulkLoader:
         """Indexes the last rows, creates the dropped indexes again, records the new index state;
         returns the rows added."""
         self._index_rows()
-        for name in self.dropped:
+        if self.dropped:
+            # The sorts may use a second core: the import's checking thread is done by now.
+            self.conn.execute("PRAGMA threads = 2")
             try:
-                self.conn.execute(_REBUILT_INDEXES[name])
-            except sqlite3.IntegrityError:
-                raise self._duplicate(name) from None
+                for name in self.dropped:
+                    try:
+                        self.conn.execute(_REBUILT_INDEXES[name])
+                    except sqlite3.IntegrityError:
+                        raise self._duplicate(name) from None
+            finally:
+                self.conn.execute("PRAGMA threads = 0")
         self.dropped = []
         token = uuid.uuid4().hex
         _set_index_token(self.conn, token)

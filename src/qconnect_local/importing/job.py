@@ -7,19 +7,20 @@ Two threads work on a job at once, on the machine's two cores:
   (`prepare_quick_response`), uniqueness of name and shortcut key against the knowledge base
   and the earlier rows of the file, and the per-knowledge-base quota. Good rows go, in batches,
   onto a small bounded queue; failed rows go to the report with their original cells.
-- the **writer** (the runner's thread) holds the store's write transaction, inserts each batch
-  as it comes (SQLite's own work, done with the GIL released, runs beside the checker's Python),
-  and at the end stamps the knowledge base's lastContentModificationTime and sets the job's final
-  status and report — so a job lands completely or not at all, and a crash leaves nothing.
+- the **writer** (the runner's thread) holds the store's write transaction and hands each batch
+  to the store's bulk loader as it comes (SQLite's own work, done with the GIL released, runs
+  beside the checker's Python), and at the end stamps the knowledge base's
+  lastContentModificationTime and sets the job's final status and report — so a job lands
+  completely or not at all, and a crash leaves nothing.
 
 Why one transaction from the start rather than "check first, then land": landing the rows is
 dominated by SQLite's index and full-text work, so the write lock would be held nearly as long
-either way (measured: ~45 µs/row landing alone vs ~50 µs/row for the whole pipelined job), while
-overlapping halves the job's time. Memory stays flat: the queue holds a few batches, and the
-only per-row state is the set of names and shortcut keys (a compact `KeySet`, ~50 bytes a
-key). Because the names and shortcut keys
-are read inside the same transaction, nothing can slip in between check and insert. API reads go
-on meanwhile (WAL); API writes wait for the job to land (about 50 s for a million rows).
+either way, while overlapping the two halves the job's time. At a million rows the writer is the
+slower half (the job logs how long each side waited for the other). Memory stays flat: the queue
+holds a few batches, and the only per-row state is the set of names and shortcut keys (a
+compact `KeySet`, ~50 bytes a key). Because the names and shortcut keys are read inside the same
+transaction, nothing can slip in between check and insert. API reads go on meanwhile (WAL); API
+writes wait for the job to land (about a minute for a million rows).
 
 Status (project decision, reference §5.3): COMPLETE when every row was imported; FAILED when the
 file could not be used (nothing imported) or when at least one row failed (the good rows are

@@ -258,9 +258,13 @@ def _exact_keys(fields: tuple[str | None, ...]) -> str:
         if not text:
             continue
         if text.isascii():
-            parts = text.encode("ascii").translate(_ASCII_KEY_BYTES).split()
-            if parts:
-                keys.append(f"{prefix}{zlib.crc32(b' '.join(parts)) & _EXACT_KEY_MASK:x}")
+            # The words joined by single spaces, without making a bytes object per word.
+            joined = text.encode("ascii").translate(_ASCII_KEY_BYTES)
+            while b"  " in joined:
+                joined = joined.replace(b"  ", b" ")
+            joined = joined.strip(b" ")
+            if joined:
+                keys.append(f"{prefix}{zlib.crc32(joined) & _EXACT_KEY_MASK:x}")
         else:
             key = of_text(column, text)
             if key is not None:

@@ -179,3 +179,23 @@ def test_first_search_does_not_wait_and_sigterm_does_not_wait_for_the_load(tmp_p
         assert time.monotonic() - sent < 5.0
     finally:
         server.kill()
+
+
+def test_a_long_fuzzy_walk_waits_for_the_load_and_searches_again(env, monkeypatch):
+    store, ctx, kb, gate = env
+    records = _insert(store, ctx, kb, CONTENTS)
+    vocab, _ = _vocabulary(store)
+    monkeypatch.setattr(search_sqlite, "FALLBACK_BUDGET", 0.0)
+    fuzzy = [e for e in EXPRESSIONS if any(q.get("allowFuzziness") for q in e["queries"])]
+    # The load does not end in time: the walk goes on without the vocabulary.
+    monkeypatch.setattr(search_sqlite, "LOAD_WAIT", 0.2)
+    for expr in fuzzy:
+        assert _search(store, kb, expr) == _expected(records, expr), expr
+    assert vocab.loads == 0
+    # The load ends while the search waits: it searches again with the vocabulary.
+    monkeypatch.setattr(search_sqlite, "LOAD_WAIT", 30.0)
+    threading.Timer(0.3, gate.set).start()
+    assert _search(store, kb, fuzzy[0]) == _expected(records, fuzzy[0])
+    assert vocab.loads == 1
+    for expr in fuzzy:
+        assert _search(store, kb, expr) == _expected(records, expr), expr

@@ -63,6 +63,8 @@ log = logging.getLogger("qconnect_local.search")
 CAP = 10000  # estimated matches of one query beyond which it is walked, not fetched
 FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) query is walked instead
 WALK_BATCH = 256
+FALLBACK_BUDGET = 0.25  # s a fuzzy walk without the vocabulary runs before it waits for the load
+LOAD_WAIT = 120.0       # s it waits at most (then it walks on)
 GROUP_LIMIT = 10000  # at most this many rows of a group of walk_by_score read whole
 MAX_EXPANSION = 16   # prefix words searched as an OR of the words they expand to, up to this many
 # (fetching every match, an OR of 60 words took 4x as long as FTS5's `*`; up to ~15, the same)
@@ -179,8 +181,11 @@ class Vocabulary:
     up-to-date `Words` starts a *loader* thread, which reads them on its own read connection
     (one snapshot) and installs them. Until then searches run without them (`lookup` answers
     stale or no words) on paths that need no vocabulary and give the same results, only slower:
-    prefixes as FTS5 `"word" *`, fuzzy words tested in Python on walked rows (search/sqlite.py,
-    Matcher). `close` stops a loader promptly (its connection is interrupted).
+    prefixes as FTS5 `"word" *`, fuzzy words tested in Python on walked rows (Matcher). Such a
+    walk may have to test most rows (~40 s at 1M for a word that matches nothing), so after
+    FALLBACK_BUDGET it waits for the load instead and searches again: a fuzzy search takes at
+    most about as long as the load. `close` stops a loader promptly (its connection is
+    interrupted).
 
     Writes add their words as they go (`add`, counting one document per row; kept in `_added`
     for a load in progress or to come, as they may commit after its snapshot was taken).
@@ -971,7 +976,19 @@ class _Search:
         # Row by row: SQLite scans until it has the rows asked for, and a walk that stops after a
         # few matches must not have made it find many more (a batch of 64 rows scanned ~3x the
         # rows a filtered page needed); the cursor's own step per row costs ~1 us.
-        yield from cur
+        if not any(m.walk_only for m in matchers):
+            yield from cur
+            return
+        # A fuzzy word without the vocabulary: its walk may have to test most rows in Python
+        # (~40 s at 1M for a word that matches nothing). Past a budget, wait for the load and
+        # search again with the vocabulary: never longer than the load itself.
+        deadline = time.monotonic() + FALLBACK_BUDGET
+        for n, row in enumerate(cur):
+            if n % 64 == 0 and time.monotonic() > deadline:
+                deadline = float("inf")
+                if vocabulary(self.conn).wait(self.conn, timeout=LOAD_WAIT):
+                    raise _Retry
+            yield row
 
     def run(self) -> list[Hit]:
         if not self.matchers:
@@ -1102,5 +1119,12 @@ class _Search:
         return unknown, scored | union
 
 
+class _Retry(Exception):
+    """The vocabulary was loaded while a search walked without it: search again."""
+
+
 def _search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
-    return _Search(conn, kb, plan).run()
+    try:
+        return _Search(conn, kb, plan).run()
+    except _Retry:
+        return _Search(conn, kb, plan).run()

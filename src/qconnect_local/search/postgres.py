@@ -28,7 +28,7 @@ import hashlib
 from typing import Any, Iterable
 
 from qconnect_local.search.plan import FilterPlan, QueryPlan, SearchPlan, SortKey, fuzzy_distance, tokenize
-from qconnect_local.storage.postgres_quick_responses import SEP, record_from_row
+from qconnect_local.storage.postgres_quick_responses import RECORD_NAMES, SELECT_RECORD, SEP, record_from_row
 
 # Searchable record fields -> (storage column, lexeme prefix).
 FIELD_PREFIXES = {"name": "n", "shortcut_key": "s", "description": "d", "content": "c"}
@@ -200,13 +200,14 @@ def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str
     order_col = f"q.{plan.order.column}" if plan.order else "NULL"
     keyset, keyset_params = _keyset_sql(plan)
     sql = (
-        f"SELECT seq, name, v, score, data, content, markdown FROM ("
-        f"SELECT q.seq, q.name, {order_col} AS v, ({score}) AS score, q.data, q.content, q.markdown"
-        f" FROM quick_responses q WHERE {' AND '.join(where)}) s"
+        f"SELECT v, score, {RECORD_NAMES} FROM ("
+        f"SELECT q.name, {order_col} AS v, ({score}) AS score, {SELECT_RECORD}"
+        f" FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb WHERE {' AND '.join(where)}) s"
         f" WHERE {keyset} ORDER BY {_order_sql(plan)} LIMIT %s"
     )
     rows = conn.execute(sql, (*score_params, *params, *keyset_params, plan.limit + 1)).fetchall()
     return [
-        (SortKey(value if plan.order is not None else None, score_, name), record_from_row(data, content, markdown))
-        for _, name, value, score_, data, content, markdown in rows
+        # row: v, score, then the record's columns (r_name is row[6])
+        (SortKey(row[0] if plan.order is not None else None, row[1], row[6]), record_from_row(*row[2:]))
+        for row in rows
     ]

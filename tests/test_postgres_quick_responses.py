@@ -1,0 +1,186 @@
+"""The PostgreSQL store's quick-response rows, in process: the slimmed `data` column (records
+rebuilt from the columns read back exactly, and rows written with the whole record still read
+the same), the bulk path's search words (the search module's lexemes) and the bulk loader
+(fuzzy-search vocabulary, conflicts, one transaction)."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+
+import postgres_support
+from qconnect_local import ids
+from qconnect_local.config import Settings
+from qconnect_local.errors import ConflictException
+from qconnect_local.operations.context import RequestContext
+from qconnect_local.operations.quick_responses import prepare_quick_response
+from qconnect_local.search.plan import compile_search
+from qconnect_local.storage import open_store
+from team_support import needs_postgres
+
+pytestmark = needs_postgres
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def store():
+    s = open_store(postgres_support.new_database("qr"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def env(store, tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    settings.prepare()
+    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
+    kb_id = ids.new_id()
+    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
+          "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
+    with store.write() as session:
+        session.insert_knowledge_base(ACCOUNT, REGION, kb)
+    return store, ctx, kb
+
+
+def _search(session, kb_id, words, field="content", fuzzy=False):
+    query = {"name": field, "values": [words], "operator": "CONTAINS", **({"allowFuzziness": True} if fuzzy else {})}
+    plan = compile_search({"queries": [query]}, limit=10, after=None)
+    return [r for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
+
+
+ROUND_TRIPS = [
+    {},
+    {"description": "d", "shortcutKey": "s", "language": "en_US", "channels": ["Chat", "Email"], "isActive": False},
+    {"channels": []},
+    {"groupingConfiguration": {"criteria": "RoutingProfileArn"}},
+    {"groupingConfiguration": {"criteria": "RoutingProfileArn", "values": []}},
+    {"groupingConfiguration": {"criteria": "RoutingProfileArn", "values": [
+        f"arn:aws:connect:us-east-1:123456789012:instance/i/routing-profile/{p}" for p in "ab"]}},
+    {"tags": {"team": "billing"}, "contentType": "application/x.quickresponse;format=markdown"},
+]
+
+
+@pytest.mark.parametrize("params", ROUND_TRIPS)
+@pytest.mark.parametrize("path", ["insert", "bulk", "loader", "update"])
+def test_records_read_back_as_written(env, params, path):
+    """`data` keeps only what the columns cannot give back: every member still reads back exactly,
+    through get, list and search, whichever way the row was written."""
+    store, ctx, kb = env
+    kb_id = kb["knowledgeBaseId"]
+    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "*word*"}, **params})
+    record["status"] = "CREATED" if path != "update" else "UPDATED"
+    with store.write() as session:
+        if path == "bulk":
+            session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [record])
+        elif path == "loader":
+            with session.quick_response_loader(ACCOUNT, REGION, kb_id) as loader:
+                loader.add([loader.build(record)])
+                assert loader.finish() == 1
+        else:
+            first = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "x"}})
+            first["quickResponseId"], first["quickResponseArn"] = record["quickResponseId"], record["quickResponseArn"]
+            session.insert_quick_response(ACCOUNT, REGION, kb_id, first if path == "update" else record)
+            if path == "update":
+                session.update_quick_response(ACCOUNT, REGION, kb_id, record)
+        (data,) = session.conn.execute(
+            "SELECT data FROM quick_responses WHERE id = %s", (record["quickResponseId"],)).fetchone()
+        assert "quickResponseArn" not in data and "name" not in data  # slim
+    with store.read() as session:
+        assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
+        assert session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10) == [record]
+        assert _search(session, kb_id, "word") == [record]
+
+
+def test_rows_with_the_whole_record_in_data_read_the_same(env):
+    """Databases written before `data` was slimmed hold the whole record (without `contents`)."""
+    store, ctx, kb = env
+    kb_id = kb["knowledgeBaseId"]
+    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "some words"}, "channels": [],
+                                              "tags": {"k": "v"}, "description": "d", "shortcutKey": "s",
+                                              "groupingConfiguration": {"criteria": "RoutingProfileArn"}})
+    with store.write() as session:
+        session.insert_quick_response(ACCOUNT, REGION, kb_id, record)
+        whole = {k: v for k, v in record.items() if k != "contents"}
+        session.conn.execute("UPDATE quick_responses SET data = %s::jsonb WHERE id = %s",
+                             (orjson.dumps(whole).decode(), record["quickResponseId"]))
+    with store.read() as session:
+        assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
+        assert session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10) == [record]
+        assert _search(session, kb_id, "some words") == [record]
+
+
+def test_bulk_index_words_are_the_search_modules():
+    """The storage module's `index_words` (one join per field) gives the search module's lexemes
+    and words, for every kind of text: case, punctuation, digits, non-ASCII, very long words."""
+    from qconnect_local.search import postgres as search_postgres
+    from qconnect_local.storage.postgres_quick_responses import index_words
+
+    rng = random.Random(7)
+    alphabet = "aZ09 ,.-_\t\n'\"!é日ßİ"
+    for n in range(3000):
+        fields = tuple(
+            None if rng.random() < 0.1 else "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+            for _ in range(4)
+        )
+        if n % 100 == 0:  # words too long to be kept whole
+            fields = (fields[0], fields[1], "é" * 130 + " b", "x" * 600 + " tail")
+        expected, expected_words = search_postgres.index_words(dict(zip(
+            ("name", "shortcut_key", "description", "content"), fields)))
+        got, words = index_words(fields)
+        split = lambda literal: sorted(literal[1:-1].split("' '")) if literal else []  # noqa: E731
+        assert split(got) == split(expected), fields
+        assert words == expected_words
+
+
+def test_a_bulk_load_fills_the_fuzzy_vocabulary_once(env):
+    """The loader hands each word to quick_response_words once per load, at its end; fuzzy search
+    then finds the loaded rows."""
+    store, ctx, kb = env
+    kb_id = kb["knowledgeBaseId"]
+    animals = ["zebrafish", "porpoise", "walrus"]
+    records = [prepare_quick_response(ctx, kb, {"name": f"qr {i}", "content": {"content": f"{animals[i % 3]} common"}})
+               for i in range(9)]
+    with store.write() as session:
+        with session.quick_response_loader(ACCOUNT, REGION, kb_id) as loader:
+            rows = [loader.build(r) for r in records]
+            for i in range(0, 9, 2):
+                loader.add(rows[i:i + 2])
+            assert loader.finish() == 9
+        words = {w for (w,) in session.conn.execute(
+            "SELECT word FROM quick_response_words WHERE word = ANY(%s)", (animals + ["common", "qr", "0"],))}
+        assert words == {*animals, "common", "qr", "0"}
+    with store.read() as session:
+        assert sorted(r["name"] for r in _search(session, kb_id, "zebrafisk", fuzzy=True)) == ["qr 0", "qr 3", "qr 6"]
+        assert len(session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 100)) == 9
+
+
+@pytest.mark.parametrize("clash", ["name", "shortcutKey"])
+def test_a_duplicate_in_a_bulk_load_fails_it_whole(env, clash):
+    """The unique constraints have the last word: a clash that got past the import's checks
+    raises ConflictException naming the member, and the whole transaction rolls back."""
+    store, ctx, kb = env
+    kb_id = kb["knowledgeBaseId"]
+    existing = prepare_quick_response(ctx, kb, {"name": "taken", "content": {"content": "c"}, "shortcutKey": "k"})
+    with store.write() as session:
+        session.insert_quick_response(ACCOUNT, REGION, kb_id, existing)
+    fresh = [prepare_quick_response(ctx, kb, {"name": f"f{i}", "content": {"content": "lonelyword"}})
+             for i in range(5)]
+    bad = prepare_quick_response(ctx, kb, {"name": "taken" if clash == "name" else "other",
+                                           "content": {"content": "c"}, "shortcutKey": "k"})
+    with pytest.raises(ConflictException) as e:
+        with store.write() as session:
+            with session.quick_response_loader(ACCOUNT, REGION, kb_id) as loader:
+                loader.add([loader.build(r) for r in fresh[:2]])
+                loader.add([loader.build(r) for r in [fresh[2], bad, *fresh[3:]]])  # not the last row
+                loader.finish()
+    if clash == "name":
+        assert e.value.message == "A quick response with the name 'taken' already exists in this knowledge base"
+    else:
+        assert e.value.message == "A quick response with the shortcutKey 'k' already exists in this knowledge base"
+    with store.read() as session:
+        assert [r["name"] for r in session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10)] == ["taken"]
+        assert session.conn.execute(
+            "SELECT count(*) FROM quick_response_words WHERE word = 'lonelyword'").fetchone()[0] == 0

@@ -56,7 +56,7 @@ from qconnect_local.search.plan import (
     fuzzy_distance,
     tokenize,
 )
-from qconnect_local.storage.sqlite_quick_responses import SEP, index_token, record_from_row
+from qconnect_local.storage.sqlite_quick_responses import SELECT_RECORD, SEP, index_token, record_from_row
 
 log = logging.getLogger("qconnect_local.search")
 
@@ -679,10 +679,10 @@ def _records(conn: sqlite3.Connection, hits: list[Hit]) -> list[tuple[SortKey, d
     if not hits:
         return []
     rows = {
-        seq: record_from_row(data, content, markdown)
-        for seq, data, content, markdown in conn.execute(
-            "SELECT seq, data, content, markdown FROM quick_responses"
-            " WHERE seq IN (SELECT value FROM json_each(?))",
+        row[0]: record_from_row(*row[1:])
+        for row in conn.execute(
+            f"SELECT q.seq, {SELECT_RECORD} FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb"
+            " WHERE q.seq IN (SELECT value FROM json_each(?))",
             (orjson.dumps([seq for _, seq in hits]),),
         )
     }

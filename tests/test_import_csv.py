@@ -136,6 +136,8 @@ def test_duplicates_within_the_file_and_against_the_knowledge_base(qconnect, qui
         ["existing", "x", "new"],      # name in the knowledge base
         ["third", "x", "ex"],          # shortcut key in the knowledge base
         ["Existing", "x", "EX"],       # case-sensitive: fine
+        ["second", "y", "s2"],         # a failed row takes no name: fine
+        ["fourth", "y", "new"],        # nor a shortcut key: fine
     ]
     job = import_file(qconnect, kb_id, csv_bytes(rows))
     assert job["status"] == "FAILED"
@@ -145,7 +147,7 @@ def test_duplicates_within_the_file_and_against_the_knowledge_base(qconnect, qui
     assert errors["existing/new"] == "Line 5: " + api_error(qconnect, **kb, name="existing", content={"content": "y"})
     assert errors["third/ex"] == "Line 6: " + api_error(qconnect, **kb, name="zzz", content={"content": "y"}, shortcutKey="ex")
     assert errors["second/f"].startswith("Line 4: ConflictException:") and "'f'" in errors["second/f"]
-    assert set(all_quick_responses(qconnect, kb_id)) == {"existing", "first", "Existing"}
+    assert set(all_quick_responses(qconnect, kb_id)) == {"existing", "first", "Existing", "second", "fourth"}
 
 
 def test_routing_profiles(qconnect, quick_responses_kb, server):

@@ -44,3 +44,21 @@ def test_prefix_fuzzy_and_exact_search_see_imported_words(qconnect, quick_respon
         {"name": "content", "values": ["wanderlust"], "operator": "CONTAINS"},
     ]})
     assert [r["name"] for r in out["results"]][0] == "gamma"
+
+
+def test_keyset_vacancy_and_fill_answer_like_a_set():
+    """The import's one-probe path: `vacancy` is -1 exactly for keys in the set, and `fill` at
+    the slot it gave adds the key (through regrowths, from a small size hint or a big one)."""
+    rng = random.Random(11)
+    for expected in (0, 50_000):
+        keys, reference = KeySet(["pre"], expected=expected), {"pre"}
+        for _ in range(20_000):
+            key = rng.choice(["", "é", "x" * 40]) + str(rng.randrange(6000))
+            slot = keys.vacancy(key)
+            assert (slot < 0) == (key in reference)
+            if slot >= 0:
+                keys.fill(slot, key)
+                reference.add(key)
+            assert key in keys
+        assert len(keys) == len(reference)
+        assert all(k in keys for k in reference)

@@ -314,15 +314,11 @@ class Validator:
 
 
 def new_row_checker(ctx: Any, kb: dict[str, Any], quota: int, rules: Any) -> Any:
-    """The import's RowChecker for an empty knowledge base (its constructor took a `Keys` before
-    it took the three sets/counters directly; both are accepted)."""
-    import inspect
+    """The import's RowChecker for an empty knowledge base."""
+    from qconnect_local.importing.job import RowChecker
+    from qconnect_local.importing.keyset import KeySet
 
-    from qconnect_local.importing import job
-
-    if "keys" in inspect.signature(job.RowChecker.__init__).parameters:
-        return job.RowChecker(ctx, kb, job.Keys(set(), set(), 0), quota, rules)  # type: ignore[attr-defined]
-    return job.RowChecker(ctx, kb, set(), set(), 0, quota, rules)
+    return RowChecker(ctx, kb, KeySet(), KeySet(), 0, quota, rules)
 
 
 def column_of(message: str) -> str:

@@ -194,6 +194,16 @@ class RowMapper:
         self.resolve = resolve_routing_profiles
         self.fields = [(i, c.name) for i, c in enumerate(header.columns) if c is not None]
         self._setters = [(i, name, self._setter(name)) for i, name in self.fields]
+        # The common row (every cell there, no marker) in one loop without a call per cell:
+        # (cell index, member, how) in header order, so members are added in the same order.
+        plain = {"Shortcut key": "shortcutKey", "Description": "description", "Language": "language"}
+        self._plan = [
+            (i, "name", _AS_IS) if name == "Name" else
+            (i, "content", _WRAPPED) if name == "Content" else
+            (i, plain[name], _IF_GIVEN) if name in plain else
+            (i, name, setter)
+            for i, name, setter in self._setters
+        ]
 
     def _setter(self, name: str) -> Callable[[dict[str, Any], str], None]:
         if name == "Name":
@@ -228,6 +238,23 @@ class RowMapper:
 
     def to_input(self, row: Row) -> dict[str, Any]:
         cells = row.cells
+        if len(cells) != self.width or REQUIRED_MARKER in cells:
+            return self._to_input(cells)
+        params: dict[str, Any] = {"knowledgeBaseId": self.kb_id}
+        for i, member, how in self._plan:
+            value = cells[i]
+            if how is _IF_GIVEN:
+                if value != "":
+                    params[member] = value
+            elif how is _AS_IS:
+                params[member] = value
+            elif how is _WRAPPED:
+                params[member] = {"content": value}
+            else:
+                how(params, value)
+        return params
+
+    def _to_input(self, cells: list[str]) -> dict[str, Any]:
         count = len(cells)
         if count > self.width:
             raise RowProblem(f"The row has {count} cells but the header has {self.width}")
@@ -238,6 +265,9 @@ class RowMapper:
                 raise RowProblem(f"Replace the '{REQUIRED_MARKER}' marker in the '{name}' column with a value")
             put(params, value)
         return params
+
+
+_AS_IS, _WRAPPED, _IF_GIVEN = object(), object(), object()  # RowMapper._plan's ways with a cell
 
 
 @functools.lru_cache(maxsize=256)

@@ -80,7 +80,7 @@ class RowChecker:
     """CreateQuickResponse's rules, for the rows of one file."""
 
     def __init__(
-        self, ctx: RequestContext, kb: dict[str, Any], names: "set[str] | KeySet", shortcuts: "set[str] | KeySet", count: int,
+        self, ctx: RequestContext, kb: dict[str, Any], names: KeySet, shortcuts: KeySet, count: int,
         quota: int, rules: Any,
     ) -> None:
         self.ctx = ctx
@@ -101,13 +101,16 @@ class RowChecker:
         if self.count >= self.quota:
             raise RowProblem(quota_exceeded(self.kb["knowledgeBaseId"], self.quota), "ServiceQuotaExceededException")
         name, shortcut = record["name"], record.get("shortcutKey")
-        if name in self.names:
+        names, shortcuts = self.names, self.shortcuts
+        name_slot = names.vacancy(name)
+        if name_slot < 0:
             raise RowProblem(name_conflict(name), "ConflictException")
         if shortcut is not None:
-            if shortcut in self.shortcuts:
+            shortcut_slot = shortcuts.vacancy(shortcut)
+            if shortcut_slot < 0:
                 raise RowProblem(shortcut_conflict(shortcut), "ConflictException")
-            self.shortcuts.add(shortcut)
-        self.names.add(name)
+            shortcuts.fill(shortcut_slot, shortcut)
+        names.fill(name_slot, name)  # two sets: filling one leaves the other's slot good
         self.count += 1
         return record
 
@@ -255,7 +258,8 @@ class JobProcessor:
                 raise LostLease(self.job_id)
             names, shortcuts, count = session.quick_response_keys(self.account, self.region, self.kb_id)
             # Held until the job lands, with the file's names added: compact (see KeySet).
-            names, shortcuts = KeySet(names), KeySet(shortcuts)
+            expected = self._expected_rows()
+            names, shortcuts = KeySet(names, expected), KeySet(shortcuts, expected)
             quota = self.settings.quotas.quick_responses_per_knowledge_base
             with session.quick_response_loader(self.account, self.region, self.kb_id) as loader:
                 checker = _Checker(
@@ -292,6 +296,12 @@ class JobProcessor:
             landing - rows_done, done - landing,
         )
         return Outcome(status, imported, failed, key if failed else None)
+
+    def _expected_rows(self) -> int:
+        """A guess at the file's rows, to size the key sets: ~400 bytes a row (a typical quick
+        response). A guess too high would hold memory for nothing, so it errs low."""
+        size = self.blobs.size(f"uploads/{self.job['uploadId']}") or 0
+        return min(size // 400, self.settings.quotas.quick_responses_per_knowledge_base)
 
     def resolve_routing_profiles(self, names: list[str]) -> list[str]:
         instance = ((self.job.get("externalSourceConfiguration") or {}).get("configuration") or {}).get(

@@ -252,3 +252,22 @@ def test_a_small_load_into_a_bigger_table_keeps_the_indexes(env, monkeypatch):
         _load(session, ctx, kb, [{"name": f"a{i}", "content": {"content": "c"}} for i in range(20)], batch=20)
         added, during = _load(session, ctx, kb, [{"name": f"b{i}", "content": {"content": "c"}} for i in range(12)])
         assert added == 12 and during == INDEXES
+
+
+def test_none_and_bytes_bind_as_null_and_blob_and_a_process_adapter_is_kept():
+    import sqlite3
+
+    from qconnect_local.storage import sqlite as sqlite_store
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (a, b)")
+    conn.execute("INSERT INTO t VALUES (?, ?)", (None, b"\x00\x01"))
+    assert conn.execute("SELECT a, typeof(a), b, typeof(b) FROM t").fetchall() == [(None, "null", b"\x00\x01", "blob")]
+    key = (bytes, sqlite3.PrepareProtocol)
+    ours = sqlite3.adapters[key]
+    try:
+        sqlite3.adapters[key] = own = lambda value: value.hex()  # noqa: E731 - a user's own adapter
+        sqlite_store._bind_none_and_bytes_directly()
+        assert sqlite3.adapters[key] is own
+    finally:
+        sqlite3.adapters[key] = ours

@@ -897,8 +897,9 @@ class _Search:
         exact = set().union(*self.exacts)
         best: list[tuple[int, str]] = []   # the `need` best (-score, name) found so far
         hits: list[Hit] = []
-        # Filters (and dense queries) need each candidate's table row: read in growing batches.
-        read_all = bool(self.dense or self.plan.filters)
+        # Filters, and dense queries tested on text, need each candidate's table row: read in
+        # growing batches (dense queries with known matches are tested by membership).
+        read_all = bool(self.plan.filters) or any(self.member_sets[i] is None for i in self.dense)
         i, size = 0, 64
         while i < len(candidates):
             if len(best) >= self.need and candidates[i][:2] > best[-1]:

@@ -114,7 +114,8 @@ def test_rows_with_the_whole_record_in_data_read_the_same(env):
 
 def test_bulk_index_words_are_the_search_modules():
     """The storage module's `index_words` (one join per field) gives the search module's lexemes
-    and words, for every kind of text: case, punctuation, digits, non-ASCII, very long words."""
+    (the exact whole-field ones apart) and words, for every kind of text: case, punctuation,
+    digits, non-ASCII, very long words."""
     from qconnect_local.search import postgres as search_postgres
     from qconnect_local.storage.postgres_quick_responses import index_words
 
@@ -129,9 +130,11 @@ def test_bulk_index_words_are_the_search_modules():
             fields = (fields[0], fields[1], "é" * 130 + " b", "x" * 600 + " tail")
         expected, expected_words = search_postgres.index_words(dict(zip(
             ("name", "shortcut_key", "description", "content"), fields)))
-        got, words = index_words(fields)
-        split = lambda literal: sorted(literal[1:-1].split("' '")) if literal else []  # noqa: E731
-        assert split(got) == split(expected), fields
+        got, exact, words = index_words(fields)
+        split = lambda literal: literal[1:-1].split("' '") if literal else []  # noqa: E731
+        assert sorted(split(got) + split(exact)) == sorted(split(expected)), fields
+        assert all(lexeme.startswith("x") for lexeme in split(exact))
+        assert not any(lexeme.startswith("x") for lexeme in split(got))
         assert words == expected_words
 
 
@@ -184,3 +187,25 @@ def test_a_duplicate_in_a_bulk_load_fails_it_whole(env, clash):
         assert [r["name"] for r in session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10)] == ["taken"]
         assert session.conn.execute(
             "SELECT count(*) FROM quick_response_words WHERE word = 'lonelyword'").fetchone()[0] == 0
+
+
+def test_exact_matches_score_double_in_new_and_old_rows(env):
+    """Exact whole-field lexemes live in `exact_words`; rows written before that column (NULL
+    there, the lexemes in `search_words`) score the same."""
+    store, ctx, kb = env
+    kb_id = kb["knowledgeBaseId"]
+    exact = prepare_quick_response(ctx, kb, {"name": "a", "content": {"content": "Blue Sky"}})
+    partial = prepare_quick_response(ctx, kb, {"name": "b", "content": {"content": "blue sky today"}})
+    plan = compile_search({"queries": [{"name": "content", "values": ["blue sky"], "operator": "CONTAINS"}]},
+                          limit=10, after=None)
+    with store.write() as session:
+        session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [partial, exact])
+        new = [(k.score, r["name"]) for k, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
+        assert new[0][1] == "a" and new[0][0] == 2 * new[1][0] and new[1][1] == "b"
+        (searched,) = session.conn.execute(
+            "SELECT search_words::text FROM quick_responses WHERE id = %s", (exact["quickResponseId"],)).fetchone()
+        assert "'x" not in searched  # not in the GIN index
+        session.conn.execute("UPDATE quick_responses SET search_words = search_words || exact_words,"
+                             " exact_words = NULL WHERE kb = (SELECT seq FROM knowledge_bases WHERE id = %s)", (kb_id,))
+        old = [(k.score, r["name"]) for k, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
+        assert old == new

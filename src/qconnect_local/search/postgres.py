@@ -12,6 +12,9 @@ ideas about e-mail addresses, hyphenated words or numbers), with a GIN index:
   CONTAINS_AND_PREFIX's last word is a tsquery prefix (`'c:wor':*`);
 - `x<f>:<hash>` for each field's whole word sequence: the exact whole-field match that doubles a
   query's weight is one more lexeme lookup (a 64-bit BLAKE2b of the words joined by spaces).
+  These live in a second tsvector, `exact_words`, outside the GIN index (they are only tested on
+  rows the index found: an exact match is also a match); rows written before it existed have
+  them in `search_words` and NULL there, hence `coalesce(exact_words, search_words)`.
 
 allowFuzziness looks up, once per query word, the words within the allowed Levenshtein distance
 in `quick_response_words` (every word ever indexed; fuzzystrmatch's `levenshtein_less_equal`
@@ -187,7 +190,7 @@ def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str
         for qs in queries:
             weight = qs.query.weight
             score_terms.append(
-                f"CASE WHEN q.search_words @@ %s::tsquery THEN {2 * weight}"
+                f"CASE WHEN coalesce(q.exact_words, q.search_words) @@ %s::tsquery THEN {2 * weight}"
                 f" WHEN q.search_words @@ %s::tsquery THEN {weight} ELSE 0 END"
             )
             score_params.extend((qs.exact, qs.match))

@@ -73,12 +73,22 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX quick_response_words_length ON quick_response_words (length(word));
         """,
     ),
+    (
+        101,
+        """
+        -- The exact whole-field lexemes (x<f>:<hash>, see search/postgres.py), kept out of the
+        -- GIN index: search only tests them on rows the index already found, and as a new,
+        -- random key per field and row they were a fifth of an import's database work. NULL
+        -- in rows written before, whose search_words hold them.
+        ALTER TABLE quick_responses ADD COLUMN exact_words tsvector;
+        """,
+    ),
 ]
 
 _COLUMNS = (
     "kb", "id", "name", "shortcut_key", "description", "content", "markdown", "content_type",
     "is_active", "language", "channels", "grouping_criteria", "grouping_values", "created_time",
-    "modified_time", "modified_by", "data", "search_words",
+    "modified_time", "modified_by", "data", "search_words", "exact_words",
 )
 _INSERT = f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
 _COPY = f"COPY quick_responses ({', '.join(_COLUMNS)}) FROM STDIN"
@@ -158,12 +168,14 @@ def _search_helpers() -> tuple[Any, Any, Any, int]:
     return _SEARCH
 
 
-def index_words(fields: tuple[str | None, ...]) -> tuple[str, set[str]]:
-    """search/postgres.py's `index_words` for (name, shortcut_key, description, content): the
-    same lexemes (tests compare them), built with one join per field instead of a string per
-    word: it runs for every imported row (29 -> ~15 us a row)."""
+def index_words(fields: tuple[str | None, ...]) -> tuple[str, str, set[str]]:
+    """(search_words, exact_words, the words) for (name, shortcut_key, description, content):
+    search/postgres.py's `index_words` lexemes (tests compare them), the exact whole-field ones
+    apart (see migration 101). Built with one join per field instead of a string per word: it
+    runs for every imported row."""
     tokenize, word_lexeme, exact_lexeme, whole = _search_helpers()
     parts: list[str] = []
+    exact: list[str] = []
     seen: set[str] = set()
     for prefix, text in zip("nsdc", fields):
         if not text:
@@ -173,13 +185,15 @@ def index_words(fields: tuple[str | None, ...]) -> tuple[str, set[str]]:
             continue
         unique = set(words)
         seen |= unique
-        if max(map(len, unique)) <= whole:  # 4 bytes a character at most: they all fit
+        if len(text) <= whole or max(map(len, unique)) <= whole:  # 4 bytes a character at most: they fit
             parts.append(prefix + ":" + ("' '" + prefix + ":").join(unique))
         else:
             parts.extend(word_lexeme(prefix, w) for w in unique)
-        parts.append(exact_lexeme(prefix, words))
+        exact.append(exact_lexeme(prefix, words))
     # Words are runs of letters and digits: nothing in them needs escaping inside quotes.
-    return ("'" + "' '".join(parts) + "'" if parts else ""), seen
+    if not parts:
+        return "", "", seen
+    return "'" + "' '".join(parts) + "'", "'" + "' '".join(exact) + "'", seen
 
 
 def _row(kb_seq: int, record: Record, words: set[str] | None = None) -> tuple[Any, ...]:
@@ -200,7 +214,7 @@ def _row_and_words(kb_seq: int, record: Record) -> tuple[tuple[Any, ...], set[st
     name, shortcut, description = record["name"], get("shortcutKey"), get("description")
     channels, criteria = encode_list(get("channels")), grouping.get("criteria")
     values = encode_list(grouping.get("values"))
-    search_words, found = index_words((name, shortcut, description, plain))
+    search_words, exact_words, found = index_words((name, shortcut, description, plain))
     return (
         kb_seq, record["quickResponseId"], name, shortcut, description, plain,
         None if markdown == plain else markdown, record["contentType"], 1 if get("isActive", True) else 0,
@@ -208,7 +222,7 @@ def _row_and_words(kb_seq: int, record: Record) -> tuple[tuple[Any, ...], set[st
         get("lastModifiedBy"),
         # Text, not Jsonb: COPY's text format and INSERT both let the server parse it as jsonb
         # (and the tsvector literal the same way).
-        _data(record, channels, criteria, values), search_words,
+        _data(record, channels, criteria, values), search_words, exact_words,
     ), found
 
 
@@ -425,6 +439,12 @@ class QuickResponseQueries:
         return search_postgres.search(self.conn, self._kb_seq(account, region, kb_id), plan)
 
 
+# For the load's transaction (SET LOCAL): the GIN search index's pending list holds up to 16 MB
+# of new entries before they are merged into the index, in up to 64 MB of memory (defaults
+# 4 MB / 4 MB), so common words are merged ~4x less often. Readers scan the pending list, so it
+# is kept small, and a big load empties it at its end (CLEAN_AFTER rows).
+_LOAD_SETTINGS = ("SET LOCAL gin_pending_list_limit = '16MB'", "SET LOCAL work_mem = '64MB'")
+CLEAN_AFTER = 20_000
 KNOWN_WORDS_CAP = 200_000  # words a loader remembers having sent (then it forgets them all)
 
 
@@ -438,6 +458,8 @@ class BulkLoader:
         self.added = 0
         self.known: set[str] = set()
         self.words_table = False
+        for setting in _LOAD_SETTINGS:
+            self.conn.execute(setting)
 
     def __enter__(self) -> "BulkLoader":
         return self
@@ -470,6 +492,14 @@ class BulkLoader:
         self.added += len(rows)
         return len(rows)
 
+    def _clean_search_index(self) -> None:
+        """Moves the search index's pending list into the index proper (see _LOAD_SETTINGS)."""
+        try:
+            with self.conn.transaction():  # a savepoint: not owning the index is not fatal
+                self.conn.execute("SELECT gin_clean_pending_list('quick_responses_search')")
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+
     def _stage_words(self, words: set[str]) -> None:
         from qconnect_local.search.postgres import _MAX_FUZZY_WORD
 
@@ -484,6 +514,8 @@ class BulkLoader:
                     copy.write_row((w,))
 
     def finish(self) -> int:
+        if self.added >= CLEAN_AFTER:
+            self._clean_search_index()
         if self.words_table:
             self.conn.execute(
                 "INSERT INTO quick_response_words (word) SELECT DISTINCT word FROM qr_load_words"

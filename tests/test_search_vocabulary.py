@@ -199,3 +199,37 @@ def test_a_long_fuzzy_walk_waits_for_the_load_and_searches_again(env, monkeypatc
     assert vocab.loads == 1
     for expr in fuzzy:
         assert _search(store, kb, expr) == _expected(records, expr), expr
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="the vocabulary is the SQLite store's")
+def test_sigterm_does_not_wait_for_a_search_waiting_for_the_load(tmp_path):
+    """A fuzzy search that waits for the load (its walk ran past the budget) does not hold the
+    shutdown: the load is stopped first, and the search answers (an error) at once."""
+    env = {"QCONNECT_TEST_VOCABULARY_DELAY": "60", "QCONNECT_TEST_FALLBACK_BUDGET": "0"}
+    server = ServerProcess(data_dir=tmp_path, env=env).start()
+    try:
+        client = server.client()
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        for i, content in enumerate(CONTENTS):
+            client.create_quick_response(knowledgeBaseId=kb_id, name=f"qr {i}", content={"content": content})
+        outcome: list[object] = []
+
+        def search():
+            try:
+                outcome.append(client.search_quick_responses(knowledgeBaseId=kb_id, searchExpression={"queries": [
+                    {"name": "content", "values": ["hullo"], "operator": "CONTAINS", "allowFuzziness": True}]}))
+            except Exception as exc:  # the server stops under it
+                outcome.append(exc)
+
+        waiting = threading.Thread(target=search, daemon=True)
+        waiting.start()
+        time.sleep(1.0)
+        assert not outcome  # waiting for the load
+        assert server.proc is not None
+        sent = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=30) == 0
+        assert time.monotonic() - sent < 5.0
+        waiting.join(10)
+    finally:
+        server.kill()

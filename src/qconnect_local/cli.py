@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
@@ -72,7 +73,11 @@ def _server_class():
 
     class Server(uvicorn.Server):
         """uvicorn's server, but SIGINT/SIGTERM end it with exit status 0 after a graceful
-        shutdown (uvicorn re-raises the signal, which makes the exit status -15)."""
+        shutdown (uvicorn re-raises the signal, which makes the exit status -15). `on_stop` runs
+        at the signal, before uvicorn waits for requests in flight (it releases requests that
+        wait on background work: the search vocabulary's load)."""
+
+        on_stop: Any = None
 
         @contextlib.contextmanager
         def capture_signals(self):
@@ -80,6 +85,9 @@ def _server_class():
                 if self.should_exit:
                     self.force_exit = True
                 self.should_exit = True
+                if self.on_stop is not None:
+                    on_stop, self.on_stop = self.on_stop, None
+                    on_stop()
 
             previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
@@ -117,7 +125,9 @@ def serve(settings: Settings) -> int:
         app, log_level=settings.log_level, access_log=False, lifespan="on",
         http="httptools", loop="uvloop", timeout_graceful_shutdown=5,
     )
-    _server_class()(config).run(sockets=[sock])
+    server = _server_class()(config)
+    server.on_stop = getattr(app.store, "stop_background_work", None)
+    server.run(sockets=[sock])
     return 0
 
 

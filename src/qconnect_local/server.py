@@ -145,6 +145,11 @@ class App:
     def close(self) -> None:
         for hook in self.shutdown_hooks:
             hook()
+        # Background work of the store that requests may wait on (the SQLite store's search
+        # vocabulary load) stops first, so that waiting for the requests cannot hang.
+        stop = getattr(self.store, "stop_background_work", None)
+        if stop is not None:
+            stop()
         self.executor.shutdown(wait=True)
         self.store.close()
 

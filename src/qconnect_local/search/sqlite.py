@@ -47,6 +47,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
+from qconnect_local.errors import InternalServerException
 from qconnect_local.search.plan import (
     FilterPlan,
     QueryPlan,
@@ -63,7 +64,8 @@ log = logging.getLogger("qconnect_local.search")
 CAP = 10000  # estimated matches of one query beyond which it is walked, not fetched
 FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) query is walked instead
 WALK_BATCH = 256
-FALLBACK_BUDGET = 0.25  # s a fuzzy walk without the vocabulary runs before it waits for the load
+# s a fuzzy walk without the vocabulary runs before it waits for the load (env: a test hook)
+FALLBACK_BUDGET = float(os.environ.get("QCONNECT_TEST_FALLBACK_BUDGET") or 0.25)
 LOAD_WAIT = 120.0       # s it waits at most (then it walks on)
 GROUP_LIMIT = 10000  # at most this many rows of a group of walk_by_score read whole
 MAX_EXPANSION = 16   # prefix words searched as an OR of the words they expand to, up to this many
@@ -280,7 +282,8 @@ class Vocabulary:
             if self._loader is not None:
                 if self._loading is not _PENDING and self._loading != token:
                     self._reload = True
-            elif BACKGROUND_LOADS and time.monotonic() - self._failed_at >= self.RETRY_SECONDS:
+            elif (BACKGROUND_LOADS and not self._stop.is_set()
+                  and time.monotonic() - self._failed_at >= self.RETRY_SECONDS):
                 self._start()
             return words, False
 
@@ -294,9 +297,13 @@ class Vocabulary:
                 return True
             with self._lock:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self._loader is None and not BACKGROUND_LOADS):
+                if remaining <= 0 or self._stop.is_set() or (self._loader is None and not BACKGROUND_LOADS):
                     return False
                 self._idle.wait(min(remaining, 0.5))
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
 
     @property
     def state(self) -> str:
@@ -307,10 +314,12 @@ class Vocabulary:
             return "ready" if self._words is not None else "none"
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stops a load in progress (interrupting its SQLite call) and waits for its thread."""
+        """Stops a load in progress (interrupting its SQLite call) and waits for its thread;
+        searches waiting for it go on without it, and no load starts again."""
         self._stop.set()
         with self._lock:
             loader, conn = self._loader, self._loader_conn
+            self._idle.notify_all()
         if conn is not None:
             try:
                 conn.interrupt()
@@ -983,12 +992,17 @@ class _Search:
         # A fuzzy word without the vocabulary: its walk may have to test most rows in Python
         # (~40 s at 1M for a word that matches nothing). Past a budget, wait for the load and
         # search again with the vocabulary: never longer than the load itself.
+        # A stop (the server shutting down) ends such a walk, so it cannot hold the shutdown.
+        vocab = vocabulary(self.conn)
         deadline = time.monotonic() + FALLBACK_BUDGET
         for n, row in enumerate(cur):
-            if n % 64 == 0 and time.monotonic() > deadline:
-                deadline = float("inf")
-                if vocabulary(self.conn).wait(self.conn, timeout=LOAD_WAIT):
-                    raise _Retry
+            if n % 64 == 0:
+                if vocab.stopped:
+                    raise InternalServerException("The server is stopping; search again.")
+                if time.monotonic() > deadline:
+                    deadline = float("inf")
+                    if vocab.wait(self.conn, timeout=LOAD_WAIT):
+                        raise _Retry
             yield row
 
     def run(self) -> list[Hit]:

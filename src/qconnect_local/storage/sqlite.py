@@ -266,13 +266,17 @@ class SQLiteStore:
         path = self._path()
         return vocabulary_state(path) if path is not None else None
 
-    def close(self) -> None:
-        # First stop a search-vocabulary load in progress (it reads on its own connection).
+    def stop_background_work(self) -> None:
+        """Stops a search-vocabulary load in progress (it reads on its own connection), and so
+        releases searches waiting for it: the server calls this before waiting for requests."""
         from qconnect_local.search.sqlite import close_vocabulary
 
         path = self._path()
         if path is not None:
             close_vocabulary(path)
+
+    def close(self) -> None:
+        self.stop_background_work()
         with self._connections_lock:
             for conn in self._connections:
                 try:

@@ -271,3 +271,42 @@ def test_none_and_bytes_bind_as_null_and_blob_and_a_process_adapter_is_kept():
         assert sqlite3.adapters[key] is own
     finally:
         sqlite3.adapters[key] = ours
+
+
+def test_migration_102_rebuilds_the_search_index_of_an_existing_database(tmp_path, monkeypatch):
+    """A database made before migration 102 (an FTS5 index with positions) gets the slimmer
+    index, filled from the table: the same searches find the same rows."""
+    from qconnect_local.storage import sqlite as sqlite_store
+    from qconnect_local.storage.sqlite_schema import MIGRATIONS
+
+    settings = Settings(data_dir=tmp_path)
+    settings.prepare()
+    monkeypatch.setattr(sqlite_store.SQLiteStore, "migrations", lambda self: [m for m in MIGRATIONS if m[0] < 102])
+    store = open_store(settings.database)
+    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
+    kb_id = ids.new_id()
+    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
+          "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
+    with store.write() as session:
+        session.insert_knowledge_base(ACCOUNT, REGION, kb)
+        session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [
+            prepare_quick_response(ctx, kb, {"name": f"n{i}", "content": {"content": f"hello word{i}"}}) for i in range(5)])
+        assert "detail=column" not in session.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'quick_responses_fts'").fetchone()[0]
+    store.close()
+    monkeypatch.undo()
+
+    store = open_store(settings.database)
+    try:
+        with store.read() as session:
+            assert "detail=column" in session.conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'quick_responses_fts'").fetchone()[0]
+            session.conn.execute("INSERT INTO quick_responses_fts (quick_responses_fts, rank) VALUES ('integrity-check', 1)")
+            for query, expected in (("word3", ["n3"]), ("hello", [f"n{i}" for i in range(5)])):
+                plan = compile_search({"queries": [{"name": "content", "values": [query], "operator": "CONTAINS"}]}, 25)
+                found = session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)
+                assert sorted(r["name"] for _, r in found) == expected
+            plan = compile_search({"queries": [{"name": "content", "values": ["wor"], "operator": "CONTAINS_AND_PREFIX"}]}, 25)
+            assert len(session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)) == 5
+    finally:
+        store.close()

@@ -53,18 +53,7 @@ class KeySet:
         return data[start + 4:start + 4 + length] == key.encode("utf-8", "surrogatepass")
 
     def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
-            return False
-        h = hash(key)
-        hashes, offsets, mask = self._hashes, self._offsets, self._mask
-        i = h & mask
-        while True:
-            offset = offsets[i]
-            if offset == _EMPTY:
-                return False
-            if hashes[i] == h and self._equals(offset, key):  # bytes compared only on a hash hit
-                return True
-            i = (i + 1) & mask
+        return isinstance(key, str) and self.vacancy(key) < 0
 
     def vacancy(self, key: str) -> int:
         """The slot `fill(slot, key)` would write, or -1 when `key` is in the set. Only a `fill`
@@ -93,24 +82,9 @@ class KeySet:
             self._grow()
 
     def add(self, key: str) -> None:
-        h = hash(key)
-        hashes, offsets, mask = self._hashes, self._offsets, self._mask
-        i = h & mask
-        while True:
-            offset = offsets[i]
-            if offset == _EMPTY:
-                break
-            if hashes[i] == h and self._equals(offset, key):
-                return
-            i = (i + 1) & mask
-        encoded = key.encode("utf-8", "surrogatepass")
-        hashes[i] = h
-        offsets[i] = len(self._data) + 1
-        self._data += len(encoded).to_bytes(4, "little")
-        self._data += encoded
-        self._size += 1
-        if self._size * 2 > mask + 1:  # at most half full: short probe runs
-            self._grow()
+        slot = self.vacancy(key)
+        if slot >= 0:
+            self.fill(slot, key)
 
     def _grow(self) -> None:
         old_hashes, old_offsets = self._hashes, self._offsets

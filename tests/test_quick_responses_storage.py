@@ -16,8 +16,8 @@ from qconnect_local.storage import open_store
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-@pytest.fixture
-def env(tmp_path):
+def open_env(tmp_path):
+    """(store, ctx, knowledge base) on a fresh data dir, the store migrated as it is now."""
     settings = Settings(data_dir=tmp_path)
     settings.prepare()
     store = open_store(settings.database)
@@ -27,6 +27,12 @@ def env(tmp_path):
           "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
     with store.write() as session:
         session.insert_knowledge_base(ACCOUNT, REGION, kb)
+    return store, ctx, kb
+
+
+@pytest.fixture
+def env(tmp_path):
+    store, ctx, kb = open_env(tmp_path)
     yield store, ctx, kb
     store.close()
 
@@ -279,16 +285,10 @@ def test_migration_102_rebuilds_the_search_index_of_an_existing_database(tmp_pat
     from qconnect_local.storage import sqlite as sqlite_store
     from qconnect_local.storage.sqlite_schema import MIGRATIONS
 
-    settings = Settings(data_dir=tmp_path)
-    settings.prepare()
     monkeypatch.setattr(sqlite_store.SQLiteStore, "migrations", lambda self: [m for m in MIGRATIONS if m[0] < 102])
-    store = open_store(settings.database)
-    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
-    kb_id = ids.new_id()
-    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
-          "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
+    store, ctx, kb = open_env(tmp_path)
+    kb_id = kb["knowledgeBaseId"]
     with store.write() as session:
-        session.insert_knowledge_base(ACCOUNT, REGION, kb)
         session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [
             prepare_quick_response(ctx, kb, {"name": f"n{i}", "content": {"content": f"hello word{i}"}}) for i in range(5)])
         assert "detail=column" not in session.conn.execute(
@@ -296,7 +296,7 @@ def test_migration_102_rebuilds_the_search_index_of_an_existing_database(tmp_pat
     store.close()
     monkeypatch.undo()
 
-    store = open_store(settings.database)
+    store = open_store(Settings(data_dir=tmp_path).database)
     try:
         with store.read() as session:
             assert "detail=column" in session.conn.execute(

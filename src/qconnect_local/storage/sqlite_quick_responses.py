@@ -48,7 +48,7 @@ from qconnect_local.errors import ConflictException, ResourceNotFoundException
 Record = dict[str, Any]
 
 SEP = "\x1f"
-BULK_CACHE_SIZE = -65536  # KiB: 64 MiB of page cache while a bulk insert runs (more bought little
+BULK_CACHE_SIZE = -98304  # KiB: 96 MiB of page cache while a bulk insert runs (more bought little
 # speed and counts against the server's memory: the import's budget is 300 MB per million rows)
 FTS_COLUMNS = ("name", "shortcut_key", "description", "content")
 

@@ -30,3 +30,20 @@ def test_threads_never_share_ids():
         t.join()
     every = [value for out in made for value in out]
     assert len(set(every)) == len(every) == 8000
+
+
+def test_a_forked_child_makes_ids_of_its_own():
+    import os
+
+    ids.new_id()  # the parent now holds a batch of made ids
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send its next ids and leave at once
+        os.write(write, " ".join(ids.new_id() for _ in range(5)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 4096).decode().split()
+    os.close(read)
+    parent = [ids.new_id() for _ in range(5)]
+    assert len(child) == 5 and not set(child) & set(parent)

@@ -18,6 +18,15 @@ _VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 _made = threading.local()
 
 
+def _forget_made_ids() -> None:
+    """A forked child must not hand out the ids its parent still holds."""
+    global _made
+    _made = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_made_ids)
+
+
 def _make_ids() -> list[str]:
     digits = os.urandom(16 * _BATCH).hex()
     return [

@@ -42,12 +42,16 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from qconnect_local import ids
 from qconnect_local.errors import ConflictException, ResourceNotFoundException
+from qconnect_local.storage.quick_response_records import (  # noqa: F401 - SEP: search/sqlite.py takes it from here
+    SEP,
+    data_extras,
+    encode_list,
+    record_from_columns,
+)
 
 Record = dict[str, Any]
 
-SEP = "\x1f"
 BULK_CACHE_SIZE = -98304  # KiB: 96 MiB of page cache while a bulk insert runs (more bought little
 # speed and counts against the server's memory: the import's budget is 300 MB per million rows)
 FTS_COLUMNS = ("name", "shortcut_key", "description", "content")
@@ -150,47 +154,9 @@ SELECT_RECORD = (
 )
 
 
-def encode_list(values: list[str] | None) -> str | None:
-    return SEP + SEP.join(values) + SEP if values else None
-
-
-def decode_list(text: str) -> list[str]:
-    return text[1:-1].split(SEP)
-
-
-def _grouping(criteria: str | None, values: str | None) -> dict[str, Any] | None:
-    if criteria is None and values is None:
-        return None
-    grouping: dict[str, Any] = {}
-    if criteria is not None:
-        grouping["criteria"] = criteria
-    if values is not None:
-        grouping["values"] = decode_list(values)
-    return grouping
-
-
-# Members that `record_from_row` rebuilds from the row's columns and its knowledge base.
-_REBUILT = frozenset({
-    "quickResponseId", "quickResponseArn", "knowledgeBaseId", "knowledgeBaseArn", "name", "contentType",
-    "contents", "isActive", "createdTime", "lastModifiedTime", "lastModifiedBy", "description",
-    "shortcutKey", "channels", "language", "groupingConfiguration",
-})
-
-
 def _data(record: Record, channels: str | None, criteria: str | None, values: str | None) -> bytes:
-    """The `data` column: the record's members that the columns do not give back, defaults left
-    out (status CREATED, no tags)."""
-    extras = {k: record[k] for k in record.keys() - _REBUILT}
-    if extras.get("status") == "CREATED":
-        del extras["status"]
-    if not extras.get("tags", True):
-        del extras["tags"]
-    # Empty lists are stored as NULL: keep such members here, as they were.
-    if "channels" in record and channels is None:
-        extras["channels"] = record["channels"]
-    grouping = record.get("groupingConfiguration")
-    if grouping is not None and _grouping(criteria, values) != grouping:
-        extras["groupingConfiguration"] = grouping
+    """The `data` column (JSON): see quick_response_records.data_extras."""
+    extras = data_extras(record, channels, criteria, values)
     return orjson.dumps(extras) if extras else b"{}"
 
 
@@ -323,45 +289,9 @@ def _set_index_token(conn: sqlite3.Connection, token: str) -> None:
     )
 
 
-def record_from_row(
-    account: str, region: str, kb_id: str, qr_id: str, name: str, shortcut: str | None, description: str | None,
-    content: str, markdown: str | None, content_type: str, is_active: int, language: str | None,
-    channels: str | None, criteria: str | None, values: str | None, created: float, modified: float,
-    modified_by: str | None, data: bytes,
-) -> Record:
-    """The QuickResponseData record of a row selected with SELECT_RECORD."""
-    record: Record = {
-        "quickResponseId": qr_id,
-        "quickResponseArn": ids.quick_response_arn(region, account, kb_id, qr_id),
-        "knowledgeBaseId": kb_id,
-        "knowledgeBaseArn": ids.knowledge_base_arn(region, account, kb_id),
-        "name": name,
-        "contentType": content_type,
-        "status": "CREATED",
-        "contents": {
-            "plainText": {"content": content},
-            "markdown": {"content": content if markdown is None else markdown},
-        },
-        "isActive": bool(is_active),
-        "createdTime": created,
-        "lastModifiedTime": modified,
-        "tags": {},
-    }
-    if modified_by is not None:
-        record["lastModifiedBy"] = modified_by
-    if description is not None:
-        record["description"] = description
-    if shortcut is not None:
-        record["shortcutKey"] = shortcut
-    if channels is not None:
-        record["channels"] = decode_list(channels)
-    if language is not None:
-        record["language"] = language
-    grouping = _grouping(criteria, values)
-    if grouping is not None:
-        record["groupingConfiguration"] = grouping
-    record.update(orjson.loads(data))  # rows written before `data` was slimmed: the whole record
-    return record
+def record_from_row(*row: Any) -> Record:
+    """The QuickResponseData record of a row selected with SELECT_RECORD (`data` last, as JSON)."""
+    return record_from_columns(*row[:-1], orjson.loads(row[-1]))
 
 
 def _fts_values(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import time
 
+import postgres_support
+import pytest
+
 from import_support import csv_bytes, start, upload, wait_job
 from support import ServerProcess, query_state
 
 ROWS = 60_000
+INDEXES = {"quick_responses_name", "quick_responses_shortcut", "quick_responses_modified", "quick_responses_seq_name"}
 
 
-def test_kill_9_mid_import_then_restart(tmp_path):
+@pytest.mark.parametrize("rebuild_after", [None, "1000"], ids=["indexes-kept", "indexes-dropped"])
+def test_kill_9_mid_import_then_restart(tmp_path, rebuild_after):
+    """Also with the SQLite bulk load's index rebuild on (past 1,000 rows it drops the
+    secondary indexes inside its transaction): the kill leaves them as they were."""
+    if rebuild_after and postgres_support.TEST_DATABASE_URL:
+        pytest.skip("the index rebuild is the SQLite store's")
     args = ("--import-lease", "2", "--max-quick-responses", str(ROWS), "--max-upload-bytes", str(64 * 1024 * 1024))
+    env = {"QCONNECT_LOCAL_BULK_REBUILD_AFTER": rebuild_after} if rebuild_after else None
     body = csv_bytes([["Name", "Content", "Shortcut key"]] + [[f"row-{i:06d}", f"content {i} " * 5, f"k{i}"] for i in range(ROWS)])
-    first = ServerProcess(*args, data_dir=tmp_path).start()
+    first = ServerProcess(*args, data_dir=tmp_path, env=env).start()
     try:
         client = first.client()
         kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
@@ -25,8 +35,11 @@ def test_kill_9_mid_import_then_restart(tmp_path):
         first.kill()  # SIGKILL: no shutdown hooks, the job's lease stays behind
     assert query_state(tmp_path, "SELECT count(*) FROM quick_responses")[0][0] == 0
     assert query_state(tmp_path, "SELECT status, attempts FROM import_jobs")[0] == ("START_IN_PROGRESS", 1)
+    if not postgres_support.TEST_DATABASE_URL:
+        indexes = {n for (n,) in query_state(tmp_path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert INDEXES <= indexes
 
-    second = ServerProcess(*args, data_dir=tmp_path).start()
+    second = ServerProcess(*args, data_dir=tmp_path, env=env).start()
     try:
         client = second.client()
         job = wait_job(client, kb_id, job_id, timeout=120)
@@ -38,3 +51,6 @@ def test_kill_9_mid_import_then_restart(tmp_path):
     count, distinct = query_state(tmp_path, "SELECT count(*), count(DISTINCT name) FROM quick_responses")[0]
     assert count == distinct == ROWS
     assert query_state(tmp_path, "SELECT status, attempts FROM import_jobs")[0] == ("COMPLETE", 2)
+    if not postgres_support.TEST_DATABASE_URL:
+        indexes = {n for (n,) in query_state(tmp_path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert INDEXES <= indexes

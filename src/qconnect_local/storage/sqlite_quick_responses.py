@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import sqlite3
 import uuid
 import zlib
@@ -324,7 +325,9 @@ _REBUILT_INDEXES = {
     "quick_responses_modified": "CREATE INDEX quick_responses_modified ON quick_responses (kb, modified_time)",
     "quick_responses_seq_name": "CREATE INDEX quick_responses_seq_name ON quick_responses (seq, kb, name)",
 }
-REBUILD_AFTER = 50_000  # rows loaded before the indexes may be dropped
+# Rows loaded before the indexes may be dropped. The environment variable is a tuning knob (and
+# lets the crash test reach that path with a small file).
+REBUILD_AFTER = int(os.environ.get("QCONNECT_LOCAL_BULK_REBUILD_AFTER") or 50_000)
 FTS_BATCH_ROWS = 10_000  # rows added to the search index by one statement (see BulkLoader)
 
 

@@ -11,6 +11,7 @@ against each other on generated rows.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, Callable
 
 from botocore.model import Shape
@@ -60,8 +61,14 @@ def _string(meta: dict[str, Any]) -> Check:
     pattern = re.compile(meta["pattern"]).fullmatch if meta.get("pattern") else None
 
     if pattern is None:
+        # The common case (names, contents, descriptions), with the bounds inlined.
+        lo = meta.get("min") or 0
+        hi = meta["max"] if meta.get("max") is not None else sys.maxsize
+        if enum is None:
+            return lambda v: isinstance(v, str) and lo <= len(v) <= hi
+
         def check(v: Any) -> bool:
-            return isinstance(v, str) and size(len(v)) and (enum is None or v in enum)
+            return isinstance(v, str) and lo <= len(v) <= hi and v in enum
 
         return check
     # A pattern costs a regex match; an import repeats the same few values (the knowledge base

@@ -13,20 +13,21 @@ Why this shape (measured at 1,000,000 quick responses, bench/search.py):
   few matches) are fetched anyway and walked by membership (an index-only test: table rows are
   read for matches only); with filters, sparse queries read the names of their matches from a
   narrow index and table rows only for the page (see _Search).
-- With the default order, rows that match only dense queries come in tiers (one per set of
-  dense queries they match, scored by the sum of the weights): rows of a tier are walked in name
-  order, or fetched and sorted when the tier itself is sparse. Rows that match a sparse query, and
-  rows that may be exact whole-field matches (FTS5 `^"phrase"`, the field starts with the value),
-  are scored one by one first.
+- With the default order, rows that match a sparse query, and rows that may be exact
+  whole-field matches (their exact key, see exact_key), are scored one by one first. Rows that
+  match only dense queries come in groups (one per set of dense queries they match, scored by
+  the sum of the weights): with several dense queries (the CCP's four-field type-ahead) the
+  small groups of the queries whose matches are known are scored first, best first; the rest
+  is walked in name order until the page is known (_Search.walk_by_score).
 - No FTS5 prefix index: it raised the bulk import of 1M rows from 52 s to 92 s. Prefix words
   use FTS5's `"word" *` (merging the doclists of the words with that prefix); a short prefix
   matches so many rows that it is dense, and then the name-order walk serves it.
 - allowFuzziness: the words within the allowed edit distance are looked up (rapidfuzz) in a
   vocabulary of the index's words kept in memory (read from fts5vocab by a background thread,
   kept up to date by this store's writes), then searched as an OR of exact words. Until the
-  vocabulary is loaded (~20 s at 1M, after a start or an import) searches do not wait for it:
+  vocabulary is loaded (6-8 s at 1M, after a start or an import) searches do not wait for it:
   prefixes use FTS5's `*`, and a fuzzy word is tested in Python on walked rows (slower, same
-  results).
+  results; a walk that runs long waits for the load after all, see Vocabulary).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) quer
 WALK_BATCH = 256
 # s a fuzzy walk without the vocabulary runs before it waits for the load (env: a test hook)
 FALLBACK_BUDGET = float(os.environ.get("QCONNECT_TEST_FALLBACK_BUDGET") or 0.25)
-LOAD_WAIT = 120.0       # s it waits at most (then it walks on)
+LOAD_WAIT = 120.0    # s it waits at most (then it walks on)
 GROUP_LIMIT = 10000  # at most this many rows of a group of walk_by_score read whole
 MAX_EXPANSION = 16   # prefix words searched as an OR of the words they expand to, up to this many
 # (fetching every match, an OR of 60 words took 4x as long as FTS5's `*`; up to ~15, the same)

@@ -7,9 +7,16 @@ The same columns as the SQLite table. Text columns use the "C" collation, so ord
 comparisons are byte-wise as in SQLite (ListQuickResponses pages in name order, and a name
 compares equal only to itself), and prefix comparisons can use the btree indexes.
 
+`data` holds only what the columns cannot give back (see `_data`), as in the SQLite store: the
+record is rebuilt from the columns and its knowledge base's ids (`record_from_row`, reading
+SELECT_RECORD). Rows written before hold the whole record (without `contents`) there; laid over
+the rebuilt record it gives the same one, so old databases need no rewrite. A bulk import's
+JSONB went from ~700 bytes a row to `{}`.
+
 Search uses PostgreSQL's own machinery instead of FTS5 (search/postgres.py has the details):
 `search_words`, a tsvector of field-tagged words built with the search plan's own tokenizer, with
-a GIN index, answers word, prefix (`:*`) and exact whole-field queries; `quick_response_words`
+a GIN index, answers word and prefix (`:*`) queries; `exact_words` (no index) the exact
+whole-field test on the rows found; `quick_response_words`
 (every indexed word, with fuzzystrmatch's levenshtein) answers allowFuzziness. Both are written
 by this module's methods in the caller's transaction.
 

@@ -34,12 +34,14 @@ import orjson
 import psycopg
 import psycopg.errors
 
-from qconnect_local import ids
 from qconnect_local.errors import ConflictException, ResourceNotFoundException
-
-Record = dict[str, Any]
-
-SEP = "\x1f"
+from qconnect_local.storage.quick_response_records import (  # noqa: F401 - SEP: search/postgres.py takes it from here
+    SEP,
+    Record,
+    data_extras,
+    encode_list,
+    record_from_columns,
+)
 
 # Schema steps of this module (versions 100-199, the same numbers as the SQLite store's).
 MIGRATIONS: list[tuple[int, str]] = [
@@ -116,47 +118,9 @@ SELECT_RECORD = ", ".join(f"{expr} AS {alias}" for expr, alias in _RECORD_COLUMN
 RECORD_NAMES = ", ".join(alias for _, alias in _RECORD_COLUMNS)
 
 
-def encode_list(values: list[str] | None) -> str | None:
-    return SEP + SEP.join(values) + SEP if values else None
-
-
-def decode_list(text: str) -> list[str]:
-    return text[1:-1].split(SEP)
-
-
-def _grouping(criteria: str | None, values: str | None) -> dict[str, Any] | None:
-    if criteria is None and values is None:
-        return None
-    grouping: dict[str, Any] = {}
-    if criteria is not None:
-        grouping["criteria"] = criteria
-    if values is not None:
-        grouping["values"] = decode_list(values)
-    return grouping
-
-
-# Members that `record_from_row` rebuilds from the row's columns and its knowledge base.
-_REBUILT = frozenset({
-    "quickResponseId", "quickResponseArn", "knowledgeBaseId", "knowledgeBaseArn", "name", "contentType",
-    "contents", "isActive", "createdTime", "lastModifiedTime", "lastModifiedBy", "description",
-    "shortcutKey", "channels", "language", "groupingConfiguration",
-})
-
-
 def _data(record: Record, channels: str | None, criteria: str | None, values: str | None) -> str:
-    """The `data` column (JSON text): the record's members that the columns do not give back,
-    defaults left out (status CREATED, no tags). As in the SQLite store (sqlite_quick_responses)."""
-    extras = {k: record[k] for k in record.keys() - _REBUILT}
-    if extras.get("status") == "CREATED":
-        del extras["status"]
-    if not extras.get("tags", True):
-        del extras["tags"]
-    # Empty lists are stored as NULL: keep such members here, as they were.
-    if "channels" in record and channels is None:
-        extras["channels"] = record["channels"]
-    grouping = record.get("groupingConfiguration")
-    if grouping is not None and _grouping(criteria, values) != grouping:
-        extras["groupingConfiguration"] = grouping
+    """The `data` column (JSON text for COPY and INSERT): see quick_response_records.data_extras."""
+    extras = data_extras(record, channels, criteria, values)
     return orjson.dumps(extras).decode() if extras else "{}"
 
 
@@ -233,48 +197,8 @@ def _row_and_words(kb_seq: int, record: Record) -> tuple[tuple[Any, ...], set[st
     ), found
 
 
-def record_from_row(
-    account: str, region: str, kb_id: str, qr_id: str, name: str, shortcut: str | None, description: str | None,
-    content: str, markdown: str | None, content_type: str, is_active: int, language: str | None,
-    channels: str | None, criteria: str | None, values: str | None, created: float, modified: float,
-    modified_by: str | None, data: Record,
-) -> Record:
-    """The QuickResponseData record of a row selected with SELECT_RECORD. Rows written before
-    `data` was slimmed hold the whole record (without `contents`) there: laid over the rebuilt
-    record, it gives the same one."""
-    record: Record = {
-        "quickResponseId": qr_id,
-        "quickResponseArn": ids.quick_response_arn(region, account, kb_id, qr_id),
-        "knowledgeBaseId": kb_id,
-        "knowledgeBaseArn": ids.knowledge_base_arn(region, account, kb_id),
-        "name": name,
-        "contentType": content_type,
-        "status": "CREATED",
-        "contents": {
-            "plainText": {"content": content},
-            "markdown": {"content": content if markdown is None else markdown},
-        },
-        "isActive": bool(is_active),
-        "createdTime": created,
-        "lastModifiedTime": modified,
-        "tags": {},
-    }
-    if modified_by is not None:
-        record["lastModifiedBy"] = modified_by
-    if description is not None:
-        record["description"] = description
-    if shortcut is not None:
-        record["shortcutKey"] = shortcut
-    if channels is not None:
-        record["channels"] = decode_list(channels)
-    if language is not None:
-        record["language"] = language
-    grouping = _grouping(criteria, values)
-    if grouping is not None:
-        record["groupingConfiguration"] = grouping
-    if data:
-        record.update(data)
-    return record
+# The record of a row selected with SELECT_RECORD (`data` comes back as a dict: JSONB).
+record_from_row = record_from_columns
 
 
 def _conflict(exc: psycopg.errors.UniqueViolation, record: Record) -> ConflictException:

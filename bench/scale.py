@@ -125,8 +125,12 @@ def timed_import(server: ServerProcess, files: list[Path]) -> tuple[float, list[
     return time.perf_counter() - t0, kbs
 
 
-def print_job_lines(output: list[str]) -> None:
-    """The import job's own account of its time (its log line), when the process logged it."""
+def print_job_lines(output: list[str], wait: float = 3.0) -> None:
+    """The import job's own account of its time (its log line), when the process logged it (the
+    line may come a moment after GetImportJob saw the job end)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and not any("rows imported" in line for line in list(output)):
+        time.sleep(0.1)
     for line in list(output):
         if "import job" in line and "rows imported" in line:
             print("        " + line.strip().split("import job", 1)[1].split(":", 1)[1].strip(), flush=True)

@@ -125,13 +125,13 @@ def timed_import(server: ServerProcess, files: list[Path]) -> tuple[float, list[
     return time.perf_counter() - t0, kbs
 
 
-def print_job_lines(output: list[str], wait: float = 3.0) -> None:
+def print_job_lines(output: list[str], start: int = 0, wait: float = 3.0) -> None:
     """The import job's own account of its time (its log line), when the process logged it (the
     line may come a moment after GetImportJob saw the job end)."""
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and not any("rows imported" in line for line in list(output)):
+    while time.monotonic() < deadline and not any("rows imported" in line for line in output[start:]):
         time.sleep(0.1)
-    for line in list(output):
+    for line in output[start:]:
         if "import job" in line and "rows imported" in line:
             print("        " + line.strip().split("import job", 1)[1].split(":", 1)[1].strip(), flush=True)
             output.remove(line)
@@ -280,7 +280,7 @@ def main() -> int:
             speedup = f"   speed-up over 1 worker {t_pg1 / t_pg2:.2f}x" if t_pg1 else ""
             print(f"import  PostgreSQL 2 workers {t_pg2:8.1f} s {args.rows / t_pg2:>9,.0f} rows/s{speedup}", flush=True)
             for w, n in zip(workers, seen):
-                print_job_lines(w.output[n:])
+                print_job_lines(w.output, n)
         for w in workers:
             w.stop()
 

@@ -255,6 +255,9 @@ def main() -> int:
             t_sqlite, (sqlite_kb,) = timed_import(sqlite_server, [path])
             print(f"import  SQLite               {t_sqlite:8.1f} s {args.rows / t_sqlite:>9,.0f} rows/s", flush=True)
             print_job_lines(sqlite_server.output)
+        # Not running beside the PostgreSQL imports (its background work would share their cores);
+        # started again for the API runs.
+        sqlite_server.stop()
 
         # PostgreSQL: API servers without runners, and workers.
         pg_dir = tmp / "pg"
@@ -289,7 +292,9 @@ def main() -> int:
             with psycopg.connect(db.url, autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE")
                 conn.execute("CHECKPOINT")
+            sqlite_server = ServerProcess(*limits(args.rows, size), data_dir=sqlite_dir).start()
             sqlite_second = ServerProcess(*limits(args.rows, size), data_dir=sqlite_dir).start()
+            procs.append(sqlite_server)
             pg_second = ServerProcess("--no-worker", *common, data_dir=pg_dir).start()
             procs.extend([sqlite_second, pg_second])
             api_figures("SQLite", [sqlite_server, sqlite_second], sqlite_kb, args, lua)

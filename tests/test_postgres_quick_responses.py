@@ -11,10 +11,8 @@ import orjson
 import pytest
 
 import postgres_support
-from qconnect_local import ids
 from qconnect_local.config import Settings
 from qconnect_local.errors import ConflictException
-from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
@@ -22,7 +20,7 @@ from team_support import needs_postgres
 
 pytestmark = needs_postgres
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
+from storage_support import ACCOUNT, REGION, ROUND_TRIPS, new_knowledge_base
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +34,7 @@ def store():
 def env(store, tmp_path):
     settings = Settings(data_dir=tmp_path)
     settings.prepare()
-    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
-    kb_id = ids.new_id()
-    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
-          "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
-    with store.write() as session:
-        session.insert_knowledge_base(ACCOUNT, REGION, kb)
+    ctx, kb = new_knowledge_base(store, settings)
     return store, ctx, kb
 
 
@@ -49,18 +42,6 @@ def _search(session, kb_id, words, field="content", fuzzy=False):
     query = {"name": field, "values": [words], "operator": "CONTAINS", **({"allowFuzziness": True} if fuzzy else {})}
     plan = compile_search({"queries": [query]}, limit=10, after=None)
     return [r for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
-
-
-ROUND_TRIPS = [
-    {},
-    {"description": "d", "shortcutKey": "s", "language": "en_US", "channels": ["Chat", "Email"], "isActive": False},
-    {"channels": []},
-    {"groupingConfiguration": {"criteria": "RoutingProfileArn"}},
-    {"groupingConfiguration": {"criteria": "RoutingProfileArn", "values": []}},
-    {"groupingConfiguration": {"criteria": "RoutingProfileArn", "values": [
-        f"arn:aws:connect:us-east-1:123456789012:instance/i/routing-profile/{p}" for p in "ab"]}},
-    {"tags": {"team": "billing"}, "contentType": "application/x.quickresponse;format=markdown"},
-]
 
 
 @pytest.mark.parametrize("params", ROUND_TRIPS)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from qconnect_local import ids
 from qconnect_local.config import Settings
 from qconnect_local.errors import ConflictException, ValidationException
-from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
+from storage_support import ACCOUNT, REGION, ROUND_TRIPS, new_knowledge_base
 
 
 def open_env(tmp_path):
@@ -21,12 +19,7 @@ def open_env(tmp_path):
     settings = Settings(data_dir=tmp_path)
     settings.prepare()
     store = open_store(settings.database)
-    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
-    kb_id = ids.new_id()
-    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
-          "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
-    with store.write() as session:
-        session.insert_knowledge_base(ACCOUNT, REGION, kb)
+    ctx, kb = new_knowledge_base(store, settings)
     return store, ctx, kb
 
 
@@ -104,18 +97,6 @@ def test_duplicates_are_conflicts_and_roll_back(env):
                 session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [fresh, record])
     with store.read() as session:
         assert session.quick_response_keys(ACCOUNT, REGION, kb_id)[2] == 1
-
-
-ROUND_TRIPS = [
-    {},
-    {"description": "d", "shortcutKey": "s", "language": "en_US", "channels": ["Chat", "Email"], "isActive": False},
-    {"channels": []},
-    {"groupingConfiguration": {"criteria": "RoutingProfileArn"}},
-    {"groupingConfiguration": {"criteria": "RoutingProfileArn", "values": []}},
-    {"groupingConfiguration": {"criteria": "RoutingProfileArn", "values": [
-        f"arn:aws:connect:us-east-1:123456789012:instance/i/routing-profile/{p}" for p in "ab"]}},
-    {"tags": {"team": "billing"}, "contentType": "application/x.quickresponse;format=markdown"},
-]
 
 
 @pytest.mark.parametrize("params", ROUND_TRIPS)

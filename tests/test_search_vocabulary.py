@@ -12,15 +12,14 @@ import urllib.request
 
 import pytest
 
-from qconnect_local import ids
 from qconnect_local.config import Settings
-from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search import reference
 from qconnect_local.search import sqlite as search_sqlite
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
 from postgres_support import TEST_DATABASE_URL
+from storage_support import new_knowledge_base
 from support import ServerProcess
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -55,12 +54,7 @@ def env(tmp_path, monkeypatch):
     settings = Settings(data_dir=tmp_path)
     settings.prepare()
     store = open_store(settings.database)
-    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
-    kb_id = ids.new_id()
-    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
-          "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
-    with store.write() as session:
-        session.insert_knowledge_base(ACCOUNT, REGION, kb)
+    ctx, kb = new_knowledge_base(store, settings)
     yield store, ctx, kb, gate
     gate.set()
     store.close()

@@ -33,3 +33,39 @@ def new_knowledge_base(store: Any, settings: Settings) -> tuple[RequestContext, 
     with store.write() as session:
         session.insert_knowledge_base(ACCOUNT, REGION, kb)
     return ctx, kb
+
+
+WRITE_PATHS = ["insert", "bulk", "loader", "update"]
+
+
+def assert_reads_back_as_written(store: Any, ctx: RequestContext, kb: dict[str, Any], params: dict[str, Any],
+                                 path: str, check_stored: Any = None) -> None:
+    """A record written one of the WRITE_PATHS reads back exactly through get, list and search.
+    `check_stored(session, record)` looks at the stored row itself, in the write session."""
+    from qconnect_local.operations.quick_responses import prepare_quick_response
+    from qconnect_local.search.plan import compile_search
+
+    kb_id = kb["knowledgeBaseId"]
+    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "*word*"}, **params})
+    record["status"] = "CREATED" if path != "update" else "UPDATED"
+    with store.write() as session:
+        if path == "bulk":
+            session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [record])
+        elif path == "loader":
+            with session.quick_response_loader(ACCOUNT, REGION, kb_id) as loader:
+                loader.add([loader.build(record)])
+                assert loader.finish() == 1
+        else:
+            first = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "x"}})
+            first["quickResponseId"], first["quickResponseArn"] = record["quickResponseId"], record["quickResponseArn"]
+            session.insert_quick_response(ACCOUNT, REGION, kb_id, first if path == "update" else record)
+            if path == "update":
+                session.update_quick_response(ACCOUNT, REGION, kb_id, record)
+        if check_stored is not None:
+            check_stored(session, record)
+    with store.read() as session:
+        assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
+        assert session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10) == [record]
+        plan = compile_search({"queries": [{"name": "content", "values": ["word"], "operator": "CONTAINS"}]},
+                              limit=10, after=None)
+        assert [r for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)] == [record]

@@ -20,7 +20,9 @@ from team_support import needs_postgres
 
 pytestmark = needs_postgres
 
-from storage_support import ACCOUNT, REGION, ROUND_TRIPS, new_knowledge_base
+from storage_support import (
+    ACCOUNT, REGION, ROUND_TRIPS, WRITE_PATHS, assert_reads_back_as_written, new_knowledge_base,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,35 +46,17 @@ def _search(session, kb_id, words, field="content", fuzzy=False):
     return [r for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
 
 
+def _slim(session, record):
+    (data,) = session.conn.execute("SELECT data FROM quick_responses WHERE id = %s", (record["quickResponseId"],)).fetchone()
+    assert "quickResponseArn" not in data and "name" not in data
+
+
 @pytest.mark.parametrize("params", ROUND_TRIPS)
-@pytest.mark.parametrize("path", ["insert", "bulk", "loader", "update"])
+@pytest.mark.parametrize("path", WRITE_PATHS)
 def test_records_read_back_as_written(env, params, path):
     """`data` keeps only what the columns cannot give back: every member still reads back exactly,
     through get, list and search, whichever way the row was written."""
-    store, ctx, kb = env
-    kb_id = kb["knowledgeBaseId"]
-    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "*word*"}, **params})
-    record["status"] = "CREATED" if path != "update" else "UPDATED"
-    with store.write() as session:
-        if path == "bulk":
-            session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [record])
-        elif path == "loader":
-            with session.quick_response_loader(ACCOUNT, REGION, kb_id) as loader:
-                loader.add([loader.build(record)])
-                assert loader.finish() == 1
-        else:
-            first = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "x"}})
-            first["quickResponseId"], first["quickResponseArn"] = record["quickResponseId"], record["quickResponseArn"]
-            session.insert_quick_response(ACCOUNT, REGION, kb_id, first if path == "update" else record)
-            if path == "update":
-                session.update_quick_response(ACCOUNT, REGION, kb_id, record)
-        (data,) = session.conn.execute(
-            "SELECT data FROM quick_responses WHERE id = %s", (record["quickResponseId"],)).fetchone()
-        assert "quickResponseArn" not in data and "name" not in data  # slim
-    with store.read() as session:
-        assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
-        assert session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10) == [record]
-        assert _search(session, kb_id, "word") == [record]
+    assert_reads_back_as_written(*env, params, path, check_stored=_slim)
 
 
 def test_rows_with_the_whole_record_in_data_read_the_same(env):

@@ -11,7 +11,9 @@ from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
 
-from storage_support import ACCOUNT, REGION, ROUND_TRIPS, new_knowledge_base
+from storage_support import (
+    ACCOUNT, REGION, ROUND_TRIPS, WRITE_PATHS, assert_reads_back_as_written, new_knowledge_base,
+)
 
 
 def open_env(tmp_path):
@@ -99,30 +101,17 @@ def test_duplicates_are_conflicts_and_roll_back(env):
         assert session.quick_response_keys(ACCOUNT, REGION, kb_id)[2] == 1
 
 
+def _slim(session, record):
+    (data,) = session.conn.execute("SELECT data FROM quick_responses WHERE id = ?", (record["quickResponseId"],)).fetchone()
+    assert b"quickResponseArn" not in data and b'"name"' not in data
+
+
 @pytest.mark.parametrize("params", ROUND_TRIPS)
-@pytest.mark.parametrize("path", ["insert", "bulk", "update"])
+@pytest.mark.parametrize("path", WRITE_PATHS)
 def test_records_read_back_as_written(env, params, path):
     """`data` keeps only what the columns cannot give back: every member still reads back exactly,
     through get, list and search, whichever way the row was written."""
-    store, ctx, kb = env
-    kb_id = kb["knowledgeBaseId"]
-    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "*word*"}, **params})
-    record["status"] = "CREATED" if path != "update" else "UPDATED"
-    with store.write() as session:
-        if path == "bulk":
-            session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [record])
-        else:
-            first = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "x"}})
-            first["quickResponseId"], first["quickResponseArn"] = record["quickResponseId"], record["quickResponseArn"]
-            session.insert_quick_response(ACCOUNT, REGION, kb_id, first if path == "update" else record)
-            if path == "update":
-                session.update_quick_response(ACCOUNT, REGION, kb_id, record)
-    with store.read() as session:
-        assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
-        assert session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10) == [record]
-        plan = compile_search({"queries": [{"name": "content", "values": ["word"], "operator": "CONTAINS"}]},
-                              limit=10, after=None)
-        assert [r for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)] == [record]
+    assert_reads_back_as_written(*env, params, path, check_stored=_slim)
 
 
 def test_rows_with_the_whole_record_in_data_read_the_same(env):

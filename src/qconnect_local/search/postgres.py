@@ -53,31 +53,6 @@ def _exact_lexeme(prefix: str, words: Iterable[str]) -> str:
     return f"x{prefix}:{digest}"
 
 
-def index_words(fields: dict[str, str | None]) -> tuple[str, set[str]]:
-    """(tsvector literal, the words) for one quick response's searchable columns.
-
-    On the bulk-import path for every row, so written for speed: no sorting (PostgreSQL sorts a
-    tsvector itself), and the byte-length test only for words that could be too long.
-    """
-    parts: list[str] = []
-    words_seen: set[str] = set()
-    for column, prefix in FIELD_PREFIXES.items():
-        text = fields.get(column)
-        if not text:
-            continue
-        words = tokenize(text)
-        if not words:
-            continue
-        unique = set(words)
-        words_seen |= unique
-        tag = prefix + ":"
-        # 4 bytes per character at most: a word of up to 125 characters always fits.
-        parts.extend(tag + w if len(w) <= _MAX_WORD_BYTES // 4 else _word_lexeme(prefix, w) for w in unique)
-        parts.append(_exact_lexeme(prefix, words))
-    # Words are runs of letters and digits: nothing in them needs escaping inside quotes.
-    return ("'" + "' '".join(parts) + "'" if parts else ""), words_seen
-
-
 # -- queries as tsqueries ----------------------------------------------------------------------
 
 def _quote(lexeme: str) -> str:

@@ -141,8 +141,9 @@ def _search_helpers() -> tuple[Any, Any, Any, int]:
 
 def index_words(fields: tuple[str | None, ...]) -> tuple[str, str, set[str]]:
     """(search_words, exact_words, the words) for (name, shortcut_key, description, content):
-    search/postgres.py's `index_words` lexemes (tests compare them), the exact whole-field ones
-    apart (see migration 101). Built with one join per field instead of a string per word: it
+    the lexemes of search/postgres.py's `_word_lexeme` / `_exact_lexeme` for every word and field
+    (tests compare them with a word-by-word build), the exact whole-field ones apart (see
+    migration 101). Built with one join per field instead of a string per word: it
     runs for every imported row."""
     tokenize, word_lexeme, exact_lexeme, whole = _search_helpers()
     parts: list[str] = []

@@ -214,3 +214,22 @@ def test_routing_profiles_from_the_directory_file(manual):
     assert values[0] == prefix + "rp-basic" and values[1].startswith(prefix) and len(values) == 2
     status, _, listed = http("GET", f"{manual.endpoint_url}/_qconnect/connect-instances/{INSTANCE}/routing-profiles")
     assert status == 200 and {p["name"] for p in json.loads(listed)["routingProfiles"]} == {"Basic Routing Profile", "Sales"}
+
+
+def test_gil_handoff_lowers_the_switch_interval_while_any_import_runs():
+    """Two imports at once (overlapping, not nested): the interval stays low until the last
+    ends, then the process's own comes back."""
+    import sys
+
+    from qconnect_local.importing.job import IMPORT_SWITCH_INTERVAL, quick_gil_handoff
+
+    own = sys.getswitchinterval()
+    assert own > IMPORT_SWITCH_INTERVAL
+    first, second = quick_gil_handoff(), quick_gil_handoff()
+    first.__enter__()
+    assert sys.getswitchinterval() == IMPORT_SWITCH_INTERVAL
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == IMPORT_SWITCH_INTERVAL
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == own

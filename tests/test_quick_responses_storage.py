@@ -280,3 +280,44 @@ def test_migration_102_rebuilds_the_search_index_of_an_existing_database(tmp_pat
             assert len(session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)) == 5
     finally:
         store.close()
+
+
+def _fts_option(session, option):
+    row = session.conn.execute("SELECT v FROM quick_responses_fts_config WHERE k = ?", (option,)).fetchone()
+    return row[0] if row else None
+
+
+def test_a_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env, monkeypatch):
+    """The search index merges its segments in 16s during a load and in FTS5's default 4s
+    after it (queries read fewer segments); what the load left is merged, and the index agrees
+    with the table (FTS5's own integrity check)."""
+    from qconnect_local.storage import sqlite_quick_responses
+
+    monkeypatch.setattr(sqlite_quick_responses, "FTS_BATCH_ROWS", 2)  # a segment every batch
+    store, ctx, kb = env
+    with store.write() as session:
+        with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"]) as loader:
+            assert _fts_option(session, "automerge") == sqlite_quick_responses.BULK_AUTOMERGE
+            for i in range(0, 60, 2):
+                loader.add([loader.build(prepare_quick_response(
+                    ctx, kb, {"name": f"n{j}", "content": {"content": f"word{j} common"}})) for j in (i, i + 1)])
+            assert loader.finish() == 60
+        assert _fts_option(session, "automerge") == 4
+        session.conn.execute("INSERT INTO quick_responses_fts (quick_responses_fts) VALUES ('integrity-check')")
+    with store.read() as session:
+        plan = compile_search({"queries": [{"name": "content", "values": ["common"], "operator": "CONTAINS"}]}, 100)
+        found = session.search_quick_responses(ACCOUNT, REGION, kb["knowledgeBaseId"], plan)
+        assert sorted(r["name"] for _, r in found) == sorted(f"n{j}" for j in range(60))
+
+
+def test_a_failed_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypatch):
+    from qconnect_local.storage import sqlite_quick_responses
+
+    store, ctx, kb = env
+    with store.read() as session:
+        before = _fts_option(session, "automerge")
+    with pytest.raises(ConflictException):
+        with store.write() as session:
+            _load(session, ctx, kb, [{"name": "same", "content": {"content": "c"}}] * 2, batch=1)
+    with store.read() as session:
+        assert _fts_option(session, "automerge") == before != sqlite_quick_responses.BULK_AUTOMERGE

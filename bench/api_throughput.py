@@ -63,8 +63,10 @@ _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int) -> dict:
-    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-H", f"Authorization: {auth}", url]
+def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int, script: str | None = None) -> dict:
+    """wrk's figures for `url` (GET, or what the Lua `script` makes of the request)."""
+    scripted = ["-s", script] if script else []
+    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-H", f"Authorization: {auth}", *scripted, url]
     if warmup:
         subprocess.run([*base[:3], f"-d{warmup}s", *base[3:]], capture_output=True, timeout=warmup + 30)
     out = subprocess.run([*base[:3], f"-d{duration}s", *base[3:]], capture_output=True, text=True,

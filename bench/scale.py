@@ -152,9 +152,7 @@ def load(urls: list[str], connections: int, duration: int, warmup: int, script: 
 
     def one(url: str) -> dict:
         auth = signed_authorization(url, "wisdom")
-        if script is None:
-            return run_wrk(url, auth, per, duration, warmup)
-        return run_wrk_script(url, auth, per, duration, warmup, script)
+        return run_wrk(url, auth, per, duration, warmup, str(script) if script else None)
 
     with ThreadPoolExecutor(len(urls)) as pool:
         results = list(pool.map(one, urls))
@@ -164,21 +162,6 @@ def load(urls: list[str], connections: int, duration: int, warmup: int, script: 
         "p99": max(r["p99"] for r in results),
         "errors": sum(r["errors"] for r in results),
     }
-
-
-def run_wrk_script(url: str, auth: str, connections: int, duration: int, warmup: int, script: Path) -> dict:
-    import api_throughput
-
-    original = api_throughput.subprocess.run
-
-    def with_script(cmd, *a, **kw):  # adds -s SCRIPT to api_throughput's wrk command
-        return original([*cmd[:-1], "-s", str(script), cmd[-1]], *a, **kw)
-
-    api_throughput.subprocess.run = with_script
-    try:
-        return run_wrk(url, auth, connections, duration, warmup)
-    finally:
-        api_throughput.subprocess.run = original
 
 
 def api_figures(label: str, servers: list[ServerProcess], kb_id: str, args, script: Path) -> None:

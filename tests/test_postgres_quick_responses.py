@@ -193,3 +193,14 @@ def test_exact_matches_score_double_in_new_and_old_rows(env):
                              " exact_words = NULL WHERE kb = (SELECT seq FROM knowledge_bases WHERE id = %s)", (kb_id,))
         old = [(k.score, r["name"]) for k, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
         assert old == new
+
+
+def test_bulk_index_words_come_in_the_tsvector_order():
+    """Lexemes sorted as PostgreSQL sorts a tsvector's (bytes of UTF-8), so that its sorts find
+    them sorted already."""
+    from qconnect_local.storage.postgres_quick_responses import index_words
+
+    got, exact, _ = index_words(("Zeta alpha é日", "k9", "beta Alpha", "omega " + "y" * 600 + " ä b"))
+    for literal in (got, exact):
+        lexemes = literal[1:-1].split("' '")
+        assert lexemes == sorted(lexemes, key=lambda lexeme: lexeme.encode("utf-8")), lexemes

@@ -29,7 +29,7 @@ import logging
 import os
 import secrets
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import orjson
 import psycopg
@@ -63,9 +63,12 @@ class PostgresSession(QuickResponseQueries, ImportJobQueries):
     The SQL of each concern lives in its own mixin module beside this one.
     """
 
-    def __init__(self, conn: psycopg.Connection, writing: bool) -> None:
+    def __init__(self, conn: psycopg.Connection, writing: bool, side_connection: Any = None) -> None:
         self.conn = conn
         self.writing = writing
+        # Another pooled connection (a context manager), for work that commits on its own while
+        # this session's transaction runs (see postgres_quick_responses.WordsWriter); may be None.
+        self.side_connection = side_connection
         self._held: set[str] = set()
 
     # -- locks -------------------------------------------------------------------------------
@@ -232,7 +235,7 @@ class PostgresStore:
         with self.pool.connection() as conn:
             try:
                 with conn.transaction():
-                    yield self.session_class(conn, writing=True)
+                    yield self.session_class(conn, writing=True, side_connection=self.pool.connection)
             except psycopg.errors.UniqueViolation as exc:
                 # The locks make this rare; the constraint still has the last word.
                 log.info("unique violation turned into a conflict: %s", exc.diag.message_detail)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 
 import random
+import time
 
 import orjson
 import psycopg
@@ -129,17 +130,20 @@ class _SideConnectionFailing:
     """A side connection (see WordsWriter) that works for `works` statements of the words writer
     and then fails as a lost connection would; `works=None`: cannot be had at all."""
 
-    def __init__(self, store, works):
-        self.store, self.works, self.calls = store, works, 0
+    def __init__(self, store, works, delay=0.0):
+        self.store, self.works, self.delay, self.calls = store, works, delay, 0
 
     @contextlib.contextmanager
     def __call__(self):
+        time.sleep(self.delay)  # as a pool waiting for a free connection would
         if self.works is None:
             raise psycopg.OperationalError("connection refused")
         with self.store.pool.connection() as conn:
             outer = self
 
             class Failing:
+                transaction = conn.transaction
+
                 def execute(self, sql, *args):
                     if sql.startswith("INSERT"):
                         outer.calls += 1
@@ -150,7 +154,7 @@ class _SideConnectionFailing:
             yield Failing()
 
 
-@pytest.mark.parametrize("side", ["works", "fails at once", "fails half-way"])
+@pytest.mark.parametrize("side", ["works", "fails at once", "fails half-way", "fails after a wait"])
 def test_a_bulk_load_fills_the_fuzzy_vocabulary_once(env, side):
     """The loader hands each new word to quick_response_words once per load (on a connection
     of its own; in its own transaction if that connection fails, at once or half-way); fuzzy
@@ -162,11 +166,13 @@ def test_a_bulk_load_fills_the_fuzzy_vocabulary_once(env, side):
                for i in range(9)]
     with store.write() as session:
         if side != "works":
-            session.side_connection = _SideConnectionFailing(store, None if side == "fails at once" else 1)
+            # "after a wait": more batches than the writer's queue holds arrive in the meantime.
+            session.side_connection = _SideConnectionFailing(
+                store, 1 if side == "fails half-way" else None, delay=0.3 if side == "fails after a wait" else 0.0)
         with session.quick_response_loader(ACCOUNT, REGION, kb_id) as loader:
             rows = [loader.build(r) for r in records]
-            for i in range(0, 9, 2):
-                loader.add(rows[i:i + 2])
+            for row in rows:  # a batch a row: more batches than the words writer's queue holds
+                loader.add([row])
             assert loader.finish() == 9
         words = {w for (w,) in session.conn.execute(
             "SELECT word FROM quick_response_words WHERE word = ANY(%s)", (animals + ["common", "qr", "0"],))}

@@ -426,22 +426,22 @@ class WordsWriter(threading.Thread):
         return self.leftover
 
     def run(self) -> None:
-        words: list[str] | None = None
+        words: list[str] | None = []  # [] until the first batch is taken; None once close() was
         try:
             with self.connection() as conn:
-                # Never wait long behind another transaction's new words: the load's own
-                # transaction waits for this thread at its end, out of the server's sight.
-                conn.execute("SET lock_timeout = '10s'")
-                try:
-                    while (words := self.queue.get()) is not None:
+                while (words := self.queue.get()) is not None:
+                    with conn.transaction():
+                        # Never wait long behind another transaction's new words: the load's
+                        # own transaction waits for this thread at its end, out of the
+                        # server's sight. (LOCAL: nothing stays set on the pooled connection.)
+                        conn.execute("SET LOCAL lock_timeout = '10s'")
                         conn.execute(_ADD_WORDS, (words,))
-                finally:
-                    conn.execute("RESET lock_timeout")
-        except Exception as exc:  # the database went away, the pool is exhausted, ...
+        except Exception as exc:  # the database went away, the pool is exhausted, a lock timeout
             log.warning("fuzzy-search words go in with the import instead: %s", exc)
             self.failed.set()
-            while words is not None:
-                self.leftover.append(words)
+            while words is not None:  # keep taking batches until close(), so put() never blocks
+                if words:
+                    self.leftover.append(words)
                 words = self.queue.get()
 
 

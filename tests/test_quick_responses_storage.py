@@ -321,3 +321,27 @@ def test_a_failed_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypatch)
             _load(session, ctx, kb, [{"name": "same", "content": {"content": "c"}}] * 2, batch=1)
     with store.read() as session:
         assert _fts_option(session, "automerge") == before != sqlite_quick_responses.BULK_AUTOMERGE
+
+
+def test_a_new_database_has_8_kib_pages_and_an_old_one_keeps_its_own(tmp_path):
+    import sqlite3
+
+    from qconnect_local.storage.sqlite import PAGE_SIZE
+
+    store, _, _ = open_env(tmp_path / "new")
+    with store.read() as session:
+        assert session.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 8192
+    store.close()
+    old_dir = tmp_path / "old"
+    old_dir.mkdir()
+    with sqlite3.connect(old_dir / "state.sqlite3") as conn:  # made by an earlier version: 4 KiB
+        conn.execute("PRAGMA page_size = 4096")
+        conn.execute("CREATE TABLE made_before (x)")
+    store, ctx, kb = open_env(old_dir)
+    with store.write() as session:
+        session.insert_quick_response(ACCOUNT, REGION, kb["knowledgeBaseId"], prepare_quick_response(
+            ctx, kb, {"name": "n", "content": {"content": "c"}}))
+    with store.read() as session:
+        assert session.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert session.quick_response_keys(ACCOUNT, REGION, kb["knowledgeBaseId"])[2] == 1
+    store.close()

@@ -27,6 +27,8 @@ from qconnect_local.storage.sqlite_import_jobs import ImportJobQueries
 from qconnect_local.storage.sqlite_quick_responses import QuickResponseQueries
 from qconnect_local.storage.sqlite_schema import MIGRATIONS
 
+PAGE_SIZE = 8192  # bytes, for databases created from now on (see _connect)
+
 
 def _bind_none_and_bytes_directly() -> None:
     """Registers identity adapters for None and bytes, unless the process has adapters of its own.
@@ -170,6 +172,10 @@ class SQLiteStore:
             self.database, uri=self._uri, isolation_level=None, check_same_thread=False,
             timeout=60.0,
         )
+        # 8 KiB pages for a new database (an existing one keeps its own: this is a no-op once
+        # it has a table): a million-row import took ~46.2 s instead of ~47.8 s (two runs each
+        # of bench/import.py's rows through a server), with ~2 s less CPU. 16 KiB: ~47.8 s.
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         if not self._uri:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")

@@ -822,6 +822,17 @@ class _Search:
     def after(self, key: SortKey) -> bool:
         return self.plan.after is None or compare(self.plan, key, self.plan.after) > 0
 
+    def hit(self, row: tuple[Any, ...]) -> Hit | None:
+        """The row's hit: None when it does not match, or sorts before the page's cursor."""
+        score = self.score(row)
+        if score is None:
+            return None
+        key = self.key(row, score)
+        return (key, row[0]) if self.after(key) else None
+
+    def hits_of(self, rows: Iterable[tuple[Any, ...]]) -> list[Hit]:
+        return [hit for hit in map(self.hit, rows) if hit is not None]
+
     def special(self) -> tuple[set[int], list[Hit]]:
         """The rows matching a sparse query and the possible exact matches, scored."""
         special: set[int] = set()
@@ -830,9 +841,8 @@ class _Search:
                 special |= found
         for exact in self.exacts:
             special |= exact
-        hits: list[Hit] = []
         if not special:
-            return special, hits
+            return special, []
         if self.plan.order is None:
             return special, self._best_special(self._names(special))
         light = self._rows(special, self.cols[:3])
@@ -840,28 +850,14 @@ class _Search:
         # confirm exact matches.
         exact = set().union(*self.exacts) & special
         texts = {row[0]: row for row in self._rows(exact, self.cols)} if exact else {}
-        for row in light:
-            row = texts.get(row[0], row)
-            score = self.score(row)
-            if score is not None:
-                key = self.key(row, score)
-                if self.after(key):
-                    hits.append((key, row[0]))
-        return special, hits
+        return special, self.hits_of(texts.get(row[0], row) for row in light)
 
     def top_sparse(self) -> list[Hit]:
         """Sparse queries only, default order: the score of a row is the sum of the weights of
         the queries whose matches hold it, so SQL computes it and keeps the top rows (a top-N
         sort in C); only the possible exact matches are scored in Python."""
         exact = set().union(*self.exacts)
-        hits: list[Hit] = []
-        if exact:
-            for row in self._rows(exact, self.cols):
-                score = self.score(row)
-                if score is not None:
-                    key = self.key(row, score)
-                    if self.after(key):
-                        hits.append((key, row[0]))
+        hits: list[Hit] = self.hits_of(self._rows(exact, self.cols)) if exact else []
         others = set().union(*self.sets) - exact  # type: ignore[arg-type]
         if others:
             score_sql = " + ".join(
@@ -1029,12 +1025,9 @@ class _Search:
         for row in self.walk(self.matchers):
             if len(hits) >= self.need and row[2] != last:
                 break
-            score = self.score(row)
-            if score is None:
-                continue
-            key = self.key(row, score)
-            if self.after(key):
-                hits.append((key, row[0]))
+            hit = self.hit(row)
+            if hit is not None:
+                hits.append(hit)
                 last = row[2]
         sort_hits(self.plan, hits)
         return hits[: self.need]
@@ -1122,12 +1115,7 @@ class _Search:
             if len(group) > limit:
                 return upper, scored  # the walk scores the rest (in name order, by membership)
             if group:
-                for row in self._rows(group, self.cols):
-                    score = self.score(row)
-                    if score is not None:
-                        key = self.key(row, score)
-                        if self.after(key):
-                            hits.append((key, row[0]))
+                hits.extend(self.hits_of(self._rows(group, self.cols)))
                 scored |= group
         # Every row of the known matches is scored: the rest match only the other dense queries.
         if not unknown or sum(1 for k, _ in hits if k.score > unknown) >= self.need:

@@ -205,6 +205,21 @@ def _row_and_words(kb_seq: int, record: Record) -> tuple[tuple[Any, ...], set[st
     ), found
 
 
+# Adds words to the fuzzy-search vocabulary. Sorted, so that concurrent writers insert shared
+# new words in one order and cannot deadlock on them.
+_ADD_WORDS = (
+    "INSERT INTO quick_response_words (word) SELECT w FROM unnest(%s::text[]) AS w ORDER BY w"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+def _fuzzy_words(words: Iterable[str]) -> list[str]:
+    """The words fuzzy search keeps (fuzzystrmatch's length limit)."""
+    from qconnect_local.search.postgres import _MAX_FUZZY_WORD
+
+    return [w for w in words if len(w) <= _MAX_FUZZY_WORD]
+
+
 # The record of a row selected with SELECT_RECORD (`data` comes back as a dict: JSONB).
 record_from_row = record_from_columns
 
@@ -268,16 +283,10 @@ class QuickResponseQueries:
         self._remember_words(words)
 
     def _remember_words(self, words: set[str]) -> None:
-        """Adds words to the fuzzy-search vocabulary. Sorted, so that concurrent writers insert
-        shared new words in one order and cannot deadlock on them."""
-        from qconnect_local.search.postgres import _MAX_FUZZY_WORD
-
-        fresh = sorted(w for w in words if len(w) <= _MAX_FUZZY_WORD)
+        """Adds words to the fuzzy-search vocabulary (see _ADD_WORDS)."""
+        fresh = _fuzzy_words(words)
         if fresh:
-            self.conn.execute(
-                "INSERT INTO quick_response_words (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
-                (fresh,),
-            )
+            self.conn.execute(_ADD_WORDS, (fresh,))
 
     def quick_response_keys(self, account: str, region: str, kb_id: str) -> tuple[set[str], set[str], int]:
         """(names, shortcut keys, count) of the knowledge base's quick responses."""
@@ -385,10 +394,6 @@ class QuickResponseQueries:
 _LOAD_SETTINGS = ("SET LOCAL gin_pending_list_limit = '16MB'", "SET LOCAL work_mem = '64MB'")
 CLEAN_AFTER = 20_000
 KNOWN_WORDS_CAP = 200_000  # words a loader remembers having sent (then it forgets them all)
-_ADD_WORDS = (
-    "INSERT INTO quick_response_words (word) SELECT w FROM unnest(%s::text[]) AS w ORDER BY w"
-    " ON CONFLICT DO NOTHING"
-)
 log = logging.getLogger("qconnect_local.postgres")
 
 
@@ -522,24 +527,20 @@ class BulkLoader:
         except psycopg.errors.InsufficientPrivilege:
             pass
 
-    def _stage_words(self, words: set[str] | list[str]) -> None:
+    def _stage_words(self, words: Iterable[str]) -> None:
         """Hands new words to the words writer, or else to a temporary table that `finish`
         adds in this transaction."""
-        from qconnect_local.search.postgres import _MAX_FUZZY_WORD
-
-        if self.words_writer is not None:
-            kept = [w for w in words if len(w) <= _MAX_FUZZY_WORD]
-            if not kept or self.words_writer.put(kept):
-                return
+        kept = _fuzzy_words(words)
+        if not kept or (self.words_writer is not None and self.words_writer.put(kept)):
+            return
         if not self.words_table:
             self.conn.execute(
                 'CREATE TEMP TABLE IF NOT EXISTS qr_load_words (word TEXT COLLATE "C") ON COMMIT DROP'
             )
             self.words_table = True
         with self.conn.cursor() as cur, cur.copy("COPY qr_load_words (word) FROM STDIN") as copy:
-            for w in words:
-                if len(w) <= _MAX_FUZZY_WORD:
-                    copy.write_row((w,))
+            for w in kept:
+                copy.write_row((w,))
 
     def finish(self) -> int:
         if self.added >= CLEAN_AFTER:

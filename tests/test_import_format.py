@@ -93,3 +93,35 @@ def test_the_common_row_path_maps_like_the_general_one(cells, columns):
             return ("problem", str(exc))
 
     assert outcome(lambda: mapper.to_input(Row(2, list(cells)))) == outcome(lambda: mapper._to_input(list(cells)))
+
+
+class _CountingReader(io.BytesIO):
+    """A file that counts the reads made of it (each read of a real file gives up the GIL)."""
+
+    reads = 0
+
+    def read(self, size=-1):
+        self.reads += 1
+        return super().read(size)
+
+    def read1(self, size=-1):
+        self.reads += 1
+        return super().read1(size)
+
+
+def test_the_file_is_read_in_big_chunks():
+    """Every read of the upload gives up the GIL, and restarts the wait of an import's writer
+    thread for it (see READ_CHUNK_BYTES): a 2.6 MB file must take a handful of reads, not the
+    ~330 of TextIOWrapper's 8 KiB default. The rows are all there all the same, across the
+    seams between chunks (quoted cells with newlines and commas)."""
+    from qconnect_local.importing.csv_format import READ_CHUNK_BYTES
+
+    line = "name-{:06d},\"content, with a comma and a \"\"quote\"\"\nand a newline\"\r\n"
+    body = ("Name,Content\r\n" + "".join(line.format(i) for i in range(40_000))).encode()
+    assert len(body) > 8 * READ_CHUNK_BYTES
+    stream = _CountingReader(body)
+    header, rows = read_rows(stream)
+    got = [row.cells for row in rows]
+    assert header.cells == ["Name", "Content"]
+    assert got == [[f"name-{i:06d}", 'content, with a comma and a "quote"\nand a newline'] for i in range(40_000)]
+    assert stream.reads <= len(body) // READ_CHUNK_BYTES + 3

@@ -10,7 +10,7 @@ import time
 from import_support import csv_bytes, start, upload, wait_job
 from support import ServerProcess, query_state
 
-ROWS = 60_000
+ROWS = 250_000  # big enough to be mid-import a second in (~50,000 rows a second here)
 
 
 def test_sigterm_mid_import_gives_the_job_back_and_exits_promptly(tmp_path):

@@ -232,6 +232,7 @@ def test_a_small_load_into_a_bigger_table_keeps_the_indexes(env, monkeypatch):
 
 def test_none_and_bytes_bind_as_null_and_blob_and_a_process_adapter_is_kept():
     import sqlite3
+    import types
 
     from qconnect_local.storage import sqlite as sqlite_store
 
@@ -239,6 +240,10 @@ def test_none_and_bytes_bind_as_null_and_blob_and_a_process_adapter_is_kept():
     conn.execute("CREATE TABLE t (a, b)")
     conn.execute("INSERT INTO t VALUES (?, ?)", (None, b"\x00\x01"))
     assert conn.execute("SELECT a, typeof(a), b, typeof(b) FROM t").fetchall() == [(None, "null", b"\x00\x01", "blob")]
+    # C functions: a Python adapter would run the interpreter loop, which hands the GIL to any
+    # waiting thread, once per parameter bound (see _bind_none_and_bytes_directly).
+    for kind in (type(None), bytes):
+        assert isinstance(sqlite3.adapters[(kind, sqlite3.PrepareProtocol)], (types.BuiltinFunctionType, type))
     key = (bytes, sqlite3.PrepareProtocol)
     ours = sqlite3.adapters[key]
     try:

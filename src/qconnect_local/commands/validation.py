@@ -6,17 +6,17 @@ input), `importing.rules.QuickResponseRules` (the API's validator + `prepare_qui
 `importing.job.RowChecker` (uniqueness of name and shortcut key, quota, and the messages), and
 `importing.report.ReportWriter` (the failed-record report's layout).
 
-Speed (a 1,000,000-row file in well under 15 s, where the full per-row pipeline costs ~16 µs a
-row on one thread, and more beside an import's writer). A row's outcome under those rules
-depends on its free-text cells (Name, Content, Description, Shortcut key) only through whether each is empty, the `<*Required field>` marker,
-within its member's length bounds or outside them: those members are plain strings whose only
-constraints in the service model are min/max length (checked at start-up against the model; a
-member that gains a pattern or enum is compared by value instead), and no quick-response rule
-besides them reads their text. So each row gets a signature — the class of each free-text cell
-and the exact value of every other cell — and the full pipeline runs once per distinct valid
-signature; a row whose signature already passed skips straight to the uniqueness and quota check
-(RowChecker itself). Rows that fail always run the full pipeline, so their messages are exactly
-the import job's.
+Speed (a 1,000,000-row file in well under 15 s, where the full per-row pipeline costs ~16 µs a row
+on one thread, and more beside an import's writer). A row's outcome under those rules depends on
+its free-text cells (Name, Content, Description, Shortcut key) only through whether each is empty,
+the `<*Required field>` marker, within its member's length bounds or outside them: those members
+are plain strings whose only constraints in the service model are min/max length (checked at
+start-up against the model; a member that gains a pattern or enum is compared by value instead),
+and no quick-response rule besides them reads their text. So each row gets a signature — the class
+of each free-text cell and the exact value of every other cell — and the full pipeline runs once
+per distinct valid signature; a row whose signature already passed skips straight to the uniqueness
+and quota check (RowChecker itself). Rows that fail always run the full pipeline, so their
+messages are exactly the import job's.
 
 Routing-profile names are resolved like the import job does (the job's own resolver, through a
 thin adapter) when a Connect directory file is given; without one they cannot be known offline and

@@ -292,20 +292,25 @@ def _fts_option(session, option):
     return row[0] if row else None
 
 
-def test_a_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env, monkeypatch):
-    """The search index merges its segments in 16s during a load and in FTS5's default 4s
+@pytest.mark.parametrize("expected_rows", [0, 100], ids=["big-by-rows", "big-by-expectation"])
+def test_a_big_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env, monkeypatch, expected_rows):
+    """In a big load the search index merges its segments in 16s, and in FTS5's default 4s
     after it (queries read fewer segments); what the load left is merged, and the index agrees
-    with the table (FTS5's own integrity check)."""
+    with the table (FTS5's own integrity check). A load is big once REBUILD_AFTER rows are in,
+    or from its first row when it is expected to be that big."""
     from qconnect_local.storage import sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "FTS_BATCH_ROWS", 2)  # a segment every batch
+    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 10)
     store, ctx, kb = env
     with store.write() as session:
-        with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"]) as loader:
-            assert _fts_option(session, "automerge") == sqlite_quick_responses.BULK_AUTOMERGE
+        with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"], expected_rows) as loader:
             for i in range(0, 60, 2):
                 loader.add([loader.build(prepare_quick_response(
                     ctx, kb, {"name": f"n{j}", "content": {"content": f"word{j} common"}})) for j in (i, i + 1)])
+                big = expected_rows >= 10 or i >= 10  # i rows were in before this batch
+                assert (_fts_option(session, "automerge") == sqlite_quick_responses.BULK_AUTOMERGE) == big
+                assert (_unique_indexes(session) == set()) == big
             assert loader.finish() == 60
         assert _fts_option(session, "automerge") == 4
         session.conn.execute("INSERT INTO quick_responses_fts (quick_responses_fts) VALUES ('integrity-check')")
@@ -315,9 +320,10 @@ def test_a_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env, mo
         assert sorted(r["name"] for _, r in found) == sorted(f"n{j}" for j in range(60))
 
 
-def test_a_failed_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypatch):
+def test_a_failed_big_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypatch):
     from qconnect_local.storage import sqlite_quick_responses
 
+    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 1)  # big from the second batch
     store, ctx, kb = env
     with store.read() as session:
         before = _fts_option(session, "automerge")
@@ -326,6 +332,25 @@ def test_a_failed_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypatch)
             _load(session, ctx, kb, [{"name": "same", "content": {"content": "c"}}] * 2, batch=1)
     with store.read() as session:
         assert _fts_option(session, "automerge") == before != sqlite_quick_responses.BULK_AUTOMERGE
+        assert _unique_indexes(session) == INDEXES
+
+
+def test_a_small_bulk_load_keeps_the_indexes_and_the_merge_setting(env):
+    """Below REBUILD_AFTER rows (loaded or expected) nothing changes for the load's sake."""
+    from qconnect_local.storage import sqlite_quick_responses
+
+    store, ctx, kb = env
+    with store.read() as session:
+        before = _fts_option(session, "automerge")
+    with store.write() as session:
+        with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"], expected_rows=12) as loader:
+            for i in range(0, 12, 4):
+                loader.add([loader.build(prepare_quick_response(ctx, kb, {"name": f"n{j}", "content": {"content": "c"}}))
+                            for j in range(i, i + 4)])
+                assert _unique_indexes(session) == INDEXES
+                assert _fts_option(session, "automerge") == before != sqlite_quick_responses.BULK_AUTOMERGE
+            assert loader.finish() == 12
+        session.conn.execute("INSERT INTO quick_responses_fts (quick_responses_fts) VALUES ('integrity-check')")
 
 
 def test_a_new_database_has_8_kib_pages_and_an_old_one_keeps_its_own(tmp_path):

@@ -299,7 +299,7 @@ class JobProcessor:
             expected = self._expected_rows()
             names, shortcuts = KeySet(names, expected), KeySet(shortcuts, expected)
             quota = self.settings.quotas.quick_responses_per_knowledge_base
-            with session.quick_response_loader(self.account, self.region, self.kb_id) as loader:
+            with session.quick_response_loader(self.account, self.region, self.kb_id, expected) as loader:
                 checker = _Checker(
                     self, source, RowChecker(self.ctx, kb, names, shortcuts, count, quota, self.rules), report_out,
                     loader.build,
@@ -338,8 +338,9 @@ class JobProcessor:
         return Outcome(status, imported, failed, key if failed else None)
 
     def _expected_rows(self) -> int:
-        """A guess at the file's rows, to size the key sets: ~400 bytes a row (a typical quick
-        response). A guess too high would hold memory for nothing, so it errs low."""
+        """A guess at the file's rows, to size the key sets and to tell the store's loader how big
+        the load will be: ~400 bytes a row (a typical quick response). A guess too high would
+        hold memory for nothing, so it errs low."""
         size = self.blobs.size(f"uploads/{self.job['uploadId']}") or 0
         return min(size // 400, self.settings.quotas.quick_responses_per_knowledge_base)
 

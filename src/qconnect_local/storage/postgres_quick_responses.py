@@ -322,8 +322,11 @@ class QuickResponseQueries:
         loader.add([loader.build(r) for r in records])
         return loader.finish()
 
-    def quick_response_loader(self, account: str, region: str, kb_id: str) -> "BulkLoader":
-        """The SQLite store's bulk-load contract (build, add, finish; a context manager)."""
+    def quick_response_loader(
+        self, account: str, region: str, kb_id: str, expected_rows: int = 0
+    ) -> "BulkLoader":
+        """The SQLite store's bulk-load contract (build, add, finish; a context manager).
+        `expected_rows` is not used: a load here works the same whatever its size."""
         return BulkLoader(self, self._kb_seq(account, region, kb_id))
 
 

@@ -325,12 +325,13 @@ _REBUILT_INDEXES = {
     "quick_responses_modified": "CREATE INDEX quick_responses_modified ON quick_responses (kb, modified_time)",
     "quick_responses_seq_name": "CREATE INDEX quick_responses_seq_name ON quick_responses (seq, kb, name)",
 }
-# Rows loaded before the indexes may be dropped. The environment variable is a tuning knob (and
-# lets the crash test reach that path with a small file).
-REBUILD_AFTER = int(os.environ.get("QCONNECT_LOCAL_BULK_REBUILD_AFTER") or 50_000)
+# Rows from which a load is big (see BulkLoader): loaded so far, or expected from the file's
+# size. The environment variable is a tuning knob (and lets the crash test reach that path with
+# a small file).
+REBUILD_AFTER = int(os.environ.get("QCONNECT_LOCAL_BULK_REBUILD_AFTER") or 300_000)
 FTS_BATCH_ROWS = 10_000  # rows added to the search index by one statement (see BulkLoader)
-# FTS5's merge settings while a bulk load runs, and FTS5's defaults, which `finish` puts back
-# (see BulkLoader).
+# FTS5's merge settings while a big bulk load runs, and FTS5's defaults, which `finish` puts
+# back (see BulkLoader).
 BULK_AUTOMERGE, DEFAULT_AUTOMERGE = 16, 4
 MERGE_PAGES = 10_000_000  # "merge until nothing is left to merge" for the 'merge' command
 
@@ -350,24 +351,34 @@ class BulkLoader:
       trigger inserts were several times slower). FTS5 writes a new index segment at the end of
       every statement, and merges segments as they pile up: one statement per 2,000-row batch
       cost ~8 us a row more than one per 10,000 rows.
-    - While the load runs, FTS5 merges segments only once 16 pile up on a level (BULK_AUTOMERGE;
-      the default 4 merges the same entries again and again), and `finish` puts the default back
-      and merges what is left in one go: at a million rows the search index took ~13.7 s instead
-      of ~17 s, and its queries are no slower after (fewer segments than with the default).
-    - Once the load is big (REBUILD_AFTER rows, and at least as many as the table held when it
-      began), the table's secondary indexes (_REBUILT_INDEXES) are dropped, and created again by
-      `finish`. Keeping them costs a B-tree insert per row and index (random ones for name and
-      shortcut key, slower as they outgrow the page cache); creating them sorts once: the SQLite
-      side of a million-row import went from 62 to ~43 us a row. Uniqueness is not given up: the import checked every name and
-      shortcut key against the knowledge base and the file already, and CREATE UNIQUE INDEX
-      checks again (a duplicate raises ConflictException and the transaction rolls back, as a
-      failed insert would). Other connections keep seeing the indexes (they read the last
-      commit), and writers wait for this transaction anyway.
+    - A big load (REBUILD_AFTER rows loaded, or expected from the start: `expected_rows`, and at
+      least as many as the table held when it began) works differently from then on:
+      - the table's secondary indexes (_REBUILT_INDEXES) are dropped, and created again by
+        `finish`. Keeping them costs a B-tree insert per row and index (random ones for name and
+        shortcut key, slower as they outgrow the page cache); creating them sorts once: the
+        SQLite side of a million-row import went from 62 to ~43 us a row. Uniqueness is not
+        given up: the import checked every name and shortcut key against the knowledge base and
+        the file already, and CREATE UNIQUE INDEX checks again (a duplicate raises
+        ConflictException and the transaction rolls back, as a failed insert would). Other
+        connections keep seeing the indexes (they read the last commit), and writers wait for
+        this transaction anyway.
+      - FTS5 merges segments only once 16 pile up on a level (BULK_AUTOMERGE; the default 4
+        merges the same entries again and again), and `finish` puts the default back and merges
+        what is left in one go: at a million rows the search index took ~13.7 s instead of
+        ~17 s, and its queries are no slower after (fewer segments than with the default).
+      Both move work from the rows to `finish`, after the last row, where nothing overlaps it.
+      In a smaller import the checking thread is the slower one and the writer has time to
+      spare, so a smaller load keeps its indexes and FTS5's merges as they are. Through the API
+      (big from the first row against never): 100,000 rows ~2.85 s against ~2.65 s (`finish`
+      0.38 s against 0.17 s); 200,000 ~5.2 s against ~4.95 s; 400,000 ~10.1 s either way;
+      1,000,000 25.6 s against 28.7 s. Hence big from 300,000 rows.
     """
 
-    def __init__(self, conn: sqlite3.Connection, kb: int, vocabulary: Any) -> None:
+    def __init__(self, conn: sqlite3.Connection, kb: int, vocabulary: Any, expected_rows: int = 0) -> None:
         self.conn, self.kb, self.vocabulary = conn, kb, vocabulary
         self.added = 0
+        self.expected_rows = expected_rows  # a guess (the file's size), or 0
+        self.big = False  # see the class's docstring
         self.dropped: list[str] = []
         self.last_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
         self.indexed_seq = self.last_seq  # rows up to here are in the search index
@@ -381,8 +392,6 @@ class BulkLoader:
         # A bigger page cache for the duration: the unique indexes take random inserts.
         (self.cache_size,) = conn.execute("PRAGMA cache_size").fetchone()
         conn.execute(f"PRAGMA cache_size = {BULK_CACHE_SIZE}")
-        # In the transaction: if the load fails, the rollback puts the setting back too.
-        _set_fts_option(conn, "automerge", BULK_AUTOMERGE)
 
     def __enter__(self) -> "BulkLoader":
         return self
@@ -398,8 +407,8 @@ class BulkLoader:
         """Inserts built rows and their search-index entries; returns how many."""
         if not rows:
             return 0
-        if not self.dropped and self.added >= max(REBUILD_AFTER, self.table_rows):
-            self._drop_indexes()
+        if not self.big and max(self.added, self.expected_rows) >= max(REBUILD_AFTER, self.table_rows):
+            self._go_big()
         for chunk in _chunks(rows, self.rows_per_statement):
             if self.docs is not None:
                 for row in chunk:
@@ -414,8 +423,9 @@ class BulkLoader:
         """Indexes the last rows, creates the dropped indexes again, records the new index state;
         returns the rows added."""
         self._index_rows()
-        _set_fts_option(self.conn, "automerge", DEFAULT_AUTOMERGE)
-        _set_fts_option(self.conn, "merge", MERGE_PAGES)
+        if self.big:
+            _set_fts_option(self.conn, "automerge", DEFAULT_AUTOMERGE)
+            _set_fts_option(self.conn, "merge", MERGE_PAGES)
         if self.dropped:
             # The sorts may use a second core: the import's checking thread is done by now.
             self.conn.execute("PRAGMA threads = 2")
@@ -445,7 +455,10 @@ class BulkLoader:
             )
             self.indexed_seq = self.last_seq
 
-    def _drop_indexes(self) -> None:
+    def _go_big(self) -> None:
+        self.big = True
+        # In the transaction: if the load fails, the rollback puts the setting back too.
+        _set_fts_option(self.conn, "automerge", BULK_AUTOMERGE)
         for name in _REBUILT_INDEXES:
             self.conn.execute(f"DROP INDEX {name}")
             self.dropped.append(name)
@@ -553,10 +566,13 @@ class QuickResponseQueries:
         loader.add([loader.build(r) for r in records])
         return loader.finish()
 
-    def quick_response_loader(self, account: str, region: str, kb_id: str) -> "BulkLoader":
+    def quick_response_loader(
+        self, account: str, region: str, kb_id: str, expected_rows: int = 0
+    ) -> "BulkLoader":
         """A bulk insert into the knowledge base, in this session's transaction: `build` rows
-        (on any thread), `add` them batch by batch, then `finish`."""
-        return BulkLoader(self.conn, self._kb_seq(account, region, kb_id), self._vocabulary())
+        (on any thread), `add` them batch by batch, then `finish`. `expected_rows`, a guess at
+        how many rows will come, lets a big load start as one (see BulkLoader)."""
+        return BulkLoader(self.conn, self._kb_seq(account, region, kb_id), self._vocabulary(), expected_rows)
 
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
         """Sets the knowledge base's lastContentModificationTime to `when` (epoch seconds)."""

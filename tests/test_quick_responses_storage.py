@@ -375,3 +375,29 @@ def test_a_new_database_has_8_kib_pages_and_an_old_one_keeps_its_own(tmp_path):
         assert session.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
         assert session.quick_response_keys(ACCOUNT, REGION, kb["knowledgeBaseId"])[2] == 1
     store.close()
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_idle_indexes_the_rows_so_far_unless_the_load_is_big(env, monkeypatch, big):
+    """While an import waits for its next batch, a load that is not big adds its rows to the
+    search index early (a big one leaves them for a full FTS_BATCH_ROWS statement)."""
+    from qconnect_local.storage import sqlite_quick_responses
+
+    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 10)
+    store, ctx, kb = env
+
+    def indexed(session):
+        return session.conn.execute(
+            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'content:word*'").fetchone()[0]
+
+    with store.write() as session:
+        with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"], 10 if big else 0) as loader:
+            loader.add([loader.build(prepare_quick_response(ctx, kb, {"name": f"n{j}", "content": {"content": f"word{j}"}}))
+                        for j in range(3)])
+            assert indexed(session) == 0
+            loader.idle()
+            assert indexed(session) == (0 if big else 3)
+            loader.idle()  # nothing new: nothing happens
+            assert loader.finish() == 3
+            assert indexed(session) == 3
+        session.conn.execute("INSERT INTO quick_responses_fts (quick_responses_fts) VALUES ('integrity-check')")

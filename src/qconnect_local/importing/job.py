@@ -230,10 +230,15 @@ class _Checker(threading.Thread):
             self._put(batch)
         report.flush()
 
-    def batches(self) -> Iterator[list[Any]]:
-        """The checked records' rows, batch by batch; re-raises what stopped the checker."""
+    def batches(self, idle: Callable[[], None] | None = None) -> Iterator[list[Any]]:
+        """The checked records' rows, batch by batch; re-raises what stopped the checker.
+
+        `idle()` is called when the writer would otherwise wait for the next batch: work it can
+        do early instead of after the last batch, when nothing overlaps it."""
         try:
             while True:
+                if idle is not None and self.queue.empty():
+                    idle()
                 started = time.perf_counter()
                 item = self.queue.get()
                 self.waited += time.perf_counter() - started
@@ -307,7 +312,7 @@ class JobProcessor:
                 started = time.perf_counter()
                 with quick_gil_handoff():
                     checker.start()
-                    for batch in checker.batches():
+                    for batch in checker.batches(loader.idle):
                         # Also here: at shutdown the queued batches are not worth landing (it all rolls back).
                         self.check_stop()
                         loader.add(batch)

@@ -497,6 +497,9 @@ class BulkLoader:
             self.words_writer.close()
             self.words_writer = None
 
+    def idle(self) -> None:
+        """Nothing to do early while the import waits for rows: each COPY indexes its rows."""
+
     def build(self, record: Record) -> tuple[tuple[Any, ...], set[str]]:
         """The COPY row of a checked record and its words. Touches no connection."""
         return _row_and_words(self.kb, record)

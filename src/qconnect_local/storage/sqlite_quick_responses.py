@@ -419,6 +419,15 @@ class BulkLoader:
             self._index_rows()
         return len(rows)
 
+    def idle(self) -> None:
+        """Called while the import waits for its next batch: in a load that is not big, adds the
+        rows inserted so far to the search index now rather than with later ones (otherwise the
+        last up to FTS_BATCH_ROWS rows are indexed after the last batch came, when nothing
+        overlaps the work). Not in a big load: smaller index statements make more segments to
+        merge, and a big load's writer seldom waits."""
+        if not self.big:
+            self._index_rows()
+
     def finish(self) -> int:
         """Indexes the last rows, creates the dropped indexes again, records the new index state;
         returns the rows added."""

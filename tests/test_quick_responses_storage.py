@@ -171,11 +171,11 @@ def _load(session, ctx, kb, params_list, batch=4):
 
 
 def test_a_big_bulk_load_builds_the_unique_indexes_again(env, monkeypatch):
-    """Past REBUILD_AFTER rows the loader drops the (kb, name) and (kb, shortcut_key) indexes
+    """Past BIG_LOAD_ROWS rows the loader drops the (kb, name) and (kb, shortcut_key) indexes
     and creates them again when it finishes: they are there afterwards and still refuse clashes."""
     from qconnect_local.storage import sqlite_quick_responses
 
-    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 4)
+    monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 4)
     monkeypatch.setattr(sqlite_quick_responses, "FTS_BATCH_ROWS", 5)  # index statements in between, and at the end
     store, ctx, kb = env
     kb_id = kb["knowledgeBaseId"]
@@ -205,7 +205,7 @@ def test_a_duplicate_in_a_big_bulk_load_fails_it_whole(env, monkeypatch, clash, 
     ConflictException naming it, and the whole load rolls back (indexes included)."""
     from qconnect_local.storage import sqlite_quick_responses
 
-    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 4)
+    monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 4)
     store, ctx, kb = env
     rows = [{"name": f"n{i}", "content": {"content": "c"}, "shortcutKey": f"s{i}"} for i in range(12)]
     rows[9] = {**rows[9], **clash}
@@ -222,7 +222,7 @@ def test_a_small_load_into_a_bigger_table_keeps_the_indexes(env, monkeypatch):
     """Rebuilding sorts the whole table: not worth it for a load smaller than the table."""
     from qconnect_local.storage import sqlite_quick_responses
 
-    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 4)
+    monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 4)
     store, ctx, kb = env
     with store.write() as session:
         _load(session, ctx, kb, [{"name": f"a{i}", "content": {"content": "c"}} for i in range(20)], batch=20)
@@ -296,12 +296,12 @@ def _fts_option(session, option):
 def test_a_big_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env, monkeypatch, expected_rows):
     """In a big load the search index merges its segments in 16s, and in FTS5's default 4s
     after it (queries read fewer segments); what the load left is merged, and the index agrees
-    with the table (FTS5's own integrity check). A load is big once REBUILD_AFTER rows are in,
+    with the table (FTS5's own integrity check). A load is big once BIG_LOAD_ROWS rows are in,
     or from its first row when it is expected to be that big."""
     from qconnect_local.storage import sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "FTS_BATCH_ROWS", 2)  # a segment every batch
-    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 10)
+    monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 10)
     store, ctx, kb = env
     with store.write() as session:
         with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"], expected_rows) as loader:
@@ -323,7 +323,7 @@ def test_a_big_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env
 def test_a_failed_big_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypatch):
     from qconnect_local.storage import sqlite_quick_responses
 
-    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 1)  # big from the second batch
+    monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 1)  # big from the second batch
     store, ctx, kb = env
     with store.read() as session:
         before = _fts_option(session, "automerge")
@@ -336,7 +336,7 @@ def test_a_failed_big_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypa
 
 
 def test_a_small_bulk_load_keeps_the_indexes_and_the_merge_setting(env):
-    """Below REBUILD_AFTER rows (loaded or expected) nothing changes for the load's sake."""
+    """Below BIG_LOAD_ROWS rows (loaded or expected) nothing changes for the load's sake."""
     from qconnect_local.storage import sqlite_quick_responses
 
     store, ctx, kb = env
@@ -383,7 +383,7 @@ def test_idle_indexes_the_rows_so_far_unless_the_load_is_big(env, monkeypatch, b
     search index early (a big one leaves them for a full FTS_BATCH_ROWS statement)."""
     from qconnect_local.storage import sqlite_quick_responses
 
-    monkeypatch.setattr(sqlite_quick_responses, "REBUILD_AFTER", 10)
+    monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 10)
     store, ctx, kb = env
 
     def indexed(session):

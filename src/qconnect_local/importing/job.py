@@ -17,11 +17,11 @@ Why one transaction from the start rather than "check first, then land": landing
 dominated by SQLite's index and full-text work, so the write lock would be held nearly as long
 either way, while overlapping the two halves the job's time. At a million rows the two halves
 take about as long; below that the checker is the slower half (the job logs how long each side
-waited for the other). Memory stays flat: the queue
-holds a few batches, and the only per-row state is the set of names and shortcut keys (a
-compact `KeySet`, ~50 bytes a key). Because the names and shortcut keys are read inside the same
-transaction, nothing can slip in between check and insert. API reads go on meanwhile (WAL); API
-writes wait for the job to land (about half a minute for a million rows).
+waited for the other). Memory stays flat: the queue holds a few batches, and the only per-row
+state is the set of names and shortcut keys (a compact `KeySet`, ~50 bytes a key). Because the
+names and shortcut keys are read inside the same transaction, nothing can slip in between check
+and insert. API reads go on meanwhile (WAL); API writes wait for the job to land (about half a
+minute for a million rows).
 
 Status (project decision, reference §5.3): COMPLETE when every row was imported; FAILED when the
 file could not be used (nothing imported) or when at least one row failed (the good rows are

@@ -328,7 +328,7 @@ _REBUILT_INDEXES = {
 # Rows from which a load is big (see BulkLoader): loaded so far, or expected from the file's
 # size. The environment variable is a tuning knob (and lets the crash test reach that path with
 # a small file).
-REBUILD_AFTER = int(os.environ.get("QCONNECT_LOCAL_BULK_REBUILD_AFTER") or 300_000)
+BIG_LOAD_ROWS = int(os.environ.get("QCONNECT_LOCAL_BIG_LOAD_ROWS") or 300_000)
 FTS_BATCH_ROWS = 10_000  # rows added to the search index by one statement (see BulkLoader)
 # FTS5's merge settings while a big bulk load runs, and FTS5's defaults, which `finish` puts
 # back (see BulkLoader).
@@ -351,7 +351,7 @@ class BulkLoader:
       trigger inserts were several times slower). FTS5 writes a new index segment at the end of
       every statement, and merges segments as they pile up: one statement per 2,000-row batch
       cost ~8 us a row more than one per 10,000 rows.
-    - A big load (REBUILD_AFTER rows loaded, or expected from the start: `expected_rows`, and at
+    - A big load (BIG_LOAD_ROWS rows loaded, or expected from the start: `expected_rows`, and at
       least as many as the table held when it began) works differently from then on:
       - the table's secondary indexes (_REBUILT_INDEXES) are dropped, and created again by
         `finish`. Keeping them costs a B-tree insert per row and index (random ones for name and
@@ -407,7 +407,7 @@ class BulkLoader:
         """Inserts built rows and their search-index entries; returns how many."""
         if not rows:
             return 0
-        if not self.big and max(self.added, self.expected_rows) >= max(REBUILD_AFTER, self.table_rows):
+        if not self.big and max(self.added, self.expected_rows) >= max(BIG_LOAD_ROWS, self.table_rows):
             self._go_big()
         for chunk in _chunks(rows, self.rows_per_statement):
             if self.docs is not None:
@@ -465,6 +465,7 @@ class BulkLoader:
             self.indexed_seq = self.last_seq
 
     def _go_big(self) -> None:
+        """From here on the load works as a big one (see the class's docstring)."""
         self.big = True
         # In the transaction: if the load fails, the rollback puts the setting back too.
         _set_fts_option(self.conn, "automerge", BULK_AUTOMERGE)

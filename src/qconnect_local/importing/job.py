@@ -230,14 +230,14 @@ class _Checker(threading.Thread):
             self._put(batch)
         report.flush()
 
-    def batches(self, idle: Callable[[], None] | None = None) -> Iterator[list[Any]]:
+    def batches(self, idle: Callable[[], None]) -> Iterator[list[Any]]:
         """The checked records' rows, batch by batch; re-raises what stopped the checker.
 
         `idle()` is called when the writer would otherwise wait for the next batch: work it can
         do early instead of after the last batch, when nothing overlaps it."""
         try:
             while True:
-                if idle is not None and self.queue.empty():
+                if self.queue.empty():
                     idle()
                 started = time.perf_counter()
                 item = self.queue.get()

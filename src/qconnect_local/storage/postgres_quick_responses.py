@@ -259,6 +259,7 @@ class QuickResponseQueries:
 
     conn: psycopg.Connection
     writing: bool
+    side_connection: Any  # see PostgresSession
 
     def _kb_seq(self, account: str, region: str, kb_id: str) -> int:
         # In a write session this also locks the knowledge base row until the session ends.
@@ -482,9 +483,9 @@ class BulkLoader:
         self.added = 0
         self.known: set[str] = set()
         self.words_table = False
-        side = getattr(session, "side_connection", None)
-        self.words_writer = WordsWriter(side) if side is not None else None
-        if self.words_writer is not None:
+        self.words_writer: WordsWriter | None = None
+        if session.side_connection is not None:
+            self.words_writer = WordsWriter(session.side_connection)
             self.words_writer.start()
         for setting in _LOAD_SETTINGS:
             self.conn.execute(setting)

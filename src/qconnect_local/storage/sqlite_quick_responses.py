@@ -378,8 +378,7 @@ class BulkLoader:
         self.conn, self.kb, self.vocabulary = conn, kb, vocabulary
         self.added = 0
         self.expected_rows = expected_rows  # a guess (the file's size), or 0
-        self.big = False  # see the class's docstring
-        self.dropped: list[str] = []
+        self.big = False  # see the class's docstring; a big load has dropped _REBUILT_INDEXES
         self.last_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
         self.indexed_seq = self.last_seq  # rows up to here are in the search index
         self.table_rows = self.last_seq  # an upper bound (seq only grows), cheap to read
@@ -435,18 +434,16 @@ class BulkLoader:
         if self.big:
             _set_fts_option(self.conn, "automerge", DEFAULT_AUTOMERGE)
             _set_fts_option(self.conn, "merge", MERGE_PAGES)
-        if self.dropped:
             # The sorts may use a second core: the import's checking thread is done by now.
             self.conn.execute("PRAGMA threads = 2")
             try:
-                for name in self.dropped:
+                for name, create in _REBUILT_INDEXES.items():
                     try:
-                        self.conn.execute(_REBUILT_INDEXES[name])
+                        self.conn.execute(create)
                     except sqlite3.IntegrityError:
                         raise self._duplicate(name) from None
             finally:
                 self.conn.execute("PRAGMA threads = 0")
-        self.dropped = []
         token = uuid.uuid4().hex
         _set_index_token(self.conn, token)
         if self.docs is not None:
@@ -471,7 +468,6 @@ class BulkLoader:
         _set_fts_option(self.conn, "automerge", BULK_AUTOMERGE)
         for name in _REBUILT_INDEXES:
             self.conn.execute(f"DROP INDEX {name}")
-            self.dropped.append(name)
 
     def _duplicate(self, index: str) -> ConflictException:
         column, member = ("name", "name") if index == "quick_responses_name" else ("shortcut_key", "shortcutKey")

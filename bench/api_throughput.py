@@ -13,7 +13,6 @@ Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import socket
@@ -69,8 +68,9 @@ def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int, s
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-H", f"Authorization: {auth}", *scripted, url]
     if warmup:
         subprocess.run([*base[:3], f"-d{warmup}s", *base[3:]], capture_output=True, timeout=warmup + 30)
-    out = subprocess.run([*base[:3], f"-d{duration}s", *base[3:]], capture_output=True, text=True,
-                         timeout=duration + 30).stdout
+    out = subprocess.run(
+        [*base[:3], f"-d{duration}s", *base[3:]], capture_output=True, text=True, timeout=duration + 30
+    ).stdout
     rps = float(_RPS.search(out).group(1))
     lat = {p: float(v) * _UNIT[u] for p, v, u in _LATENCY.findall(out)}
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -81,7 +81,8 @@ def start_qconnect(data_dir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "qconnect_local", "serve", "--port", str(port), "--data-dir", data_dir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/_qconnect/health")
@@ -90,16 +91,18 @@ def start_qconnect(data_dir: str) -> tuple[subprocess.Popen, str]:
 
 def start_moto() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/moto-api/")
     return proc, url
 
 
 def client(service: str, url: str):
-    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def main() -> int:
@@ -116,15 +119,26 @@ def main() -> int:
     moto, moto_url = start_moto()
     try:
         kb = client("qconnect", ours_url).create_knowledge_base(
-            name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark")["knowledgeBase"]
+            name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark"
+        )["knowledgeBase"]
         ours_target = f"{ours_url}/knowledgeBases/{kb['knowledgeBaseId']}"
         moto_kb = client("bedrock-agent", moto_url).create_knowledge_base(
-            name="bench", roleArn="arn:aws:iam::123456789012:role/bench",
-            knowledgeBaseConfiguration={"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {
-                "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1"}},
-            storageConfiguration={"type": "OPENSEARCH_SERVERLESS", "opensearchServerlessConfiguration": {
-                "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/x", "vectorIndexName": "i",
-                "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"}}},
+            name="bench",
+            roleArn="arn:aws:iam::123456789012:role/bench",
+            knowledgeBaseConfiguration={
+                "type": "VECTOR",
+                "vectorKnowledgeBaseConfiguration": {
+                    "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1"
+                },
+            },
+            storageConfiguration={
+                "type": "OPENSEARCH_SERVERLESS",
+                "opensearchServerlessConfiguration": {
+                    "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/x",
+                    "vectorIndexName": "i",
+                    "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"},
+                },
+            },
         )["knowledgeBase"]
         moto_target = f"{moto_url}/knowledgebases/{moto_kb['knowledgeBaseId']}"
 
@@ -133,14 +147,19 @@ def main() -> int:
             for label, url, service in (("qconnect-local", ours_target, "wisdom"), ("moto", moto_target, "bedrock")):
                 result = run_wrk(url, signed_authorization(url, service), conc, args.duration, args.warmup)
                 rows.append((label, conc, result))
-                print(f"{label:15s} c={conc:<3d} {result['rps']:>10,.0f} req/s  p50 {result['p50']:.2f} ms"
-                      f"  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}", flush=True)
+                print(
+                    f"{label:15s} c={conc:<3d} {result['rps']:>10,.0f} req/s  p50 {result['p50']:.2f} ms"
+                    f"  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}",
+                    flush=True,
+                )
         print()
         for conc in (1, 16):
             ours_r = next(r for l, c, r in rows if l == "qconnect-local" and c == conc)
             moto_r = next(r for l, c, r in rows if l == "moto" and c == conc)
-            print(f"c={conc}: qconnect-local / moto throughput ratio = {ours_r['rps'] / moto_r['rps']:.1f}x"
-                  f"  (p99 {ours_r['p99']:.2f} ms vs {moto_r['p99']:.2f} ms)")
+            print(
+                f"c={conc}: qconnect-local / moto throughput ratio = {ours_r['rps'] / moto_r['rps']:.1f}x"
+                f"  (p99 {ours_r['p99']:.2f} ms vs {moto_r['p99']:.2f} ms)"
+            )
     finally:
         for proc in (ours, moto):
             proc.terminate()

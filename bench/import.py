@@ -58,18 +58,21 @@ def generate(path: Path, rows: int, seed: int = 42) -> None:
             text = rng.choices(words, cum_weights=cum_weights, k=48)
             text[5] = f'"{text[5]}"'
             content = " ".join(text[:16]) + ", " + " ".join(text[16:32]) + ". " + " ".join(text[32:]) + "."
-            out.writerow([
-                f"{rng.choice(words)}-{rng.choice(words)}-{i:07d}",
-                content,
-                "application/x.quickresponse;format=plain",
-                " ".join(rng.choices(words, cum_weights=cum_weights, k=8)),
-                f"k{i:x}",
-                "Chat|Email",
-                "en_US",
-            ])
+            out.writerow(
+                [
+                    f"{rng.choice(words)}-{rng.choice(words)}-{i:07d}",
+                    content,
+                    "application/x.quickresponse;format=plain",
+                    " ".join(rng.choices(words, cum_weights=cum_weights, k=8)),
+                    f"k{i:x}",
+                    "Chat|Email",
+                    "en_US",
+                ]
+            )
 
 
 # -- the floor ---------------------------------------------------------------------------------
+
 
 def floor(path: Path, workdir: Path) -> float:
     db_path = workdir / "floor.sqlite3"
@@ -93,12 +96,27 @@ def floor(path: Path, workdir: Path) -> float:
         next(reader)
         now = time.time()
         rows = (
-            (str(uuid.uuid4()), kb, r[0], r[2], r[1], r[3], r[4], json.dumps(r[5].split("|")), r[6], now, now, "CREATED")
+            (
+                str(uuid.uuid4()),
+                kb,
+                r[0],
+                r[2],
+                r[1],
+                r[3],
+                r[4],
+                json.dumps(r[5].split("|")),
+                r[6],
+                now,
+                now,
+                "CREATED",
+            )
             for r in reader
         )
         db.execute("BEGIN")
         db.executemany("INSERT INTO quick_responses VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        db.execute("INSERT INTO qr_fts (rowid, name, content, description) SELECT rowid, name, content, description FROM quick_responses")
+        db.execute(
+            "INSERT INTO qr_fts (rowid, name, content, description) SELECT rowid, name, content, description FROM quick_responses"
+        )
         db.execute("COMMIT")
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     db.close()
@@ -106,6 +124,7 @@ def floor(path: Path, workdir: Path) -> float:
 
 
 # -- ours --------------------------------------------------------------------------------------
+
 
 def memory_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -123,24 +142,37 @@ def cpu_seconds(pid: int) -> float:
 def ours(path: Path, rows: int, workdir: Path) -> dict[str, float]:
     data_dir = workdir / f"server-{rows}"
     server = ServerProcess(
-        "--max-quick-responses", str(rows + 10), "--max-upload-bytes", str(path.stat().st_size + 1024),
-        "--log-level", "info", data_dir=data_dir,
+        "--max-quick-responses",
+        str(rows + 10),
+        "--max-upload-bytes",
+        str(path.stat().st_size + 1024),
+        "--log-level",
+        "info",
+        data_dir=data_dir,
     ).start()
     try:
         client = server.client()
         pid = server.proc.pid
-        kb_id = client.create_knowledge_base(name="bench", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        kb_id = client.create_knowledge_base(name="bench", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         rss_before = memory_kb(pid, "VmRSS")
         cpu_before = cpu_seconds(pid)
         t0 = time.perf_counter()
         up = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/csv")
         with open(path, "rb") as body:
-            req = urllib.request.Request(up["url"], data=body, method="PUT", headers={
-                **up["headersToInclude"], "content-length": str(path.stat().st_size)})
+            req = urllib.request.Request(
+                up["url"],
+                data=body,
+                method="PUT",
+                headers={**up["headersToInclude"], "content-length": str(path.stat().st_size)},
+            )
             with urllib.request.urlopen(req, timeout=600) as r:
                 assert r.status == 200
         t_upload = time.perf_counter() - t0
-        job = client.start_import_job(knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES", uploadId=up["uploadId"])["importJob"]
+        job = client.start_import_job(knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES", uploadId=up["uploadId"])[
+            "importJob"
+        ]
         peak_rss = 0
         while job["status"] == "START_IN_PROGRESS":
             # Fine-grained at first (a 10,000-row job takes under a second), then as a client
@@ -171,8 +203,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qconnect-import-bench-", dir=args.workdir) as tmp:
         workdir = Path(tmp)
-        print(f"{'rows':>9} | {'ours s':>7} {'(upload)':>9} {'rows/s':>8} {'cpu s':>6} {'mem MB':>7} |"
-              f" {'floor s':>7} {'rows/s':>8} {'cpu s':>6} | ratio")
+        print(
+            f"{'rows':>9} | {'ours s':>7} {'(upload)':>9} {'rows/s':>8} {'cpu s':>6} {'mem MB':>7} |"
+            f" {'floor s':>7} {'rows/s':>8} {'cpu s':>6} | ratio"
+        )
         for rows in args.rows:
             path = workdir / f"qr_{rows}.csv"
             generate(path, rows)
@@ -180,9 +214,12 @@ def main() -> None:
             mine = ours(path, rows, workdir)
             base, base_cpu = floor(path, workdir)
             ours_rate, floor_rate = rows / mine["total"], rows / base
-            print(f"{rows:>9} | {mine['total']:>7.2f} {mine['upload']:>8.2f}s {ours_rate:>8.0f} {mine['cpu']:>6.1f}"
-                  f" {mine['growth_mb']:>7.0f} | {base:>7.2f} {floor_rate:>8.0f} {base_cpu:>6.1f} |"
-                  f" {ours_rate / floor_rate:.2f}x", flush=True)
+            print(
+                f"{rows:>9} | {mine['total']:>7.2f} {mine['upload']:>8.2f}s {ours_rate:>8.0f} {mine['cpu']:>6.1f}"
+                f" {mine['growth_mb']:>7.0f} | {base:>7.2f} {floor_rate:>8.0f} {base_cpu:>6.1f} |"
+                f" {ours_rate / floor_rate:.2f}x",
+                flush=True,
+            )
             path.unlink()
 
 

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -53,20 +54,25 @@ def qconnect_series(client: Any, calls: int, rounds: int) -> dict[str, float]:
                     client.delete_knowledge_base(knowledgeBaseId=s["knowledgeBaseId"])
                 state["kbs"] = 0
             state["kb"] = client.create_knowledge_base(name="bench", knowledgeBaseType="QUICK_RESPONSES")[
-                "knowledgeBase"]["knowledgeBaseId"]
+                "knowledgeBase"
+            ]["knowledgeBaseId"]
             state["in_kb"] = 0
             state["kbs"] += 1
         state["in_kb"] += 1
         return state["kb"]
 
     def create(i: int) -> None:
-        client.create_quick_response(knowledgeBaseId=kb(), name=f"qr-{i}-{time.perf_counter_ns()}",
-                                     content={"content": "Hello {{Attributes.Customer}}, how can I help?"},
-                                     channels=["Chat"])
+        client.create_quick_response(
+            knowledgeBaseId=kb(),
+            name=f"qr-{i}-{time.perf_counter_ns()}",
+            content={"content": "Hello {{Attributes.Customer}}, how can I help?"},
+            channels=["Chat"],
+        )
 
     target_kb = kb()
     qr_id = client.create_quick_response(knowledgeBaseId=target_kb, name="target", content={"content": "x"})[
-        "quickResponse"]["quickResponseId"]
+        "quickResponse"
+    ]["quickResponseId"]
 
     def get(i: int) -> None:
         client.get_quick_response(knowledgeBaseId=target_kb, quickResponseId=qr_id)
@@ -82,13 +88,22 @@ def moto_series(calls: int, rounds: int) -> dict[str, float]:
 
         def make_kb(i: int) -> dict[str, Any]:
             return client.create_knowledge_base(
-                name=f"kb-{i}-{time.perf_counter_ns()}", roleArn="arn:aws:iam::123456789012:role/bench",
-                knowledgeBaseConfiguration={"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {
-                    "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1"}},
-                storageConfiguration={"type": "OPENSEARCH_SERVERLESS", "opensearchServerlessConfiguration": {
-                    "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/bench",
-                    "vectorIndexName": "index", "fieldMapping": {
-                        "vectorField": "v", "textField": "t", "metadataField": "m"}}},
+                name=f"kb-{i}-{time.perf_counter_ns()}",
+                roleArn="arn:aws:iam::123456789012:role/bench",
+                knowledgeBaseConfiguration={
+                    "type": "VECTOR",
+                    "vectorKnowledgeBaseConfiguration": {
+                        "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1"
+                    },
+                },
+                storageConfiguration={
+                    "type": "OPENSEARCH_SERVERLESS",
+                    "opensearchServerlessConfiguration": {
+                        "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/bench",
+                        "vectorIndexName": "index",
+                        "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"},
+                    },
+                },
             )
 
         kb_id = make_kb(-2)["knowledgeBase"]["knowledgeBaseId"]
@@ -110,8 +125,12 @@ def _healthy(endpoint: str) -> bool:
 
 def start_server(log: Any) -> tuple[subprocess.Popen[str], str]:
     """`qconnect-local serve` in a child process, its output to a file (a full pipe would stall it)."""
-    proc = subprocess.Popen([sys.executable, "-m", "qconnect_local", "serve", "--port", "0", "--in-memory"],
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qconnect_local", "serve", "--port", "0", "--in-memory"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         m = re.search(r"listening on (http://\S+)", open(log.name).read())
@@ -133,11 +152,15 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     results["moto mock_aws (bedrock-agent KB)"] = moto_series(args.calls, args.rounds)
     with mock_qconnect():
-        results["qconnect-local mock_qconnect()"] = qconnect_series(boto3.client("qconnect", **CREDS), args.calls, args.rounds)
+        results["qconnect-local mock_qconnect()"] = qconnect_series(
+            boto3.client("qconnect", **CREDS), args.calls, args.rounds
+        )
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
         proc, endpoint = start_server(log)
         try:
-            client = boto3.client("qconnect", endpoint_url=endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
+            client = boto3.client(
+                "qconnect", endpoint_url=endpoint, config=Config(retries={"max_attempts": 1}), **CREDS
+            )
             results["qconnect-local HTTP server"] = qconnect_series(client, args.calls, args.rounds)
         except Exception:
             print(open(log.name).read()[-3000:], file=sys.stderr)
@@ -150,11 +173,15 @@ def main() -> None:
     print(f"\n{args.calls} calls x {args.rounds} rounds per series; median round, mean per call")
     print(f"{'series':34} {'create ms':>10} {'get ms':>10} {'create/moto':>12} {'get/moto':>10}")
     for name, r in results.items():
-        print(f"{name:34} {r['create'] * 1e3:10.3f} {r['get'] * 1e3:10.3f} "
-              f"{r['create'] / moto['create']:12.2f} {r['get'] / moto['get']:10.2f}")
+        print(
+            f"{name:34} {r['create'] * 1e3:10.3f} {r['get'] * 1e3:10.3f} "
+            f"{r['create'] / moto['create']:12.2f} {r['get'] / moto['get']:10.2f}"
+        )
     ours = results["qconnect-local mock_qconnect()"]["get"]
     verdict = "meets" if ours <= moto["get"] else "MISSES"
-    print(f"\nin-process GetQuickResponse vs moto GetKnowledgeBase: {ours / moto['get']:.2f}x ({verdict} the target <= 1.0)")
+    print(
+        f"\nin-process GetQuickResponse vs moto GetKnowledgeBase: {ours / moto['get']:.2f}x ({verdict} the target <= 1.0)"
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import csv
 import importlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ generate = importlib.import_module("import").generate  # bench/import.py (a keyw
 
 # -- set-up ------------------------------------------------------------------------------------
 
+
 class Database:
     """A fresh PostgreSQL database for the run, dropped at the end."""
 
@@ -68,8 +68,16 @@ class Database:
 
 
 def limits(rows: int, size: int) -> list[str]:
-    return ["--max-quick-responses", str(rows + 10), "--max-upload-bytes", str(size + 1024),
-            "--max-import-jobs-in-progress", "0", "--log-level", "warning"]
+    return [
+        "--max-quick-responses",
+        str(rows + 10),
+        "--max-upload-bytes",
+        str(size + 1024),
+        "--max-import-jobs-in-progress",
+        "0",
+        "--log-level",
+        "warning",
+    ]
 
 
 def split(path: Path, parts: int) -> list[Path]:
@@ -85,22 +93,28 @@ def split(path: Path, parts: int) -> list[Path]:
         with open(part, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(header)
-            w.writerows(rows[i * size:(i + 1) * size])
+            w.writerows(rows[i * size : (i + 1) * size])
         out.append(part)
     return out
 
 
 # -- import --------------------------------------------------------------------------------------
 
+
 def upload_and_start(client, kb_id: str, path: Path) -> str:
     up = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/csv")
     with open(path, "rb") as body:
-        req = urllib.request.Request(up["url"], data=body, method="PUT", headers={
-            **up["headersToInclude"], "content-length": str(path.stat().st_size)})
+        req = urllib.request.Request(
+            up["url"],
+            data=body,
+            method="PUT",
+            headers={**up["headersToInclude"], "content-length": str(path.stat().st_size)},
+        )
         with urllib.request.urlopen(req, timeout=600) as r:
             assert r.status == 200
-    return client.start_import_job(
-        knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES", uploadId=up["uploadId"])["importJob"]["importJobId"]
+    return client.start_import_job(knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES", uploadId=up["uploadId"])[
+        "importJob"
+    ]["importJobId"]
 
 
 def wait_jobs(client, jobs: list[tuple[str, str]]) -> None:
@@ -116,8 +130,12 @@ def wait_jobs(client, jobs: list[tuple[str, str]]) -> None:
 def timed_import(server: ServerProcess, files: list[Path]) -> tuple[float, list[str]]:
     """Wall time from the first upload to the last job's end; the knowledge base ids."""
     client = server.client()
-    kbs = [client.create_knowledge_base(name=f"bench{i}", knowledgeBaseType="QUICK_RESPONSES")[
-        "knowledgeBase"]["knowledgeBaseId"] for i in range(len(files))]
+    kbs = [
+        client.create_knowledge_base(name=f"bench{i}", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
+        for i in range(len(files))
+    ]
     t0 = time.perf_counter()
     with ThreadPoolExecutor(len(files)) as pool:
         job_ids = list(pool.map(lambda kf: upload_and_start(client, *kf), zip(kbs, files)))
@@ -166,15 +184,20 @@ def load(urls: list[str], connections: int, duration: int, warmup: int, script: 
 
 def api_figures(label: str, servers: list[ServerProcess], kb_id: str, args, script: Path) -> None:
     client = servers[0].client()
-    qr_id = client.list_quick_responses(knowledgeBaseId=kb_id, maxResults=1)["quickResponseSummaries"][0]["quickResponseId"]
+    qr_id = client.list_quick_responses(knowledgeBaseId=kb_id, maxResults=1)["quickResponseSummaries"][0][
+        "quickResponseId"
+    ]
     get_path = f"/knowledgeBases/{kb_id}/quickResponses/{qr_id}"
     search_path = f"/knowledgeBases/{kb_id}/search/quickResponses"
     for n in (1, 2):
         urls = [s.endpoint_url for s in servers[:n]]
         for op, path, lua in (("GetQuickResponse", get_path, None), ("SearchQuickResponses", search_path, script)):
             r = load([u + path for u in urls], args.connections, args.duration, args.warmup, lua)
-            print(f"{label:10s} {n} server(s)  {op:21s} {r['rps']:>9,.0f} req/s  p50 {r['p50']:7.2f} ms"
-                  f"  p99 {r['p99']:7.2f} ms  non-2xx {r['errors']}", flush=True)
+            print(
+                f"{label:10s} {n} server(s)  {op:21s} {r['rps']:>9,.0f} req/s  p50 {r['p50']:7.2f} ms"
+                f"  p99 {r['p99']:7.2f} ms  non-2xx {r['errors']}",
+                flush=True,
+            )
 
 
 def search_word(path: Path, sample: int = 20_000) -> str:
@@ -198,6 +221,7 @@ def search_word(path: Path, sample: int = 20_000) -> str:
 
 # -- main ----------------------------------------------------------------------------------------
 
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -207,8 +231,11 @@ def main() -> int:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-api", action="store_true")
-    parser.add_argument("--imports", default="sqlite,pg1,pg2",
-                        help="which imports to run, comma-separated from sqlite, pg1, pg2 (with --skip-api)")
+    parser.add_argument(
+        "--imports",
+        default="sqlite,pg1,pg2",
+        help="which imports to run, comma-separated from sqlite, pg1, pg2 (with --skip-api)",
+    )
     args = parser.parse_args()
     imports = set(args.imports.split(","))
     if imports != {"sqlite", "pg1", "pg2"} and not args.skip_api:

@@ -36,8 +36,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -59,6 +60,7 @@ ROUTING_PROFILES = [
 
 # -- data -----------------------------------------------------------------------------------------
 
+
 def make_vocabulary(rng: random.Random) -> list[str]:
     consonants, vowels = "bcdfghjklmnprstvwz", "aeiou"
     words: set[str] = set()
@@ -72,7 +74,7 @@ def make_vocabulary(rng: random.Random) -> list[str]:
 
 class Zipf:
     def __init__(self, n: int, s: float, rng: random.Random) -> None:
-        weights = [1.0 / (k ** s) for k in range(1, n + 1)]
+        weights = [1.0 / (k**s) for k in range(1, n + 1)]
         total = sum(weights)
         self.cdf = list(itertools.accumulate(w / total for w in weights))
         self.rng = rng
@@ -128,6 +130,7 @@ def generate(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
 
 # -- load -----------------------------------------------------------------------------------------
 
+
 def load(data_dir: Path, count: int, seed: int) -> dict[str, Any]:
     settings = Settings(data_dir=data_dir)
     settings.prepare()
@@ -181,14 +184,21 @@ def _baseline_insert(records: list[dict[str, Any]]) -> float:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA cache_size = -65536")
-        conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT, name TEXT, description TEXT, content TEXT, data BLOB)")
+        conn.execute(
+            "CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT, name TEXT, description TEXT, content TEXT, data BLOB)"
+        )
         t0 = time.perf_counter()
         conn.execute("BEGIN")
         conn.executemany(
             "INSERT INTO t (id, name, description, content, data) VALUES (?, ?, ?, ?, ?)",
             (
-                (r["quickResponseId"], r["name"], r.get("description"), r["contents"]["plainText"]["content"],
-                 json.dumps(r["tags"]).encode())
+                (
+                    r["quickResponseId"],
+                    r["name"],
+                    r.get("description"),
+                    r["contents"]["plainText"]["content"],
+                    json.dumps(r["tags"]).encode(),
+                )
                 for r in records
             ),
         )
@@ -208,10 +218,25 @@ AUTH = (
 
 class Server:
     def __init__(self, data_dir: Path, count: int) -> None:
-        cmd = [sys.executable, "-m", "qconnect_local", "serve", "--port", "0", "--data-dir", str(data_dir),
-               "--max-quick-responses", str(max(count, 1000) * 2)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        cmd = [
+            sys.executable,
+            "-m",
+            "qconnect_local",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            "--max-quick-responses",
+            str(max(count, 1000) * 2),
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if "listening on http://" not in line:
@@ -256,36 +281,66 @@ def request(conn: http.client.HTTPConnection, method: str, path: str, body: Any 
 
 def query_classes(vocab: list[str], rng: random.Random, ccp: bool = False) -> dict[str, Any]:
     """Each class: a function returning a fresh search expression (random words of the class)."""
+
     def q(field: str, value: str, op: str = "CONTAINS", **kw: Any) -> dict[str, Any]:
         return {"name": field, "values": [value], "operator": op, **kw}
 
     def typeahead(n: int) -> dict[str, Any]:
         # What the CCP sends while an agent types (reference §8.6): one value over the four fields.
         text = vocab[rng.randrange(3000)][:n]
-        return {"queries": [q("shortcutKey", text, "CONTAINS_AND_PREFIX", priority="HIGH"),
-                            q("name", text, "CONTAINS_AND_PREFIX", priority="HIGH"),
-                            q("content", text, "CONTAINS_AND_PREFIX", priority="MEDIUM"),
-                            q("description", text, "CONTAINS_AND_PREFIX", priority="LOW")]}
+        return {
+            "queries": [
+                q("shortcutKey", text, "CONTAINS_AND_PREFIX", priority="HIGH"),
+                q("name", text, "CONTAINS_AND_PREFIX", priority="HIGH"),
+                q("content", text, "CONTAINS_AND_PREFIX", priority="MEDIUM"),
+                q("description", text, "CONTAINS_AND_PREFIX", priority="LOW"),
+            ]
+        }
 
     def fuzzy_word() -> str:
         word = vocab[rng.randrange(100, 3000)]
         i = rng.randrange(len(word))
-        return word[:i] + rng.choice("xyq") + word[i + 1:]
+        return word[:i] + rng.choice("xyq") + word[i + 1 :]
 
     classes = {
-        "rare 2-word CONTAINS": lambda: {"queries": [q("content", f"{vocab[rng.randrange(15000, 20000)]} {vocab[rng.randrange(15000, 20000)]}")]},
-        "very common 2-word CONTAINS": lambda: {"queries": [q("content", f"{vocab[rng.randrange(5)]} {vocab[rng.randrange(5)]}")]},
-        "2-char CONTAINS_AND_PREFIX (content)": lambda: {"queries": [q("content", vocab[rng.randrange(3000)][:2], "CONTAINS_AND_PREFIX")]},
-        "4-char CONTAINS_AND_PREFIX (content)": lambda: {"queries": [q("content", vocab[rng.randrange(3000)][:4], "CONTAINS_AND_PREFIX")]},
-        "filtered: channel + routing profile (includeNoExistence)": lambda: {"filters": [
-            {"name": "channels", "operator": "EQUALS", "values": ["Chat"]},
-            {"name": "groupingConfiguration.values", "operator": "EQUALS",
-             "values": [rng.choice(ROUTING_PROFILES)], "includeNoExistence": True}]},
-        "filtered + 4-char prefix": lambda: {"queries": [q("content", vocab[rng.randrange(3000)][:4], "CONTAINS_AND_PREFIX")], "filters": [
-            {"name": "channels", "operator": "EQUALS", "values": ["Chat"]},
-            {"name": "groupingConfiguration.values", "operator": "EQUALS",
-             "values": [rng.choice(ROUTING_PROFILES)], "includeNoExistence": True}]},
-        "orderOnField lastModifiedTime DESC (all)": lambda: {"orderOnField": {"name": "lastModifiedTime", "order": "DESC"}},
+        "rare 2-word CONTAINS": lambda: {
+            "queries": [q("content", f"{vocab[rng.randrange(15000, 20000)]} {vocab[rng.randrange(15000, 20000)]}")]
+        },
+        "very common 2-word CONTAINS": lambda: {
+            "queries": [q("content", f"{vocab[rng.randrange(5)]} {vocab[rng.randrange(5)]}")]
+        },
+        "2-char CONTAINS_AND_PREFIX (content)": lambda: {
+            "queries": [q("content", vocab[rng.randrange(3000)][:2], "CONTAINS_AND_PREFIX")]
+        },
+        "4-char CONTAINS_AND_PREFIX (content)": lambda: {
+            "queries": [q("content", vocab[rng.randrange(3000)][:4], "CONTAINS_AND_PREFIX")]
+        },
+        "filtered: channel + routing profile (includeNoExistence)": lambda: {
+            "filters": [
+                {"name": "channels", "operator": "EQUALS", "values": ["Chat"]},
+                {
+                    "name": "groupingConfiguration.values",
+                    "operator": "EQUALS",
+                    "values": [rng.choice(ROUTING_PROFILES)],
+                    "includeNoExistence": True,
+                },
+            ]
+        },
+        "filtered + 4-char prefix": lambda: {
+            "queries": [q("content", vocab[rng.randrange(3000)][:4], "CONTAINS_AND_PREFIX")],
+            "filters": [
+                {"name": "channels", "operator": "EQUALS", "values": ["Chat"]},
+                {
+                    "name": "groupingConfiguration.values",
+                    "operator": "EQUALS",
+                    "values": [rng.choice(ROUTING_PROFILES)],
+                    "includeNoExistence": True,
+                },
+            ],
+        },
+        "orderOnField lastModifiedTime DESC (all)": lambda: {
+            "orderOnField": {"name": "lastModifiedTime", "order": "DESC"}
+        },
         "orderOnField name DESC (all)": lambda: {"orderOnField": {"name": "name", "order": "DESC"}},
         "fuzzy word (1 edit)": lambda: {"queries": [q("content", fuzzy_word(), allowFuzziness=True)]},
     }
@@ -352,8 +407,11 @@ def measure_search(server: Server, kb_id: str, classes: dict[str, Any], repeat: 
             "mean_results": round(statistics.mean(counts), 1),
             "n": len(times),
         }
-        print(f"  {name:58s} p50 {out[name]['p50_ms']:8.2f}  p99 {out[name]['p99_ms']:8.2f} ms"
-              f"  (first {first[name]} ms, {out[name]['mean_results']} results)", flush=True)
+        print(
+            f"  {name:58s} p50 {out[name]['p50_ms']:8.2f}  p99 {out[name]['p99_ms']:8.2f} ms"
+            f"  (first {first[name]} ms, {out[name]['mean_results']} results)",
+            flush=True,
+        )
     conn.close()
     return out
 
@@ -413,12 +471,15 @@ def naive_baseline(data_dir: Path, classes: dict[str, Any], repeat: int) -> dict
                 words = ['"' + w + '"' for w in query["values"][0].lower().split()]
                 if query["operator"] == "CONTAINS_AND_PREFIX":
                     words[-1] += " *"
-                parts.append("{%s} : (%s)" % ({"shortcutKey": "shortcut_key"}.get(query["name"], query["name"]),
-                                              " AND ".join(words)))
+                parts.append(
+                    "{%s} : (%s)"
+                    % ({"shortcutKey": "shortcut_key"}.get(query["name"], query["name"]), " AND ".join(words))
+                )
             t0 = time.perf_counter()
             conn.execute(
                 "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ?"
-                " ORDER BY bm25(quick_responses_fts) LIMIT 25", (" OR ".join(parts),)
+                " ORDER BY bm25(quick_responses_fts) LIMIT 25",
+                (" OR ".join(parts),),
             ).fetchall()
             times.append((time.perf_counter() - t0) * 1000)
         out[name] = {"p50_ms": round(percentile(times, 50), 2), "p99_ms": round(percentile(times, 99), 2), "n": repeat}
@@ -438,8 +499,9 @@ def main() -> int:
     parser.add_argument("--get-seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--ccp", action="store_true",
-                        help="also the CCP's four-field type-ahead (slow at 1M: see search/sqlite.py)")
+    parser.add_argument(
+        "--ccp", action="store_true", help="also the CCP's four-field type-ahead (slow at 1M: see search/sqlite.py)"
+    )
     parser.add_argument("--ccp-repeat", type=int, default=5)
     args = parser.parse_args()
 
@@ -449,10 +511,13 @@ def main() -> int:
         print(f"loading {args.count:,} quick responses through the storage layer ...", flush=True)
         report["load"] = load(args.data_dir, args.count, args.seed)
         ld = report["load"]
-        print(f"  bulk insert (rows + search index, one transaction): {ld['bulk_insert_s']} s"
-              f" = {ld['bulk_rows_per_s']:,} rows/s; baseline bare executemany: {ld['baseline_executemany_s']} s"
-              f" (x{ld['bulk_insert_s'] / ld['baseline_executemany_s']:.1f}); records prepared in {ld['prepare_s']} s;"
-              f" database {ld['db_bytes'] / 1e9:.2f} GB", flush=True)
+        print(
+            f"  bulk insert (rows + search index, one transaction): {ld['bulk_insert_s']} s"
+            f" = {ld['bulk_rows_per_s']:,} rows/s; baseline bare executemany: {ld['baseline_executemany_s']} s"
+            f" (x{ld['bulk_insert_s'] / ld['baseline_executemany_s']:.1f}); records prepared in {ld['prepare_s']} s;"
+            f" database {ld['db_bytes'] / 1e9:.2f} GB",
+            flush=True,
+        )
     conn = sqlite3.connect(str(args.data_dir / "state.sqlite3"))
     kb_id = conn.execute("SELECT id FROM knowledge_bases").fetchone()[0]
     qr_ids = [r for (r,) in conn.execute("SELECT id FROM quick_responses ORDER BY random() LIMIT 20000")]
@@ -469,8 +534,13 @@ def main() -> int:
     try:
         print("first searches after the server start:", flush=True)
         report["loading"] = measure_loading(server, kb_id, query_classes(vocab, random.Random(3)))
-        print(f"search through HTTP, maxResults=25, {args.repeat} requests per class after {args.warmup} warm-up:", flush=True)
-        report["search"] = measure_search(server, kb_id, query_classes(vocab, random.Random(7)), args.repeat, args.warmup)
+        print(
+            f"search through HTTP, maxResults=25, {args.repeat} requests per class after {args.warmup} warm-up:",
+            flush=True,
+        )
+        report["search"] = measure_search(
+            server, kb_id, query_classes(vocab, random.Random(7)), args.repeat, args.warmup
+        )
         if args.ccp:
             everything = query_classes(vocab, random.Random(7), ccp=True)
             ccp = {k: v for k, v in everything.items() if "CCP" in k}
@@ -478,11 +548,19 @@ def main() -> int:
         print("GetQuickResponse at concurrency 16:", flush=True)
         report["get"] = measure_get(server, kb_id, qr_ids, 16, args.get_seconds)
         g = report["get"]
-        print(f"  {g['requests_per_s']:,} requests/s, p50 {g['p50_ms']} ms, p99 {g['p99_ms']} ms, errors {g['errors']}", flush=True)
+        print(
+            f"  {g['requests_per_s']:,} requests/s, p50 {g['p50_ms']} ms, p99 {g['p99_ms']} ms, errors {g['errors']}",
+            flush=True,
+        )
     finally:
         server.stop()
-    print(f"baseline, the naive design in process (FTS5 MATCH ORDER BY bm25 LIMIT 25), {args.baseline_repeat} each:", flush=True)
-    report["baseline_bm25"] = naive_baseline(args.data_dir, query_classes(vocab, random.Random(7)), args.baseline_repeat)
+    print(
+        f"baseline, the naive design in process (FTS5 MATCH ORDER BY bm25 LIMIT 25), {args.baseline_repeat} each:",
+        flush=True,
+    )
+    report["baseline_bm25"] = naive_baseline(
+        args.data_dir, query_classes(vocab, random.Random(7)), args.baseline_repeat
+    )
     worst = max(v["p99_ms"] for v in report["search"].values())
     print(f"worst p99 over the query classes: {worst} ms (target < 50 ms)", flush=True)
     if args.json:

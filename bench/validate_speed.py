@@ -31,8 +31,17 @@ def generate(path: Path, rows: int) -> None:
         w.writerow(["Name", "Content", "Content type", "Description", "Shortcut key", "Channels", "Language"])
         for i in range(rows):
             content = " ".join(r.choice(words) for _ in range(45)) + ', "quoted".'
-            w.writerow([f"{r.choice(words)}-{r.choice(words)}-{i:07d}", content, "plain",
-                        " ".join(r.choice(words) for _ in range(7)), f"k{i:07d}", "Chat|Email", "en_US"])
+            w.writerow(
+                [
+                    f"{r.choice(words)}-{r.choice(words)}-{i:07d}",
+                    content,
+                    "plain",
+                    " ".join(r.choice(words) for _ in range(7)),
+                    f"k{i:07d}",
+                    "Chat|Email",
+                    "en_US",
+                ]
+            )
 
 
 def parse_floor(path: Path) -> float:
@@ -53,7 +62,9 @@ def main() -> None:
         if not path.exists():
             started = time.perf_counter()
             generate(path, args.rows)
-            print(f"generated {args.rows} rows, {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.1f} s")
+            print(
+                f"generated {args.rows} rows, {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.1f} s"
+            )
         floor = parse_floor(path)
         cli = str(Path(sys.executable).parent / "qconnect-local")
         started = time.perf_counter()
@@ -61,8 +72,10 @@ def main() -> None:
         took = time.perf_counter() - started
         print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr)
         print(f"csv.reader parse only: {floor:6.2f} s")
-        print(f"qconnect-local validate: {took:6.2f} s  (exit {done.returncode}; {took / floor:.2f}x the parse floor; "
-              f"{os.cpu_count()} CPUs; goal < 15 s for 1,000,000 rows)")
+        print(
+            f"qconnect-local validate: {took:6.2f} s  (exit {done.returncode}; {took / floor:.2f}x the parse floor; "
+            f"{os.cpu_count()} CPUs; goal < 15 s for 1,000,000 rows)"
+        )
 
 
 if __name__ == "__main__":

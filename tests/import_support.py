@@ -16,7 +16,9 @@ def csv_bytes(rows: list[list[str]], newline: str = "\r\n", bom: bool = False) -
     return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
 
 
-def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
@@ -33,9 +35,9 @@ def upload(client: Any, kb_id: str, body: bytes, content_type: str = "text/csv")
 
 
 def start(client: Any, kb_id: str, upload_id: str, **kw: Any) -> dict[str, Any]:
-    return client.start_import_job(
-        knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES", uploadId=upload_id, **kw
-    )["importJob"]
+    return client.start_import_job(knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES", uploadId=upload_id, **kw)[
+        "importJob"
+    ]
 
 
 def wait_job(client: Any, kb_id: str, job_id: str, timeout: float = 60.0) -> dict[str, Any]:

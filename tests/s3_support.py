@@ -25,12 +25,14 @@ class MotoS3Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.endpoint_url = ""
 
-    def start(self, timeout: float = 30.0) -> "MotoS3Server":
+    def start(self, timeout: float = 30.0) -> MotoS3Server:
         port = _free_port()
         self.endpoint_url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **S3_ENV},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **S3_ENV},
         )
         deadline = time.monotonic() + timeout
         while True:
@@ -56,8 +58,12 @@ class MotoS3Server:
         from botocore.config import Config
 
         return boto3.client(
-            "s3", endpoint_url=self.endpoint_url, region_name="us-east-1", aws_access_key_id="testing",
-            aws_secret_access_key="testing", config=Config(s3={"addressing_style": "path"}),
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(s3={"addressing_style": "path"}),
         )
 
     @staticmethod

@@ -18,8 +18,12 @@ ROUND_TRIPS: list[dict[str, Any]] = [
     {"channels": []},
     {"groupingConfiguration": {"criteria": "RoutingProfileArn"}},
     {"groupingConfiguration": {"criteria": "RoutingProfileArn", "values": []}},
-    {"groupingConfiguration": {"criteria": "RoutingProfileArn", "values": [
-        f"arn:aws:connect:us-east-1:123456789012:instance/i/routing-profile/{p}" for p in "ab"]}},
+    {
+        "groupingConfiguration": {
+            "criteria": "RoutingProfileArn",
+            "values": [f"arn:aws:connect:us-east-1:123456789012:instance/i/routing-profile/{p}" for p in "ab"],
+        }
+    },
     {"tags": {"team": "billing"}, "contentType": "application/x.quickresponse;format=markdown"},
 ]
 
@@ -28,8 +32,15 @@ def new_knowledge_base(store: Any, settings: Settings) -> tuple[RequestContext, 
     """(a caller's context, a new QUICK_RESPONSES knowledge base in `store`)."""
     ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
     kb_id = ids.new_id()
-    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
-          "name": "kb", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
+    kb = {
+        "knowledgeBaseId": kb_id,
+        "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
+        "name": "kb",
+        "knowledgeBaseType": "QUICK_RESPONSES",
+        "status": "ACTIVE",
+        "tags": {},
+        "createdTime": 1.0,
+    }
     with store.write() as session:
         session.insert_knowledge_base(ACCOUNT, REGION, kb)
     return ctx, kb
@@ -38,8 +49,9 @@ def new_knowledge_base(store: Any, settings: Settings) -> tuple[RequestContext, 
 WRITE_PATHS = ["insert", "bulk", "loader", "update"]
 
 
-def assert_reads_back_as_written(store: Any, ctx: RequestContext, kb: dict[str, Any], params: dict[str, Any],
-                                 path: str, check_stored: Any = None) -> None:
+def assert_reads_back_as_written(
+    store: Any, ctx: RequestContext, kb: dict[str, Any], params: dict[str, Any], path: str, check_stored: Any = None
+) -> None:
     """A record written one of the WRITE_PATHS reads back exactly through get, list and search.
     `check_stored(session, record)` looks at the stored row itself, in the write session."""
     from qconnect_local.operations.quick_responses import prepare_quick_response
@@ -66,6 +78,7 @@ def assert_reads_back_as_written(store: Any, ctx: RequestContext, kb: dict[str, 
     with store.read() as session:
         assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
         assert session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10) == [record]
-        plan = compile_search({"queries": [{"name": "content", "values": ["word"], "operator": "CONTAINS"}]},
-                              limit=10, after=None)
+        plan = compile_search(
+            {"queries": [{"name": "content", "values": ["word"], "operator": "CONTAINS"}]}, limit=10, after=None
+        )
         assert [r for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)] == [record]

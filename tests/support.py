@@ -32,12 +32,15 @@ class ServerProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.endpoint_url = ""
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float = 30.0) -> ServerProcess:
         storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--in-memory"]
         storage += self._test_database_args()
         cmd = [sys.executable, "-m", "qconnect_local", "serve", "--port", "0", *storage, *self.args]
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, **(self.env or {})},
         )
         deadline = time.monotonic() + timeout

@@ -33,10 +33,13 @@ class WorkerProcess:
         self.owner = ""
         self.output: list[str] = []
 
-    def start(self, timeout: float = 30.0) -> "WorkerProcess":
+    def start(self, timeout: float = 30.0) -> WorkerProcess:
         cmd = [sys.executable, "-m", "qconnect_local", "worker", "--log-level", "info", *self.args]
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, **(self.env or {})},
         )
         assert self.proc.stdout is not None

@@ -42,8 +42,12 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 def add_instance(endpoint: str, profiles: list[str]) -> dict[str, str]:
     body = json.dumps({"routingProfiles": profiles}).encode()
-    request = urllib.request.Request(f"{endpoint}/_qconnect/connect-instances/{INSTANCE}/routing-profiles",
-                                     data=body, method="PUT", headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        f"{endpoint}/_qconnect/connect-instances/{INSTANCE}/routing-profiles",
+        data=body,
+        method="PUT",
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request) as response:
         response.read()
     with urllib.request.urlopen(f"{endpoint}/_qconnect/connect-instances/{INSTANCE}/routing-profiles") as response:
@@ -51,6 +55,7 @@ def add_instance(endpoint: str, profiles: list[str]) -> dict[str, str]:
 
 
 # -- template ---------------------------------------------------------------------------------
+
 
 def test_template_prints_header_and_a_valid_example(tmp_path: Path) -> None:
     result = run("template")
@@ -66,9 +71,11 @@ def test_template_prints_header_and_a_valid_example(tmp_path: Path) -> None:
 
 # -- kb -----------------------------------------------------------------------------------------
 
+
 def test_kb_create_list_delete(endpoint: str) -> None:
-    created = run("kb", "create", "support", "--description", "Support answers", "--tag", "team=care",
-                  "--endpoint-url", endpoint)
+    created = run(
+        "kb", "create", "support", "--description", "Support answers", "--tag", "team=care", "--endpoint-url", endpoint
+    )
     assert created.returncode == 0, created.stderr
     kb_id = created.stdout.strip()
     listed = run("kb", "list", "--endpoint-url", endpoint)
@@ -102,18 +109,21 @@ def test_connection_error_is_one_line_and_exit_1() -> None:
     assert "cannot reach" in one_line_error(result)
 
 
-@pytest.mark.parametrize("args", [
-    [],
-    ["kb"],
-    ["kb", "explode"],
-    ["no-such-command"],
-    ["kb", "create"],
-    ["kb", "create", "x", "--type", "NOPE"],
-    ["export"],
-    ["import", "f.csv"],
-    ["validate"],
-    ["kb", "list", "--endpoint-url"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["kb"],
+        ["kb", "explode"],
+        ["no-such-command"],
+        ["kb", "create"],
+        ["kb", "create", "x", "--type", "NOPE"],
+        ["export"],
+        ["import", "f.csv"],
+        ["validate"],
+        ["kb", "list", "--endpoint-url"],
+    ],
+)
 def test_usage_errors_exit_2(args: list[str]) -> None:
     result = run(*args)
     assert result.returncode == 2
@@ -131,15 +141,19 @@ def test_malformed_pairs_and_unknown_profile_exit_2(endpoint: str, tmp_path: Pat
 
 # -- validate -----------------------------------------------------------------------------------
 
+
 def test_validate_reports_rows_and_writes_the_report(tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "qr.csv", [
-        ["Name", "Content", "Shortcut key", "Active", "Channels"],
-        ["Hello", "Hi there", "hi", "true", "Chat"],
-        ["Empty", "", "e", "true", "Chat"],
-        ["Odd", "x", "o", "maybe", "Chat"],
-        ["Hello", "again", "h2", "true", "Chat|Email"],
-        ["Fax", "y", "hi", "true", "Fax"],
-    ])
+    source = write_csv(
+        tmp_path / "qr.csv",
+        [
+            ["Name", "Content", "Shortcut key", "Active", "Channels"],
+            ["Hello", "Hi there", "hi", "true", "Chat"],
+            ["Empty", "", "e", "true", "Chat"],
+            ["Odd", "x", "o", "maybe", "Chat"],
+            ["Hello", "again", "h2", "true", "Chat|Email"],
+            ["Fax", "y", "hi", "true", "Fax"],
+        ],
+    )
     report = tmp_path / "failed.csv"
     result = run("validate", str(source), "--report", str(report))
     assert result.returncode == 1
@@ -156,12 +170,15 @@ def test_validate_reports_rows_and_writes_the_report(tmp_path: Path) -> None:
     assert rows[3][-1].startswith("Line 5: ConflictException: ")
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "The file is empty"),
-    (b"Name,Content\n", "no data rows"),
-    (b"Name,Contnet\nA,b\n", "unknown column"),
-    (b"Name,Content\nA,\xff\xfe\n", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "The file is empty"),
+        (b"Name,Content\n", "no data rows"),
+        (b"Name,Contnet\nA,b\n", "unknown column"),
+        (b"Name,Content\nA,\xff\xfe\n", "not UTF-8"),
+    ],
+)
 def test_validate_unusable_files(tmp_path: Path, content: bytes, message: str) -> None:
     source = tmp_path / "bad.csv"
     source.write_bytes(content)
@@ -178,10 +195,15 @@ def test_validate_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_validate_routing_profiles_with_a_directory(tmp_path: Path) -> None:
     directory = tmp_path / "connect.json"
     directory.write_text(json.dumps({"instances": [{"instanceId": INSTANCE, "routingProfiles": ["Sales", "Support"]}]}))
-    source = write_csv(tmp_path / "qr.csv", [
-        ["Name", "Content", "Routing Profile"],
-        ["A", "a", "Sales|Support"], ["B", "b", "sales"], ["C", "c", "All"],
-    ])
+    source = write_csv(
+        tmp_path / "qr.csv",
+        [
+            ["Name", "Content", "Routing Profile"],
+            ["A", "a", "Sales|Support"],
+            ["B", "b", "sales"],
+            ["C", "c", "All"],
+        ],
+    )
     result = run("validate", str(source), "--connect-directory", str(directory))
     assert result.returncode == 1
     assert "Routing profile 'sales' was not found" in result.stdout
@@ -196,11 +218,13 @@ def test_validate_routing_profiles_with_a_directory(tmp_path: Path) -> None:
 
 # -- import ---------------------------------------------------------------------------------------
 
+
 def test_import_success(endpoint: str, qconnect, quick_responses_kb, tmp_path: Path) -> None:
     kb_id = quick_responses_kb["knowledgeBaseId"]
     source = write_csv(tmp_path / "qr.csv", [["Name", "Content"], ["A", "alpha"], ["B", "beta"]])
-    result = run("import", str(source), "--knowledge-base", kb_id, "--metadata", "source=cli",
-                 "--endpoint-url", endpoint)
+    result = run(
+        "import", str(source), "--knowledge-base", kb_id, "--metadata", "source=cli", "--endpoint-url", endpoint
+    )
     assert result.returncode == 0, result.stderr
     job_id, status = result.stdout.split()
     assert status == "COMPLETE"
@@ -233,15 +257,24 @@ def test_import_failed_job_downloads_the_report(endpoint: str, quick_responses_k
 
 def test_import_service_errors(endpoint: str, tmp_path: Path, qconnect) -> None:
     source = write_csv(tmp_path / "qr.csv", [["Name", "Content"], ["A", "alpha"]])
-    missing = run("import", str(source), "--knowledge-base", "00000000-0000-0000-0000-000000000000",
-                  "--endpoint-url", endpoint)
+    missing = run(
+        "import", str(source), "--knowledge-base", "00000000-0000-0000-0000-000000000000", "--endpoint-url", endpoint
+    )
     assert missing.returncode == 1
     assert one_line_error(missing).startswith("error: ResourceNotFoundException: ")
     custom = qconnect.create_knowledge_base(name="custom", knowledgeBaseType="CUSTOM")["knowledgeBase"]
     wrong_type = run("import", str(source), "--knowledge-base", custom["knowledgeBaseId"], "--endpoint-url", endpoint)
     assert wrong_type.returncode == 1 and "ValidationException" in one_line_error(wrong_type)
-    bad_metadata = run("import", str(source), "--knowledge-base", custom["knowledgeBaseId"], "--metadata", "x",
-                       "--endpoint-url", endpoint)
+    bad_metadata = run(
+        "import",
+        str(source),
+        "--knowledge-base",
+        custom["knowledgeBaseId"],
+        "--metadata",
+        "x",
+        "--endpoint-url",
+        endpoint,
+    )
     assert bad_metadata.returncode == 2
 
 
@@ -250,11 +283,13 @@ def test_import_timeout_with_a_held_job(tmp_path: Path) -> None:
 
     server = ServerProcess("--import-mode", "manual").start()
     try:
-        kb_id = make_client(server.endpoint_url).create_knowledge_base(
-            name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        kb_id = make_client(server.endpoint_url).create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")[
+            "knowledgeBase"
+        ]["knowledgeBaseId"]
         source = write_csv(tmp_path / "qr.csv", [["Name", "Content"], ["A", "alpha"]])
-        result = run("import", str(source), "--knowledge-base", kb_id, "--timeout", "1",
-                     "--endpoint-url", server.endpoint_url)
+        result = run(
+            "import", str(source), "--knowledge-base", kb_id, "--timeout", "1", "--endpoint-url", server.endpoint_url
+        )
         assert result.returncode == 1
         assert "still START_IN_PROGRESS after 1 s" in result.stderr
     finally:
@@ -263,19 +298,29 @@ def test_import_timeout_with_a_held_job(tmp_path: Path) -> None:
 
 # -- export and the round trip --------------------------------------------------------------------
 
+
 def test_export_then_import_gives_the_same_quick_responses(endpoint: str, qconnect, tmp_path: Path) -> None:
     arns = add_instance(endpoint, ["Sales", "Support desk"])
     source_kb = qconnect.create_knowledge_base(name="src", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]
     target_kb = qconnect.create_knowledge_base(name="dst", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]
     src = source_kb["knowledgeBaseId"]
     qconnect.create_quick_response(
-        knowledgeBaseId=src, name="Greeting", content={"content": 'Hello {{Attributes.Customer}}, "welcome"\nline 2'},
-        shortcutKey="greet", description="Opening line", channels=["Chat", "Email"], language="en_US",
+        knowledgeBaseId=src,
+        name="Greeting",
+        content={"content": 'Hello {{Attributes.Customer}}, "welcome"\nline 2'},
+        shortcutKey="greet",
+        description="Opening line",
+        channels=["Chat", "Email"],
+        language="en_US",
         groupingConfiguration={"criteria": "RoutingProfileArn", "values": [arns["Sales"], arns["Support desk"]]},
     )
     qconnect.create_quick_response(
-        knowledgeBaseId=src, name="Bye", content={"content": "**Thanks**, goodbye"},
-        contentType="application/x.quickresponse;format=markdown", isActive=False, channels=["Email"],
+        knowledgeBaseId=src,
+        name="Bye",
+        content={"content": "**Thanks**, goodbye"},
+        contentType="application/x.quickresponse;format=markdown",
+        isActive=False,
+        channels=["Email"],
     )
     qconnect.create_quick_response(knowledgeBaseId=src, name="Plain", content={"content": "Just text"})
 
@@ -288,18 +333,41 @@ def test_export_then_import_gives_the_same_quick_responses(endpoint: str, qconne
 
     exported = tmp_path / "export.csv"
     assert run("export", "--knowledge-base", src, "-o", str(exported), "--endpoint-url", endpoint).returncode == 0
-    imported = run("import", str(exported), "--knowledge-base", target_kb["knowledgeBaseId"],
-                   "--instance-id", INSTANCE, "--endpoint-url", endpoint)
+    imported = run(
+        "import",
+        str(exported),
+        "--knowledge-base",
+        target_kb["knowledgeBaseId"],
+        "--instance-id",
+        INSTANCE,
+        "--endpoint-url",
+        endpoint,
+    )
     assert imported.returncode == 0, imported.stderr
 
     def contents(kb_id: str) -> list[dict]:
         summaries = qconnect.list_quick_responses(knowledgeBaseId=kb_id)["quickResponseSummaries"]
         out = []
         for s in sorted(summaries, key=lambda s: s["name"]):
-            qr = qconnect.get_quick_response(knowledgeBaseId=kb_id, quickResponseId=s["quickResponseId"])["quickResponse"]
-            out.append({k: v for k, v in qr.items() if k not in {
-                "quickResponseId", "quickResponseArn", "knowledgeBaseId", "knowledgeBaseArn",
-                "createdTime", "lastModifiedTime", "lastModifiedBy"}})
+            qr = qconnect.get_quick_response(knowledgeBaseId=kb_id, quickResponseId=s["quickResponseId"])[
+                "quickResponse"
+            ]
+            out.append(
+                {
+                    k: v
+                    for k, v in qr.items()
+                    if k
+                    not in {
+                        "quickResponseId",
+                        "quickResponseArn",
+                        "knowledgeBaseId",
+                        "knowledgeBaseArn",
+                        "createdTime",
+                        "lastModifiedTime",
+                        "lastModifiedBy",
+                    }
+                }
+            )
         return out
 
     assert contents(target_kb["knowledgeBaseId"]) == contents(src)
@@ -309,6 +377,13 @@ def test_export_errors(endpoint: str, quick_responses_kb, tmp_path: Path) -> Non
     missing = run("export", "--knowledge-base", "00000000-0000-0000-0000-000000000000", "--endpoint-url", endpoint)
     assert missing.returncode == 1
     assert one_line_error(missing).startswith("error: ResourceNotFoundException: ")
-    unwritable = run("export", "--knowledge-base", quick_responses_kb["knowledgeBaseId"], "-o",
-                     str(tmp_path / "no" / "dir" / "x.csv"), "--endpoint-url", endpoint)
+    unwritable = run(
+        "export",
+        "--knowledge-base",
+        quick_responses_kb["knowledgeBaseId"],
+        "-o",
+        str(tmp_path / "no" / "dir" / "x.csv"),
+        "--endpoint-url",
+        endpoint,
+    )
     assert unwritable.returncode == 1 and "cannot write" in one_line_error(unwritable)

@@ -20,7 +20,7 @@ def tricky_rows() -> list[list[str]]:
     """Rows that pass and fail in every way a row can, some with quoted newlines."""
     rows = [HEADER]
     for i in range(60):
-        rows.append([f"qr-{i}", f"line one\nline two, \"quoted\" {i}", f"k{i}", "d", "Chat", "plain", "en_US", "true"])
+        rows.append([f"qr-{i}", f'line one\nline two, "quoted" {i}', f"k{i}", "d", "Chat", "plain", "en_US", "true"])
     rows += [
         ["", "no name", "", "", "", "", "", ""],
         ["long-name-" + "x" * 100, "c", "", "", "", "", "", ""],
@@ -70,7 +70,9 @@ def test_two_processes_give_the_one_process_result(tmp_path: Path, monkeypatch: 
     assert any(e.code == "ConflictException" and "qr-10" in e.message for e in single.errors)
 
 
-def test_a_stray_quote_that_fools_the_split_falls_back_to_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stray_quote_that_fools_the_split_falls_back_to_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = tricky_rows()
     text = io.StringIO()
     csv.writer(text).writerows(rows[:5])
@@ -82,7 +84,12 @@ def test_a_stray_quote_that_fools_the_split_falls_back_to_one_pass(tmp_path: Pat
     single, single_report = run_validator(source, 1)
     monkeypatch.setattr(validation, "PARALLEL_FROM_BYTES", 0)
     double, double_report = run_validator(source, 2)
-    assert (double.rows, double.failed, double.errors, double_report) == (single.rows, single.failed, single.errors, single_report)
+    assert (double.rows, double.failed, double.errors, double_report) == (
+        single.rows,
+        single.failed,
+        single.errors,
+        single_report,
+    )
 
 
 def test_validate_report_equals_the_import_jobs_report(qconnect, quick_responses_kb, tmp_path: Path) -> None:
@@ -90,11 +97,13 @@ def test_validate_report_equals_the_import_jobs_report(qconnect, quick_responses
     _, expected = run_validator(source, 1)
     kb_id = quick_responses_kb["knowledgeBaseId"]
     upload = qconnect.start_content_upload(knowledgeBaseId=kb_id, contentType="text/csv")
-    request = urllib.request.Request(upload["url"], data=source.read_bytes(), method="PUT",
-                                     headers=upload["headersToInclude"])
+    request = urllib.request.Request(
+        upload["url"], data=source.read_bytes(), method="PUT", headers=upload["headersToInclude"]
+    )
     urllib.request.urlopen(request).read()
-    job = qconnect.start_import_job(knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES",
-                                    uploadId=upload["uploadId"])["importJob"]
+    job = qconnect.start_import_job(
+        knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES", uploadId=upload["uploadId"]
+    )["importJob"]
     from qconnect_local.waiters import ImportJobFailed, wait_for_import_job
 
     with pytest.raises(ImportJobFailed) as failed:

@@ -71,12 +71,12 @@ def test_clashing_names_and_shortcut_keys_have_exactly_one_winner(clients):
 
     by_name = _race([create(name, n, None) for name in names for n in range(attempts)])
     for i, name in enumerate(names):
-        got = collections.Counter(by_name[i * attempts:(i + 1) * attempts])
+        got = collections.Counter(by_name[i * attempts : (i + 1) * attempts])
         assert got == {"ok": 1, "ConflictException": attempts - 1}, (name, got)
     # Shortcut keys: different names, the same key -> one winner per key.
     by_key = _race([create(f"k{i}", n, f"key{i}") for i in range(5) for n in range(attempts)])
     for i in range(5):
-        got = collections.Counter(by_key[i * attempts:(i + 1) * attempts])
+        got = collections.Counter(by_key[i * attempts : (i + 1) * attempts])
         assert got == {"ok": 1, "ConflictException": attempts - 1}, got
     listed = a.list_quick_responses(knowledgeBaseId=kb_id, maxResults=100)["quickResponseSummaries"]
     assert len(listed) == len(names) + 5 == len({q["name"] for q in listed})
@@ -84,10 +84,12 @@ def test_clashing_names_and_shortcut_keys_have_exactly_one_winner(clients):
 
 def test_knowledge_base_quota_holds_across_servers(clients):
     a, b = clients
-    results = _race([
-        (lambda c=(a, b)[n % 2], n=n: c.create_knowledge_base(name=f"kb{n}", knowledgeBaseType="QUICK_RESPONSES"))
-        for n in range(30)
-    ])
+    results = _race(
+        [
+            (lambda c=(a, b)[n % 2], n=n: c.create_knowledge_base(name=f"kb{n}", knowledgeBaseType="QUICK_RESPONSES"))
+            for n in range(30)
+        ]
+    )
     assert collections.Counter(results) == {"ok": 10, "ServiceQuotaExceededException": 20}
     assert len(a.list_knowledge_bases()["knowledgeBaseSummaries"]) == 10
 
@@ -99,12 +101,19 @@ def test_quick_response_quota_holds_across_servers(team):
     try:
         small.reset()
         client = small.client()
-        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")[
-            "knowledgeBase"]["knowledgeBaseId"]
-        results = _race([
-            (lambda n=n: client.create_quick_response(knowledgeBaseId=kb_id, name=f"q{n}", content={"content": "x"}))
-            for n in range(15)
-        ])
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
+        results = _race(
+            [
+                (
+                    lambda n=n: client.create_quick_response(
+                        knowledgeBaseId=kb_id, name=f"q{n}", content={"content": "x"}
+                    )
+                )
+                for n in range(15)
+            ]
+        )
         assert collections.Counter(results) == {"ok": 5, "ServiceQuotaExceededException": 10}
     finally:
         small.stop()
@@ -116,8 +125,11 @@ def test_one_client_token_creates_one_resource_across_servers(clients):
 
     def create(n: int):
         client = (a, b)[n % 2]
-        return lambda: ids.append(client.create_knowledge_base(
-            name="same", knowledgeBaseType="QUICK_RESPONSES", clientToken="token-1")["knowledgeBase"]["knowledgeBaseId"])
+        return lambda: ids.append(
+            client.create_knowledge_base(name="same", knowledgeBaseType="QUICK_RESPONSES", clientToken="token-1")[
+                "knowledgeBase"
+            ]["knowledgeBaseId"]
+        )
 
     assert set(_race([create(n) for n in range(10)])) == {"ok"}
     assert len(set(ids)) == 1
@@ -128,7 +140,9 @@ def test_many_imports_at_once_each_land_every_row_once(team, clients):
     url, servers, workers = team
     a, b = clients
     kbs = [
-        (a, b)[n % 2].create_knowledge_base(name=f"kb{n}", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        (a, b)[n % 2].create_knowledge_base(name=f"kb{n}", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         for n in range(6)
     ]
     rows_per_file = 2000
@@ -144,7 +158,9 @@ def test_many_imports_at_once_each_land_every_row_once(team, clients):
     with ThreadPoolExecutor(6) as pool:
         jobs = list(pool.map(run, range(6)))
     assert [j["status"] for j in jobs] == ["COMPLETE"] * 6
-    per_kb = dict(query(url, "SELECT k.id, count(*) FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb GROUP BY k.id"))
-    assert per_kb == {kb_id: rows_per_file for kb_id in kbs}
+    per_kb = dict(
+        query(url, "SELECT k.id, count(*) FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb GROUP BY k.id")
+    )
+    assert per_kb == dict.fromkeys(kbs, rows_per_file)
     assert sum(w.jobs_finished() for w in workers) - finished_before == 6
     assert sum(1 for w in workers if w.jobs_finished()) >= 2, "the jobs were not shared out among the workers"

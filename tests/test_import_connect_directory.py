@@ -36,7 +36,7 @@ class FakeConnect(BaseHTTPRequestHandler):
             self._send(404, {"Message": f"Instance {instance} not found"}, "ResourceNotFoundException")
             return
         page = int(parse_qs(url.query).get("nextToken", ["0"])[0])
-        body: dict = {"RoutingProfileSummaryList": PROFILES[page:page + 1]}
+        body: dict = {"RoutingProfileSummaryList": PROFILES[page : page + 1]}
         if page + 1 < len(PROFILES):
             body["NextToken"] = str(page + 1)
         self._send(200, body)
@@ -61,7 +61,9 @@ def aws_server(tmp_path_factory):
     threading.Thread(target=connect.serve_forever, daemon=True).start()
     env = {
         "AWS_ENDPOINT_URL_CONNECT": f"http://127.0.0.1:{connect.server_address[1]}",
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_MAX_ATTEMPTS": "1",
     }
     server = ServerProcess("--connect-directory", "aws", data_dir=tmp_path_factory.mktemp("aws-dir"), env=env).start()
@@ -72,12 +74,14 @@ def aws_server(tmp_path_factory):
 
 def test_names_are_resolved_through_list_routing_profiles(aws_server):
     client = aws_server.client()
-    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
     FakeConnect.requests.clear()
     rows = [
         ["Name", "Content", "Routing Profile"],
-        ["two", "x", "Support|VIP"],       # on the first and the last page
-        ["unknown", "x", "support"],       # names are case-sensitive
+        ["two", "x", "Support|VIP"],  # on the first and the last page
+        ["unknown", "x", "support"],  # names are case-sensitive
         ["none", "x", ""],
     ]
     job = import_file(client, kb_id, csv_bytes(rows), externalSourceConfiguration=EXTERNAL)
@@ -89,12 +93,16 @@ def test_names_are_resolved_through_list_routing_profiles(aws_server):
     found = {q["name"]: q for q in client.list_quick_responses(knowledgeBaseId=kb_id)["quickResponseSummaries"]}
     two = client.get_quick_response(knowledgeBaseId=kb_id, quickResponseId=found["two"]["quickResponseId"])
     assert two["quickResponse"]["groupingConfiguration"] == {
-        "criteria": "RoutingProfileArn", "values": [ARN + "p0", ARN + "p2"]}
+        "criteria": "RoutingProfileArn",
+        "values": [ARN + "p0", ARN + "p2"],
+    }
 
 
 def test_a_connect_error_fails_the_rows_that_need_it_with_its_message(aws_server):
     client = aws_server.client()
-    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
     missing = {"source": "AMAZON_CONNECT", "configuration": {"connectConfiguration": {"instanceId": MISSING_INSTANCE}}}
     rows = [["Name", "Content", "Routing Profile"], ["a", "x", "Support"], ["b", "x", ""]]
     job = import_file(client, kb_id, csv_bytes(rows), externalSourceConfiguration=missing)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-import postgres_support
 import pytest
 
+import postgres_support
 from import_support import csv_bytes, start, upload, wait_job
 from support import ServerProcess, query_state
 
@@ -24,14 +24,21 @@ def test_kill_9_mid_import_then_restart(tmp_path, big_load_rows):
         pytest.skip("the index rebuild is the SQLite store's")
     args = ("--import-lease", "2", "--max-quick-responses", str(ROWS), "--max-upload-bytes", str(64 * 1024 * 1024))
     env = {"QCONNECT_LOCAL_BIG_LOAD_ROWS": big_load_rows} if big_load_rows else None
-    body = csv_bytes([["Name", "Content", "Shortcut key"]] + [[f"row-{i:06d}", f"content {i} " * 5, f"k{i}"] for i in range(ROWS)])
+    body = csv_bytes(
+        [["Name", "Content", "Shortcut key"]] + [[f"row-{i:06d}", f"content {i} " * 5, f"k{i}"] for i in range(ROWS)]
+    )
     first = ServerProcess(*args, data_dir=tmp_path, env=env).start()
     try:
         client = first.client()
-        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         job_id = start(client, kb_id, upload(client, kb_id, body))["importJobId"]
         time.sleep(1.0)
-        assert client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]["status"] == "START_IN_PROGRESS"
+        assert (
+            client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]["status"]
+            == "START_IN_PROGRESS"
+        )
     finally:
         first.kill()  # SIGKILL: no shutdown hooks, the job's lease stays behind
     assert query_state(tmp_path, "SELECT count(*) FROM quick_responses")[0][0] == 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qconnect_local.errors import ValidationException
 from qconnect_local.importing.csv_format import FileProblem, RowMapper, RowProblem, parse_header, read_rows
@@ -18,14 +19,25 @@ FAST = compile_shape(SHAPE)
 
 text = st.one_of(st.none(), st.text(max_size=12), st.text(min_size=95, max_size=110), st.integers(), st.booleans())
 inputs = st.fixed_dictionaries(
-    {"knowledgeBaseId": st.sampled_from(["12345678-1234-1234-1234-123456789012", "NOT-A-UUID", ""]),
-     "name": text, "content": st.one_of(st.fixed_dictionaries({"content": text}), st.just({}), text)},
+    {
+        "knowledgeBaseId": st.sampled_from(["12345678-1234-1234-1234-123456789012", "NOT-A-UUID", ""]),
+        "name": text,
+        "content": st.one_of(st.fixed_dictionaries({"content": text}), st.just({}), text),
+    },
     optional={
-        "shortcutKey": text, "description": text, "language": text, "isActive": st.one_of(st.booleans(), text),
+        "shortcutKey": text,
+        "description": text,
+        "language": text,
+        "isActive": st.one_of(st.booleans(), text),
         "contentType": st.sampled_from(["application/x.quickresponse;format=plain", "text/plain", ""]),
         "channels": st.one_of(st.lists(text, max_size=3), text),
         "groupingConfiguration": st.fixed_dictionaries(
-            {}, optional={"criteria": text, "values": st.lists(st.one_of(text, st.text(min_size=2040, max_size=2050)), max_size=2)}),
+            {},
+            optional={
+                "criteria": text,
+                "values": st.lists(st.one_of(text, st.text(min_size=2040, max_size=2050)), max_size=2),
+            },
+        ),
     },
 )
 
@@ -48,7 +60,13 @@ def rows_of(data: bytes):
 
 def test_header_aliases_and_problems():
     header = parse_header(["NAME", "shortcut_key", "Content", "Routing Profiles", "Error"])
-    assert [c.name if c else None for c in header.columns] == ["Name", "Shortcut key", "Content", "Routing Profile", None]
+    assert [c.name if c else None for c in header.columns] == [
+        "Name",
+        "Shortcut key",
+        "Content",
+        "Routing Profile",
+        None,
+    ]
     with pytest.raises(FileProblem, match="twice"):
         parse_header(["Name", "Content", "content"])
     with pytest.raises(FileProblem, match="lacks the required column"):
@@ -61,12 +79,18 @@ def test_rows_keep_their_starting_line_and_cells_verbatim():
 
 
 def test_row_mapping():
-    header, rows = rows_of(b"Name,Content,Channels,Active,Content type,Routing Profile\r\n"
-                           b"n,c,Chat|Email,No,Rich text,A|B\r\nm,d,,,,All\r\n")
+    header, rows = rows_of(
+        b"Name,Content,Channels,Active,Content type,Routing Profile\r\n"
+        b"n,c,Chat|Email,No,Rich text,A|B\r\nm,d,,,,All\r\n"
+    )
     mapper = RowMapper(header, "kb", lambda names: [f"arn:{n}" for n in names])
     assert mapper.to_input(rows[0]) == {
-        "knowledgeBaseId": "kb", "name": "n", "content": {"content": "c"}, "channels": ["Chat", "Email"],
-        "isActive": False, "contentType": "application/x.quickresponse;format=markdown",
+        "knowledgeBaseId": "kb",
+        "name": "n",
+        "content": {"content": "c"},
+        "channels": ["Chat", "Email"],
+        "isActive": False,
+        "contentType": "application/x.quickresponse;format=markdown",
         "groupingConfiguration": {"criteria": "RoutingProfileArn", "values": ["arn:A", "arn:B"]},
     }
     assert mapper.to_input(rows[1]) == {"knowledgeBaseId": "kb", "name": "m", "content": {"content": "d"}}
@@ -75,10 +99,28 @@ def test_row_mapping():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["", "x", "Chat|Email", "yes", "No", "maybe", "markdown", "All", "P1|P2",
-                                 "<*Required field>", "en_US"]), min_size=9, max_size=9),
-       st.permutations(["Name", "Content", "Shortcut key", "Description", "Channels", "Language",
-                        "Content type", "Active", "Routing Profile"]))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["", "x", "Chat|Email", "yes", "No", "maybe", "markdown", "All", "P1|P2", "<*Required field>", "en_US"]
+        ),
+        min_size=9,
+        max_size=9,
+    ),
+    st.permutations(
+        [
+            "Name",
+            "Content",
+            "Shortcut key",
+            "Description",
+            "Channels",
+            "Language",
+            "Content type",
+            "Active",
+            "Routing Profile",
+        ]
+    ),
+)
 def test_the_common_row_path_maps_like_the_general_one(cells, columns):
     """`to_input`'s loop for complete rows gives the same input, members in the same order, and
     the same RowProblem as the general path, for every column order."""
@@ -116,7 +158,7 @@ def test_the_file_is_read_in_big_chunks():
     seams between chunks (quoted cells with newlines and commas)."""
     from qconnect_local.importing.csv_format import READ_CHUNK_BYTES
 
-    line = "name-{:06d},\"content, with a comma and a \"\"quote\"\"\nand a newline\"\r\n"
+    line = 'name-{:06d},"content, with a comma and a ""quote""\nand a newline"\r\n'
     body = ("Name,Content\r\n" + "".join(line.format(i) for i in range(40_000))).encode()
     assert len(body) > 8 * READ_CHUNK_BYTES
     stream = _CountingReader(body)

@@ -11,12 +11,14 @@ from botocore.exceptions import ClientError
 from import_support import all_quick_responses, csv_bytes, http, import_file, start, upload, wait_job
 from support import ServerProcess
 
-GOOD = csv_bytes([
-    ["Name", "Content", "Shortcut key", "Description", "Channels", "Content type", "Language", "Active"],
-    ["Greeting", "Hello {{Attributes.Customer}}!", "greet", "Opening line", "Chat|Email", "plain", "en_US", "true"],
-    ["Refunds", "**Refunds** take *5 days*.", "refund", "", "Email", "markdown", "", "no"],
-    ["Bye", "Goodbye", "", "", "", "", "", ""],
-])
+GOOD = csv_bytes(
+    [
+        ["Name", "Content", "Shortcut key", "Description", "Channels", "Content type", "Language", "Active"],
+        ["Greeting", "Hello {{Attributes.Customer}}!", "greet", "Opening line", "Chat|Email", "plain", "en_US", "true"],
+        ["Refunds", "**Refunds** take *5 days*.", "refund", "", "Email", "markdown", "", "no"],
+        ["Bye", "Goodbye", "", "", "", "", "", ""],
+    ]
+)
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 EXTERNAL = {"source": "AMAZON_CONNECT", "configuration": {"connectConfiguration": {"instanceId": INSTANCE}}}
 
@@ -112,7 +114,9 @@ def test_list_get_and_delete(qconnect, quick_responses_kb):
         body = csv_bytes([["Name", "Content"], [f"qr-{i}", "text"]])
         jobs.append(import_file(qconnect, kb_id, body, metadata={"n": str(i)}))
     assert [j["status"] for j in jobs] == ["COMPLETE"] * 3
-    pages = list(qconnect.get_paginator("list_import_jobs").paginate(knowledgeBaseId=kb_id, PaginationConfig={"PageSize": 2}))
+    pages = list(
+        qconnect.get_paginator("list_import_jobs").paginate(knowledgeBaseId=kb_id, PaginationConfig={"PageSize": 2})
+    )
     summaries = [s for p in pages for s in p["importJobSummaries"]]
     assert len(pages) == 2 and [s["importJobId"] for s in summaries] == [j["importJobId"] for j in jobs]
     for s in summaries:
@@ -151,13 +155,24 @@ def test_failed_job_delete_removes_its_report(qconnect, quick_responses_kb):
 
 # -- manual mode: jobs held in START_IN_PROGRESS -------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def manual_server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("connect") / "directory.json"
-    directory.write_text(json.dumps({"instances": [{
-        "instanceId": INSTANCE, "accountId": "000000000000", "region": "us-east-1",
-        "routingProfiles": [{"name": "Basic Routing Profile", "routingProfileId": "rp-basic"}, "Sales"],
-    }]}))
+    directory.write_text(
+        json.dumps(
+            {
+                "instances": [
+                    {
+                        "instanceId": INSTANCE,
+                        "accountId": "000000000000",
+                        "region": "us-east-1",
+                        "routingProfiles": [{"name": "Basic Routing Profile", "routingProfileId": "rp-basic"}, "Sales"],
+                    }
+                ]
+            }
+        )
+    )
     proc = ServerProcess("--import-mode", "manual", "--connect-directory", str(directory)).start()
     yield proc
     proc.stop()
@@ -170,12 +185,16 @@ def manual(manual_server):
 
 
 def run_job(server, job_id, wait=True):
-    return http("POST", f"{server.endpoint_url}/_qconnect/import-jobs/{job_id}/run" + ("?wait=true" if wait else ""), b"")
+    return http(
+        "POST", f"{server.endpoint_url}/_qconnect/import-jobs/{job_id}/run" + ("?wait=true" if wait else ""), b""
+    )
 
 
 def test_manual_mode_holds_jobs_until_run(manual):
     client = manual.client()
-    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
     upload_id = upload(client, kb_id, GOOD)
     job = start(client, kb_id, upload_id)
     time.sleep(0.5)
@@ -201,8 +220,12 @@ def test_manual_mode_holds_jobs_until_run(manual):
 
 def test_routing_profiles_from_the_directory_file(manual):
     client = manual.client()
-    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
-    body = csv_bytes([["Name", "Content", "Routing Profile"], ["a", "x", "Basic Routing Profile|Sales"], ["b", "y", "sales"]])
+    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
+    body = csv_bytes(
+        [["Name", "Content", "Routing Profile"], ["a", "x", "Basic Routing Profile|Sales"], ["b", "y", "sales"]]
+    )
     job = start(client, kb_id, upload(client, kb_id, body), externalSourceConfiguration=EXTERNAL)
     run_job(manual, job["importJobId"])
     job = wait_job(client, kb_id, job["importJobId"])
@@ -213,7 +236,10 @@ def test_routing_profiles_from_the_directory_file(manual):
     assert qrs["a"]["groupingConfiguration"]["criteria"] == "RoutingProfileArn"
     assert values[0] == prefix + "rp-basic" and values[1].startswith(prefix) and len(values) == 2
     status, _, listed = http("GET", f"{manual.endpoint_url}/_qconnect/connect-instances/{INSTANCE}/routing-profiles")
-    assert status == 200 and {p["name"] for p in json.loads(listed)["routingProfiles"]} == {"Basic Routing Profile", "Sales"}
+    assert status == 200 and {p["name"] for p in json.loads(listed)["routingProfiles"]} == {
+        "Basic Routing Profile",
+        "Sales",
+    }
 
 
 def test_gil_handoff_lowers_the_switch_interval_while_any_import_runs():

@@ -35,14 +35,24 @@ def test_prefix_fuzzy_and_exact_search_see_imported_words(qconnect, quick_respon
     # A second import on top of a loaded vocabulary: its words are counted in, and a search sees them.
     second = csv_bytes([["Name", "Content"], ["beta two", "farewell wanderer"], ["gamma", "wanderlust"]])
     assert import_file(qconnect, kb_id, second)["status"] == "COMPLETE"
-    assert _search(qconnect, kb_id, name="content", values=["wander"], operator="CONTAINS_AND_PREFIX") == ["beta two", "gamma"]
-    assert _search(qconnect, kb_id, name="content", values=["wanderlost"], operator="CONTAINS", allowFuzziness=True) == ["gamma"]
+    assert _search(qconnect, kb_id, name="content", values=["wander"], operator="CONTAINS_AND_PREFIX") == [
+        "beta two",
+        "gamma",
+    ]
+    assert _search(
+        qconnect, kb_id, name="content", values=["wanderlost"], operator="CONTAINS", allowFuzziness=True
+    ) == ["gamma"]
     # Exact whole-field matches still score double (bucketed exact keys): the exact one comes first.
     qconnect.create_quick_response(knowledgeBaseId=kb_id, name="wanderlust extra", content={"content": "x"})
-    out = qconnect.search_quick_responses(knowledgeBaseId=kb_id, searchExpression={"queries": [
-        {"name": "name", "values": ["gamma"], "operator": "CONTAINS"},
-        {"name": "content", "values": ["wanderlust"], "operator": "CONTAINS"},
-    ]})
+    out = qconnect.search_quick_responses(
+        knowledgeBaseId=kb_id,
+        searchExpression={
+            "queries": [
+                {"name": "name", "values": ["gamma"], "operator": "CONTAINS"},
+                {"name": "content", "values": ["wanderlust"], "operator": "CONTAINS"},
+            ]
+        },
+    )
     assert [r["name"] for r in out["results"]][0] == "gamma"
 
 

@@ -15,18 +15,27 @@ ROWS = 250_000  # big enough to be mid-import a second in (~50,000 rows a second
 
 def test_sigterm_mid_import_gives_the_job_back_and_exits_promptly(tmp_path):
     args = ("--max-quick-responses", str(ROWS), "--max-upload-bytes", str(64 * 1024 * 1024))
-    body = csv_bytes([["Name", "Content", "Shortcut key"]] + [[f"row-{i:06d}", f"content {i} " * 5, f"k{i}"] for i in range(ROWS)])
+    body = csv_bytes(
+        [["Name", "Content", "Shortcut key"]] + [[f"row-{i:06d}", f"content {i} " * 5, f"k{i}"] for i in range(ROWS)]
+    )
     first = ServerProcess(*args, data_dir=tmp_path).start()
     try:
         client = first.client()
-        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         # A search first: the import then also keeps the loaded search vocabulary in step (that
         # path once made every batch slower than the last, and a stop waited for the batch).
-        client.search_quick_responses(knowledgeBaseId=kb_id, searchExpression={
-            "queries": [{"name": "content", "values": ["cont"], "operator": "CONTAINS_AND_PREFIX"}]})
+        client.search_quick_responses(
+            knowledgeBaseId=kb_id,
+            searchExpression={"queries": [{"name": "content", "values": ["cont"], "operator": "CONTAINS_AND_PREFIX"}]},
+        )
         job_id = start(client, kb_id, upload(client, kb_id, body))["importJobId"]
         time.sleep(1.0)
-        assert client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]["status"] == "START_IN_PROGRESS"
+        assert (
+            client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]["status"]
+            == "START_IN_PROGRESS"
+        )
         assert first.proc is not None
         sent = time.monotonic()
         first.proc.send_signal(signal.SIGTERM)

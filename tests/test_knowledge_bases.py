@@ -40,7 +40,8 @@ def test_get_by_id_and_by_arn(qconnect):
 
 def test_custom_knowledge_base_echoes_its_configuration(qconnect):
     kb = create_kb(
-        qconnect, kb_type="CUSTOM",
+        qconnect,
+        kb_type="CUSTOM",
         renderingConfiguration={"templateUri": "https://example.com/{Id}"},
         serverSideEncryptionConfiguration={"kmsKeyId": "alias/mine"},
     )
@@ -51,8 +52,14 @@ def test_custom_knowledge_base_echoes_its_configuration(qconnect):
 
 def test_quick_responses_knowledge_base_rejects_source_configuration(qconnect):
     with pytest.raises(ClientError) as e:
-        create_kb(qconnect, sourceConfiguration={"appIntegrations": {
-            "appIntegrationArn": "arn:aws:app-integrations:us-east-1:000000000000:data-integration/x"}})
+        create_kb(
+            qconnect,
+            sourceConfiguration={
+                "appIntegrations": {
+                    "appIntegrationArn": "arn:aws:app-integrations:us-east-1:000000000000:data-integration/x"
+                }
+            },
+        )
     code, status, message = error_of(e)
     assert (code, status) == ("ValidationException", 400)
     assert "sourceConfiguration" in message
@@ -99,8 +106,10 @@ def test_name_too_long_and_bad_enum_are_counted_together(qconnect):
     code, status, message = error_of(e)
     assert (code, status) == ("ValidationException", 400)
     assert message.startswith("2 validation errors detected: ")
-    assert ("Value '" + "x" * 256 + "' at 'name' failed to satisfy constraint: "
-            "Member must have length less than or equal to 255") in message
+    assert (
+        "Value '" + "x" * 256 + "' at 'name' failed to satisfy constraint: "
+        "Member must have length less than or equal to 255"
+    ) in message
     assert "at 'knowledgeBaseType' failed to satisfy constraint: Member must satisfy enum value set: [" in message
     assert "; " in message
     assert qconnect.list_knowledge_bases()["knowledgeBaseSummaries"] == []
@@ -118,7 +127,10 @@ def test_max_results_out_of_range(qconnect):
         qconnect.list_knowledge_bases(maxResults=101)
     code, _, message = error_of(e)
     assert code == "ValidationException"
-    assert "Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100" in message
+    assert (
+        "Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100"
+        in message
+    )
 
 
 def test_pagination_across_pages_with_the_paginator(server, endpoint):

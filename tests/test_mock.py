@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-MOCK_TESTS = '''
+MOCK_TESTS = """
 import os
 import threading
 import unittest
@@ -202,7 +202,7 @@ def test_async_function_decorator():
         return new_kb(boto3.client("qconnect"))["name"]
 
     assert asyncio.run(run()) == "kb"
-'''
+"""
 
 
 def test_mock_in_a_separate_pytest_run(pytester: pytest.Pytester) -> None:
@@ -211,7 +211,7 @@ def test_mock_in_a_separate_pytest_run(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=17)
 
 
-PATCH_CLIENT_TESTS = '''
+PATCH_CLIENT_TESTS = """
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
@@ -238,7 +238,7 @@ def test_patch_client_rejects_other_services():
 
     with pytest.raises(ValueError):
         patch_client(boto3.client("s3", region_name="us-east-1"))
-'''
+"""
 
 
 def test_patch_client_for_clients_older_than_the_module(pytester: pytest.Pytester) -> None:
@@ -249,7 +249,8 @@ def test_patch_client_for_clients_older_than_the_module(pytester: pytest.Pyteste
 
 def test_module_level_use_without_pytest(pytester: pytest.Pytester) -> None:
     """The plain-script form from the README: start()/stop() without any test runner."""
-    script = pytester.makepyfile(script=textwrap.dedent('''
+    script = pytester.makepyfile(
+        script=textwrap.dedent("""
         import boto3
         from qconnect_local import mock_qconnect
 
@@ -263,7 +264,8 @@ def test_module_level_use_without_pytest(pytester: pytest.Pytester) -> None:
             mock.stop()
         except RuntimeError as exc:
             print("second stop:", exc)
-    '''))
+    """)
+    )
     result = pytester.run(sys.executable, str(script))
     assert result.ret == 0, result.stderr.str()
     result.stdout.fnmatch_lines(["count 1", "second stop: *not started*"])

@@ -25,14 +25,20 @@ def client(request: pytest.FixtureRequest, qconnect_mode: str):
 
 
 def new_kb(client) -> str:
-    return client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    return client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
 
 
 def test_quick_response_lifecycle(client) -> None:
     kb = new_kb(client)
     qr = client.create_quick_response(
-        knowledgeBaseId=kb, name="Greeting", content={"content": "Hi {{Attributes.Customer}}"},
-        shortcutKey="hi", channels=["Chat"], tags={"team": "care"},
+        knowledgeBaseId=kb,
+        name="Greeting",
+        content={"content": "Hi {{Attributes.Customer}}"},
+        shortcutKey="hi",
+        channels=["Chat"],
+        tags={"team": "care"},
     )["quickResponse"]
     got = client.get_quick_response(knowledgeBaseId=kb, quickResponseId=qr["quickResponseId"])["quickResponse"]
     assert got["contents"]["plainText"]["content"] == "Hi {{Attributes.Customer}}"
@@ -40,7 +46,8 @@ def test_quick_response_lifecycle(client) -> None:
     with pytest.raises(client.exceptions.ConflictException):
         client.create_quick_response(knowledgeBaseId=kb, name="Greeting", content={"content": "again"})
     found = client.search_quick_responses(
-        knowledgeBaseId=kb, searchExpression={"queries": [{"name": "content", "values": ["Hi"], "operator": "CONTAINS"}]},
+        knowledgeBaseId=kb,
+        searchExpression={"queries": [{"name": "content", "values": ["Hi"], "operator": "CONTAINS"}]},
         attributes={"Customer": "Ana"},
     )["results"]
     assert [r["contents"]["plainText"]["content"] for r in found] == ["Hi Ana"]
@@ -56,8 +63,7 @@ def test_validation_errors_and_pagination(client) -> None:
     kb = new_kb(client)
     for i in range(5):
         client.create_quick_response(knowledgeBaseId=kb, name=f"qr{i}", content={"content": "x"})
-    pages = client.get_paginator("list_quick_responses").paginate(
-        knowledgeBaseId=kb, PaginationConfig={"PageSize": 2})
+    pages = client.get_paginator("list_quick_responses").paginate(knowledgeBaseId=kb, PaginationConfig={"PageSize": 2})
     assert sorted(s["name"] for p in pages for s in p["quickResponseSummaries"]) == [f"qr{i}" for i in range(5)]
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-FIXTURE_TESTS = '''
+FIXTURE_TESTS = """
 import json
 import os
 import urllib.request
@@ -68,7 +68,7 @@ def test_same_test_both_ways(qconnect_client, qconnect_mode):
     qconnect_client.delete_knowledge_base(knowledgeBaseId=kb["knowledgeBaseId"])
     with pytest.raises(qconnect_client.exceptions.ResourceNotFoundException):
         qconnect_client.delete_knowledge_base(knowledgeBaseId=kb["knowledgeBaseId"])
-'''
+"""
 
 
 def test_fixtures_in_a_separate_pytest_run(pytester: pytest.Pytester) -> None:
@@ -78,11 +78,13 @@ def test_fixtures_in_a_separate_pytest_run(pytester: pytest.Pytester) -> None:
 
 
 def test_mode_option_and_ini(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_mode='''
+    pytester.makepyfile(
+        test_mode="""
 def test_mode(qconnect_mode, qconnect_client):
     assert qconnect_mode == "mock"
     assert qconnect_client.list_knowledge_bases()["knowledgeBaseSummaries"] == []
-''')
+"""
+    )
     pytester.makeini("[pytest]\nqconnect_mode = mock\n")
     pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q").assert_outcomes(passed=1)
     # The command line wins over the ini file.
@@ -90,7 +92,7 @@ def test_mode(qconnect_mode, qconnect_client):
     result.assert_outcomes(failed=1)
 
 
-XDIST_TESTS = '''
+XDIST_TESTS = """
 import os
 import pytest
 
@@ -101,7 +103,7 @@ def test_worker_server(n, qconnect_client, qconnect_server):
     out = os.path.join(os.environ["ENDPOINTS_DIR"], f"endpoint-{os.environ['PYTEST_XDIST_WORKER']}-{n}")
     with open(out, "w") as f:
         f.write(qconnect_server.endpoint_url)
-'''
+"""
 
 
 def test_xdist_one_server_per_worker(pytester: pytest.Pytester, tmp_path, monkeypatch) -> None:
@@ -116,7 +118,8 @@ def test_xdist_one_server_per_worker(pytester: pytest.Pytester, tmp_path, monkey
 
 
 def test_failing_start_up_raises_at_once(pytester: pytest.Pytester, tmp_path) -> None:
-    pytester.makepyfile(test_f='''
+    pytester.makepyfile(
+        test_f="""
 def test_one(qconnect_client):
     pass
 
@@ -125,7 +128,8 @@ def test_two(qconnect_server):
 
 def test_unrelated():
     pass
-''')
+"""
+    )
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

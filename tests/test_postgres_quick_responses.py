@@ -6,7 +6,6 @@ the same), the bulk path's search words (the search module's lexemes) and the bu
 from __future__ import annotations
 
 import contextlib
-
 import random
 import time
 
@@ -25,7 +24,12 @@ from team_support import needs_postgres
 pytestmark = needs_postgres
 
 from storage_support import (
-    ACCOUNT, REGION, ROUND_TRIPS, WRITE_PATHS, assert_reads_back_as_written, new_knowledge_base,
+    ACCOUNT,
+    REGION,
+    ROUND_TRIPS,
+    WRITE_PATHS,
+    assert_reads_back_as_written,
+    new_knowledge_base,
 )
 
 
@@ -51,7 +55,9 @@ def _search(session, kb_id, words, field="content", fuzzy=False):
 
 
 def _slim(session, record):
-    (data,) = session.conn.execute("SELECT data FROM quick_responses WHERE id = %s", (record["quickResponseId"],)).fetchone()
+    (data,) = session.conn.execute(
+        "SELECT data FROM quick_responses WHERE id = %s", (record["quickResponseId"],)
+    ).fetchone()
     assert "quickResponseArn" not in data and "name" not in data
 
 
@@ -67,14 +73,26 @@ def test_rows_with_the_whole_record_in_data_read_the_same(env):
     """Databases written before `data` was slimmed hold the whole record (without `contents`)."""
     store, ctx, kb = env
     kb_id = kb["knowledgeBaseId"]
-    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "some words"}, "channels": [],
-                                              "tags": {"k": "v"}, "description": "d", "shortcutKey": "s",
-                                              "groupingConfiguration": {"criteria": "RoutingProfileArn"}})
+    record = prepare_quick_response(
+        ctx,
+        kb,
+        {
+            "name": "n",
+            "content": {"content": "some words"},
+            "channels": [],
+            "tags": {"k": "v"},
+            "description": "d",
+            "shortcutKey": "s",
+            "groupingConfiguration": {"criteria": "RoutingProfileArn"},
+        },
+    )
     with store.write() as session:
         session.insert_quick_response(ACCOUNT, REGION, kb_id, record)
         whole = {k: v for k, v in record.items() if k != "contents"}
-        session.conn.execute("UPDATE quick_responses SET data = %s::jsonb WHERE id = %s",
-                             (orjson.dumps(whole).decode(), record["quickResponseId"]))
+        session.conn.execute(
+            "UPDATE quick_responses SET data = %s::jsonb WHERE id = %s",
+            (orjson.dumps(whole).decode(), record["quickResponseId"]),
+        )
     with store.read() as session:
         assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
         assert session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10) == [record]
@@ -116,8 +134,9 @@ def test_bulk_index_words_are_the_search_modules():
         )
         if n % 100 == 0:  # words too long to be kept whole
             fields = (fields[0], fields[1], "é" * 130 + " b", "x" * 600 + " tail")
-        expected, expected_words = _one_lexeme_per_word(dict(zip(
-            ("name", "shortcut_key", "description", "content"), fields)))
+        expected, expected_words = _one_lexeme_per_word(
+            dict(zip(("name", "shortcut_key", "description", "content"), fields))
+        )
         got, exact, words = index_words(fields)
         split = lambda literal: literal[1:-1].split("' '") if literal else []  # noqa: E731
         assert sorted(split(got) + split(exact)) == sorted(split(expected)), fields
@@ -162,20 +181,27 @@ def test_a_bulk_load_fills_the_fuzzy_vocabulary_once(env, side):
     store, ctx, kb = env
     kb_id = kb["knowledgeBaseId"]
     animals = ["zebrafish", "porpoise", "walrus"]
-    records = [prepare_quick_response(ctx, kb, {"name": f"qr {i}", "content": {"content": f"{animals[i % 3]} common"}})
-               for i in range(9)]
+    records = [
+        prepare_quick_response(ctx, kb, {"name": f"qr {i}", "content": {"content": f"{animals[i % 3]} common"}})
+        for i in range(9)
+    ]
     with store.write() as session:
         if side != "works":
             # "after a wait": more batches than the writer's queue holds arrive in the meantime.
             session.side_connection = _SideConnectionFailing(
-                store, 1 if side == "fails half-way" else None, delay=0.3 if side == "fails after a wait" else 0.0)
+                store, 1 if side == "fails half-way" else None, delay=0.3 if side == "fails after a wait" else 0.0
+            )
         with session.quick_response_loader(ACCOUNT, REGION, kb_id) as loader:
             rows = [loader.build(r) for r in records]
             for row in rows:  # a batch a row: more batches than the words writer's queue holds
                 loader.add([row])
             assert loader.finish() == 9
-        words = {w for (w,) in session.conn.execute(
-            "SELECT word FROM quick_response_words WHERE word = ANY(%s)", (animals + ["common", "qr", "0"],))}
+        words = {
+            w
+            for (w,) in session.conn.execute(
+                "SELECT word FROM quick_response_words WHERE word = ANY(%s)", (animals + ["common", "qr", "0"],)
+            )
+        }
         assert words == {*animals, "common", "qr", "0"}
     with store.read() as session:
         assert sorted(r["name"] for r in _search(session, kb_id, "zebrafisk", fuzzy=True)) == ["qr 0", "qr 3", "qr 6"]
@@ -191,10 +217,10 @@ def test_a_duplicate_in_a_bulk_load_fails_it_whole(env, clash):
     existing = prepare_quick_response(ctx, kb, {"name": "taken", "content": {"content": "c"}, "shortcutKey": "k"})
     with store.write() as session:
         session.insert_quick_response(ACCOUNT, REGION, kb_id, existing)
-    fresh = [prepare_quick_response(ctx, kb, {"name": f"f{i}", "content": {"content": "lonelyword"}})
-             for i in range(5)]
-    bad = prepare_quick_response(ctx, kb, {"name": "taken" if clash == "name" else "other",
-                                           "content": {"content": "c"}, "shortcutKey": "k"})
+    fresh = [prepare_quick_response(ctx, kb, {"name": f"f{i}", "content": {"content": "lonelyword"}}) for i in range(5)]
+    bad = prepare_quick_response(
+        ctx, kb, {"name": "taken" if clash == "name" else "other", "content": {"content": "c"}, "shortcutKey": "k"}
+    )
     with pytest.raises(ConflictException) as e:
         with store.write() as session:
             with session.quick_response_loader(ACCOUNT, REGION, kb_id) as loader:
@@ -209,8 +235,10 @@ def test_a_duplicate_in_a_bulk_load_fails_it_whole(env, clash):
         assert [r["name"] for r in session.list_quick_responses(ACCOUNT, REGION, kb_id, None, 10)] == ["taken"]
         # The fuzzy-search words go in on a connection of their own as the load runs (see
         # WordsWriter): they may stay, once, since the table only needs a superset of the words.
-        assert session.conn.execute(
-            "SELECT count(*) FROM quick_response_words WHERE word = 'lonelyword'").fetchone()[0] <= 1
+        assert (
+            session.conn.execute("SELECT count(*) FROM quick_response_words WHERE word = 'lonelyword'").fetchone()[0]
+            <= 1
+        )
         assert not _search(session, kb_id, "lonelyword") and not _search(session, kb_id, "lonelywords", fuzzy=True)
 
 
@@ -221,17 +249,22 @@ def test_exact_matches_score_double_in_new_and_old_rows(env):
     kb_id = kb["knowledgeBaseId"]
     exact = prepare_quick_response(ctx, kb, {"name": "a", "content": {"content": "Blue Sky"}})
     partial = prepare_quick_response(ctx, kb, {"name": "b", "content": {"content": "blue sky today"}})
-    plan = compile_search({"queries": [{"name": "content", "values": ["blue sky"], "operator": "CONTAINS"}]},
-                          limit=10, after=None)
+    plan = compile_search(
+        {"queries": [{"name": "content", "values": ["blue sky"], "operator": "CONTAINS"}]}, limit=10, after=None
+    )
     with store.write() as session:
         session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [partial, exact])
         new = [(k.score, r["name"]) for k, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
         assert new[0][1] == "a" and new[0][0] == 2 * new[1][0] and new[1][1] == "b"
         (searched,) = session.conn.execute(
-            "SELECT search_words::text FROM quick_responses WHERE id = %s", (exact["quickResponseId"],)).fetchone()
+            "SELECT search_words::text FROM quick_responses WHERE id = %s", (exact["quickResponseId"],)
+        ).fetchone()
         assert "'x" not in searched  # not in the GIN index
-        session.conn.execute("UPDATE quick_responses SET search_words = search_words || exact_words,"
-                             " exact_words = NULL WHERE kb = (SELECT seq FROM knowledge_bases WHERE id = %s)", (kb_id,))
+        session.conn.execute(
+            "UPDATE quick_responses SET search_words = search_words || exact_words,"
+            " exact_words = NULL WHERE kb = (SELECT seq FROM knowledge_bases WHERE id = %s)",
+            (kb_id,),
+        )
         old = [(k.score, r["name"]) for k, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
         assert old == new
 
@@ -245,4 +278,3 @@ def test_bulk_index_words_come_in_the_tsvector_order():
     for literal in (got, exact):
         lexemes = literal[1:-1].split("' '")
         assert lexemes == sorted(lexemes, key=lambda lexeme: lexeme.encode("utf-8")), lexemes
-

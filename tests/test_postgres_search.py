@@ -49,10 +49,14 @@ def test_search_matches_reference(store, data):
 def test_words_are_the_plans_words_not_the_parsers(store):
     """Hyphens, e-mail addresses and long words split as the reference splits them."""
     s, settings_ = store
-    kb_id, records = _load(s, settings_, [
-        {"name": "word-word-0000042", "content": {"content": "Mail help@example.com or call 555-0100"}},
-        {"name": "long", "content": {"content": "x" * 600 + " tail"}},
-    ])
+    kb_id, records = _load(
+        s,
+        settings_,
+        [
+            {"name": "word-word-0000042", "content": {"content": "Mail help@example.com or call 555-0100"}},
+            {"name": "long", "content": {"content": "x" * 600 + " tail"}},
+        ],
+    )
     for expr in (
         {"queries": [{"name": "name", "values": ["word 0000042"], "operator": "CONTAINS"}]},
         {"queries": [{"name": "content", "values": ["example com"], "operator": "CONTAINS"}]},

@@ -39,11 +39,14 @@ def test_health_reports_database_blob_store_and_queue(endpoint):
 
 @needs_postgres
 def test_queue_depth_counts_jobs_left_to_workers(tmp_path):
-    server = ServerProcess("--no-worker", "--database-url", postgres_support.new_database("q"), data_dir=tmp_path).start()
+    server = ServerProcess(
+        "--no-worker", "--database-url", postgres_support.new_database("q"), data_dir=tmp_path
+    ).start()
     try:
         client = server.client()
-        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")[
-            "knowledgeBase"]["knowledgeBaseId"]
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         start(client, kb_id, upload(client, kb_id, csv_bytes([["Name", "Content"], ["a", "b"]])))
         status, body = health(server.endpoint_url)
         assert status == 200 and body["importRunner"] is False
@@ -98,9 +101,21 @@ def test_a_lost_database_makes_health_degraded_and_calls_fail_cleanly():
 
 def test_serve_refuses_an_unreachable_database():
     proc = subprocess.run(
-        [sys.executable, "-m", "qconnect_local", "serve", "--port", "0", "--in-memory",
-         "--database-url", "postgresql://postgres@127.0.0.1:1/nothing"],
-        capture_output=True, text=True, timeout=60, env={**__import__("os").environ, "QCONNECT_LOCAL_DB_CONNECT_TIMEOUT": "1"},
+        [
+            sys.executable,
+            "-m",
+            "qconnect_local",
+            "serve",
+            "--port",
+            "0",
+            "--in-memory",
+            "--database-url",
+            "postgresql://postgres@127.0.0.1:1/nothing",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "QCONNECT_LOCAL_DB_CONNECT_TIMEOUT": "1"},
     )
     assert proc.returncode == 1
     assert "cannot connect to PostgreSQL" in proc.stderr and "Traceback" not in proc.stderr
@@ -110,11 +125,13 @@ def test_migrate_command_applies_the_schema_and_exits(tmp_path):
     args = ["--data-dir", str(tmp_path)]
     if postgres_support.TEST_DATABASE_URL:
         args = ["--database-url", postgres_support.new_database("migrate")]
-    proc = subprocess.run([sys.executable, "-m", "qconnect_local", "migrate", *args],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "qconnect_local", "migrate", *args], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "schema is at version" in proc.stdout
     # Again: nothing left to do, same answer.
-    again = subprocess.run([sys.executable, "-m", "qconnect_local", "migrate", *args],
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "qconnect_local", "migrate", *args], capture_output=True, text=True, timeout=60
+    )
     assert again.returncode == 0 and again.stdout == proc.stdout

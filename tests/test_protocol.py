@@ -6,7 +6,6 @@ import json
 import re
 import urllib.error
 import urllib.request
-import uuid
 
 import pytest
 
@@ -38,9 +37,14 @@ def test_every_operation_of_the_model_routes(endpoint):
     model = service_model()
     for name in model.operation_names:
         op = model.operation_model(name)
-        status, headers, body = raw(endpoint, op.http["method"], _sample_path(op), b"{}",
-                                    {"Content-Type": "application/json"})
-        assert status not in (404, 500) or headers.get("x-amzn-ErrorType") == "ResourceNotFoundException", (name, status, body)
+        status, headers, body = raw(
+            endpoint, op.http["method"], _sample_path(op), b"{}", {"Content-Type": "application/json"}
+        )
+        assert status not in (404, 500) or headers.get("x-amzn-ErrorType") == "ResourceNotFoundException", (
+            name,
+            status,
+            body,
+        )
         assert headers.get("x-amzn-RequestId"), name
         if status == 501:
             assert headers["x-amzn-ErrorType"] == "NotImplemented"
@@ -89,20 +93,29 @@ def test_wrong_json_types_are_validation_errors(endpoint):
 def test_missing_required_member_from_a_raw_client(endpoint):
     status, headers, payload = raw(endpoint, "POST", "/knowledgeBases", b'{"name": "kb"}')
     assert (status, headers["x-amzn-ErrorType"]) == (400, "ValidationException")
-    assert "Value null at 'knowledgeBaseType' failed to satisfy constraint: Member must not be null" in json.loads(payload)["message"]
+    assert (
+        "Value null at 'knowledgeBaseType' failed to satisfy constraint: Member must not be null"
+        in json.loads(payload)["message"]
+    )
 
 
 def test_tagged_union_needs_exactly_one_member(endpoint):
     body = {
-        "name": "kb", "knowledgeBaseType": "EXTERNAL",
+        "name": "kb",
+        "knowledgeBaseType": "EXTERNAL",
         "sourceConfiguration": {
-            "appIntegrations": {"appIntegrationArn": "arn:aws:app-integrations:us-east-1:000000000000:data-integration/x"},
+            "appIntegrations": {
+                "appIntegrationArn": "arn:aws:app-integrations:us-east-1:000000000000:data-integration/x"
+            },
             "managedSourceConfiguration": {"webCrawlerConfiguration": {"urlConfiguration": {}}},
         },
     }
     status, headers, payload = raw(endpoint, "POST", "/knowledgeBases", json.dumps(body).encode())
     assert (status, headers["x-amzn-ErrorType"]) == (400, "ValidationException")
-    assert "at 'sourceConfiguration' failed to satisfy constraint: Member must have exactly one of the following members set" in json.loads(payload)["message"]
+    assert (
+        "at 'sourceConfiguration' failed to satisfy constraint: Member must have exactly one of the following members set"
+        in json.loads(payload)["message"]
+    )
 
 
 def test_unknown_members_are_ignored(endpoint):
@@ -115,7 +128,10 @@ def test_unknown_members_are_ignored(endpoint):
 def test_non_integer_query_parameter(endpoint):
     status, headers, payload = raw(endpoint, "GET", "/knowledgeBases?maxResults=ten")
     assert (status, headers["x-amzn-ErrorType"]) == (400, "ValidationException")
-    assert "Value 'ten' at 'maxResults' failed to satisfy constraint: Member must be of type integer" in json.loads(payload)["message"]
+    assert (
+        "Value 'ten' at 'maxResults' failed to satisfy constraint: Member must be of type integer"
+        in json.loads(payload)["message"]
+    )
 
 
 def test_path_labels_are_decoded_after_splitting(endpoint, qconnect):
@@ -160,12 +176,19 @@ def test_sensitive_values_are_never_echoed():
     shape = service_model().operation_model("CreateQuickResponse").input_shape
     secret = "TOPSECRET-CHANNEL"
     with pytest.raises(errors.ValidationException) as e:
-        validate(shape, {"knowledgeBaseId": UUID, "name": "n", "content": {"content": "x" * 5000},
-                         "channels": [secret]})
+        validate(
+            shape, {"knowledgeBaseId": UUID, "name": "n", "content": {"content": "x" * 5000}, "channels": [secret]}
+        )
     message = e.value.message
     assert secret not in message and "xxxx" not in message
-    assert "Value at 'channels.1.member' failed to satisfy constraint: Member must have length less than or equal to 10" in message
-    assert "Value at 'content.content' failed to satisfy constraint: Member must have length less than or equal to 4000" in message
+    assert (
+        "Value at 'channels.1.member' failed to satisfy constraint: Member must have length less than or equal to 10"
+        in message
+    )
+    assert (
+        "Value at 'content.content' failed to satisfy constraint: Member must have length less than or equal to 4000"
+        in message
+    )
 
 
 def test_health_and_reset(endpoint, qconnect):
@@ -188,8 +211,12 @@ def test_port_in_use_fails_fast(server):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "qconnect_local", "serve", "--in-memory", "--port", port],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "qconnect_local", "serve", "--in-memory", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 1
     assert "cannot listen" in done.stderr
 

@@ -27,6 +27,7 @@ def create(client, kb, name="Greeting", content="Hello there", **kwargs):
 
 # -- create ----------------------------------------------------------------------------------------
 
+
 def test_create_defaults_and_get(qconnect, quick_responses_kb):
     kb = quick_responses_kb
     qr = create(qconnect, kb)
@@ -50,9 +51,17 @@ def test_create_defaults_and_get(qconnect, quick_responses_kb):
 
 def test_create_with_every_member(qconnect, quick_responses_kb):
     qr = create(
-        qconnect, quick_responses_kb, name="Refunds", content="# Refund policy\n\nSee **this** [page](https://x.y).",
-        contentType=MARKDOWN, description="How refunds work", shortcutKey="refund", isActive=False,
-        channels=["Chat", "Email"], language="fr_FR", tags={"team": "billing"},
+        qconnect,
+        quick_responses_kb,
+        name="Refunds",
+        content="# Refund policy\n\nSee **this** [page](https://x.y).",
+        contentType=MARKDOWN,
+        description="How refunds work",
+        shortcutKey="refund",
+        isActive=False,
+        channels=["Chat", "Email"],
+        language="fr_FR",
+        tags={"team": "billing"},
         groupingConfiguration={"criteria": "RoutingProfileArn", "values": [PROFILE]},
     )
     assert qr["contents"]["markdown"]["content"].startswith("# Refund policy")
@@ -152,6 +161,7 @@ def test_client_token(qconnect, quick_responses_kb):
 
 # -- get / unknown ids / ARN forms -------------------------------------------------------------------
 
+
 def test_arn_labels(qconnect, quick_responses_kb):
     qr = create(qconnect, quick_responses_kb)
     got = qconnect.get_quick_response(
@@ -187,13 +197,21 @@ def test_unknown_ids(qconnect, quick_responses_kb):
 
 # -- update ------------------------------------------------------------------------------------------
 
+
 def test_partial_update(qconnect, quick_responses_kb):
     kb_id = quick_responses_kb["knowledgeBaseId"]
-    qr = create(qconnect, quick_responses_kb, description="d", shortcutKey="k", channels=["Chat"],
-                groupingConfiguration={"criteria": "RoutingProfileArn", "values": [PROFILE]})
+    qr = create(
+        qconnect,
+        quick_responses_kb,
+        description="d",
+        shortcutKey="k",
+        channels=["Chat"],
+        groupingConfiguration={"criteria": "RoutingProfileArn", "values": [PROFILE]},
+    )
     time.sleep(0.01)
-    out = qconnect.update_quick_response(knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"],
-                                         name="Renamed", isActive=False)["quickResponse"]
+    out = qconnect.update_quick_response(
+        knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"], name="Renamed", isActive=False
+    )["quickResponse"]
     assert (out["name"], out["isActive"], out["description"], out["shortcutKey"]) == ("Renamed", False, "d", "k")
     assert out["channels"] == ["Chat"]
     assert out["lastModifiedTime"] > qr["lastModifiedTime"]
@@ -201,35 +219,53 @@ def test_partial_update(qconnect, quick_responses_kb):
     kb_now = qconnect.get_knowledge_base(knowledgeBaseId=kb_id)["knowledgeBase"]
     assert kb_now["lastContentModificationTime"] == out["lastModifiedTime"]
     out = qconnect.update_quick_response(
-        knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"],
-        removeDescription=True, removeShortcutKey=True, removeGroupingConfiguration=True,
+        knowledgeBaseId=kb_id,
+        quickResponseId=qr["quickResponseId"],
+        removeDescription=True,
+        removeShortcutKey=True,
+        removeGroupingConfiguration=True,
     )["quickResponse"]
     assert "description" not in out and "shortcutKey" not in out and "groupingConfiguration" not in out
-    assert qconnect.get_quick_response(knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"])["quickResponse"] == out
+    assert (
+        qconnect.get_quick_response(knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"])["quickResponse"]
+        == out
+    )
 
 
 def test_update_content_and_type(qconnect, quick_responses_kb):
     kb_id = quick_responses_kb["knowledgeBaseId"]
     qr = create(qconnect, quick_responses_kb, content="**bold** move")
     assert qr["contents"]["plainText"]["content"] == "**bold** move"
-    out = qconnect.update_quick_response(knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"],
-                                         contentType=MARKDOWN)["quickResponse"]
+    out = qconnect.update_quick_response(
+        knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"], contentType=MARKDOWN
+    )["quickResponse"]
     assert out["contents"] == {"plainText": {"content": "bold move"}, "markdown": {"content": "**bold** move"}}
-    out = qconnect.update_quick_response(knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"],
-                                         content={"content": "_new_ text"})["quickResponse"]
+    out = qconnect.update_quick_response(
+        knowledgeBaseId=kb_id, quickResponseId=qr["quickResponseId"], content={"content": "_new_ text"}
+    )["quickResponse"]
     assert out["contents"]["plainText"]["content"] == "new text"
 
 
-@pytest.mark.parametrize("member,value,remove", [
-    ("description", "d", "removeDescription"),
-    ("shortcutKey", "k", "removeShortcutKey"),
-    ("groupingConfiguration", {"criteria": "RoutingProfileArn", "values": [PROFILE]}, "removeGroupingConfiguration"),
-])
+@pytest.mark.parametrize(
+    "member,value,remove",
+    [
+        ("description", "d", "removeDescription"),
+        ("shortcutKey", "k", "removeShortcutKey"),
+        (
+            "groupingConfiguration",
+            {"criteria": "RoutingProfileArn", "values": [PROFILE]},
+            "removeGroupingConfiguration",
+        ),
+    ],
+)
 def test_set_and_remove_conflict(qconnect, quick_responses_kb, member, value, remove):
     qr = create(qconnect, quick_responses_kb)
     with pytest.raises(ClientError) as e:
-        qconnect.update_quick_response(knowledgeBaseId=quick_responses_kb["knowledgeBaseId"],
-                                       quickResponseId=qr["quickResponseId"], **{member: value, remove: True})
+        qconnect.update_quick_response(
+            knowledgeBaseId=quick_responses_kb["knowledgeBaseId"],
+            quickResponseId=qr["quickResponseId"],
+            **{member: value, remove: True},
+        )
     assert code(e) == "ValidationException"
 
 
@@ -248,12 +284,16 @@ def test_rename_keeps_uniqueness(qconnect, quick_responses_kb):
 def test_update_validation(qconnect, quick_responses_kb):
     qr = create(qconnect, quick_responses_kb)
     with pytest.raises(ClientError) as e:
-        qconnect.update_quick_response(knowledgeBaseId=quick_responses_kb["knowledgeBaseId"],
-                                       quickResponseId=qr["quickResponseId"], language="en_GB")
+        qconnect.update_quick_response(
+            knowledgeBaseId=quick_responses_kb["knowledgeBaseId"],
+            quickResponseId=qr["quickResponseId"],
+            language="en_GB",
+        )
     assert code(e) == "ValidationException"
 
 
 # -- delete ------------------------------------------------------------------------------------------
+
 
 def test_delete(qconnect, quick_responses_kb):
     kb_id = quick_responses_kb["knowledgeBaseId"]
@@ -268,8 +308,10 @@ def test_delete(qconnect, quick_responses_kb):
     assert code(e) == "ResourceNotFoundException"
     # The name and shortcut key are free again, and search no longer finds it.
     create(qconnect, quick_responses_kb, shortcutKey="k")
-    found = qconnect.search_quick_responses(knowledgeBaseId=kb_id, searchExpression={
-        "queries": [{"name": "content", "values": ["hello"], "operator": "CONTAINS"}]})["results"]
+    found = qconnect.search_quick_responses(
+        knowledgeBaseId=kb_id,
+        searchExpression={"queries": [{"name": "content", "values": ["hello"], "operator": "CONTAINS"}]},
+    )["results"]
     assert [r["quickResponseId"] for r in found] != [qr["quickResponseId"]] and len(found) == 1
 
 
@@ -279,8 +321,10 @@ def test_delete_knowledge_base_removes_quick_responses_and_index(qconnect, quick
     create(qconnect, quick_responses_kb, content="zebra crossing")
     kept = create(qconnect, other, content="zebra stripes")
     qconnect.delete_knowledge_base(knowledgeBaseId=kb_id)
-    found = qconnect.search_quick_responses(knowledgeBaseId=other["knowledgeBaseId"], searchExpression={
-        "queries": [{"name": "content", "values": ["zebra"], "operator": "CONTAINS"}]})["results"]
+    found = qconnect.search_quick_responses(
+        knowledgeBaseId=other["knowledgeBaseId"],
+        searchExpression={"queries": [{"name": "content", "values": ["zebra"], "operator": "CONTAINS"}]},
+    )["results"]
     assert [r["quickResponseId"] for r in found] == [kept["quickResponseId"]]
     qconnect.delete_knowledge_base(knowledgeBaseId=other["knowledgeBaseId"])
 
@@ -293,20 +337,24 @@ def test_delete_knowledge_base_cleans_the_search_index(tmp_path):
     server = ServerProcess(data_dir=tmp_path).start()
     try:
         client = server.client()
-        kbs = [client.create_knowledge_base(name=f"kb{i}", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]
-               for i in range(2)]
+        kbs = [
+            client.create_knowledge_base(name=f"kb{i}", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]
+            for i in range(2)
+        ]
         for kb in kbs:
             for i in range(3):
                 create(client, kb, name=f"qr{i}", content=f"apple banana {i}")
         client.delete_knowledge_base(knowledgeBaseId=kbs[0]["knowledgeBaseId"])
         conn = sqlite3.connect(tmp_path / "state.sqlite3")
         count = conn.execute(
-            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'apple'").fetchone()[0]
+            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'apple'"
+        ).fetchone()[0]
         assert count == 3
         assert conn.execute("SELECT count(*) FROM quick_responses").fetchone()[0] == 3
         client.delete_knowledge_base(knowledgeBaseId=kbs[1]["knowledgeBaseId"])
         count = conn.execute(
-            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'apple'").fetchone()[0]
+            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'apple'"
+        ).fetchone()[0]
         assert count == 0
         conn.execute("INSERT INTO quick_responses_fts(quick_responses_fts) VALUES('integrity-check')")
         conn.close()
@@ -315,6 +363,7 @@ def test_delete_knowledge_base_cleans_the_search_index(tmp_path):
 
 
 # -- list --------------------------------------------------------------------------------------------
+
 
 def test_list_pages_in_name_order(qconnect, quick_responses_kb):
     kb_id = quick_responses_kb["knowledgeBaseId"]
@@ -337,10 +386,14 @@ def test_list_pages_in_name_order(qconnect, quick_responses_kb):
 
 
 def test_list_empty(qconnect, quick_responses_kb):
-    assert qconnect.list_quick_responses(knowledgeBaseId=quick_responses_kb["knowledgeBaseId"])["quickResponseSummaries"] == []
+    assert (
+        qconnect.list_quick_responses(knowledgeBaseId=quick_responses_kb["knowledgeBaseId"])["quickResponseSummaries"]
+        == []
+    )
 
 
 # -- tags --------------------------------------------------------------------------------------------
+
 
 def test_tags_on_quick_responses(qconnect, quick_responses_kb):
     qr = create(qconnect, quick_responses_kb, tags={"a": "1"})
@@ -349,8 +402,9 @@ def test_tags_on_quick_responses(qconnect, quick_responses_kb):
     assert qconnect.list_tags_for_resource(resourceArn=arn)["tags"] == {"a": "3", "b": "2"}
     qconnect.untag_resource(resourceArn=arn, tagKeys=["a", "missing"])
     assert qconnect.list_tags_for_resource(resourceArn=arn)["tags"] == {"b": "2"}
-    got = qconnect.get_quick_response(knowledgeBaseId=quick_responses_kb["knowledgeBaseId"],
-                                      quickResponseId=qr["quickResponseId"])["quickResponse"]
+    got = qconnect.get_quick_response(
+        knowledgeBaseId=quick_responses_kb["knowledgeBaseId"], quickResponseId=qr["quickResponseId"]
+    )["quickResponse"]
     assert got["tags"] == {"b": "2"}
     with pytest.raises(ClientError) as e:
         qconnect.tag_resource(resourceArn=arn, tags={f"k{i}": "v" for i in range(50)})

@@ -10,9 +10,13 @@ from qconnect_local.errors import ConflictException, ValidationException
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
-
 from storage_support import (
-    ACCOUNT, REGION, ROUND_TRIPS, WRITE_PATHS, assert_reads_back_as_written, new_knowledge_base,
+    ACCOUNT,
+    REGION,
+    ROUND_TRIPS,
+    WRITE_PATHS,
+    assert_reads_back_as_written,
+    new_knowledge_base,
 )
 
 
@@ -34,9 +38,16 @@ def env(tmp_path):
 
 def test_prepare_fills_the_record(env):
     _, ctx, kb = env
-    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "*hi*"},
-                                              "contentType": "application/x.quickresponse;format=markdown",
-                                              "channels": ["Chat", "Chat"]})
+    record = prepare_quick_response(
+        ctx,
+        kb,
+        {
+            "name": "n",
+            "content": {"content": "*hi*"},
+            "contentType": "application/x.quickresponse;format=markdown",
+            "channels": ["Chat", "Chat"],
+        },
+    )
     assert record["contents"] == {"plainText": {"content": "hi"}, "markdown": {"content": "*hi*"}}
     assert record["channels"] == ["Chat"]
     assert record["status"] == "CREATED" and record["isActive"] is True
@@ -45,12 +56,15 @@ def test_prepare_fills_the_record(env):
     assert record["quickResponseArn"].endswith(f"{kb['knowledgeBaseId']}/{record['quickResponseId']}")
 
 
-@pytest.mark.parametrize("params,message", [
-    ({"language": "en_GB"}, "language"),
-    ({"channels": ["SMS"]}, "channel"),
-    ({"groupingConfiguration": {"criteria": "Other"}}, "criteria"),
-    ({"contentType": "text/plain"}, "contentType"),
-])
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        ({"language": "en_GB"}, "language"),
+        ({"channels": ["SMS"]}, "channel"),
+        ({"groupingConfiguration": {"criteria": "Other"}}, "criteria"),
+        ({"contentType": "text/plain"}, "contentType"),
+    ],
+)
 def test_prepare_rejects(env, params, message):
     _, ctx, kb = env
     with pytest.raises(ValidationException) as e:
@@ -67,8 +81,12 @@ def test_prepare_rejects_other_knowledge_base_types(env):
 def test_bulk_insert_keys_and_search(env):
     store, ctx, kb = env
     kb_id = kb["knowledgeBaseId"]
-    records = [prepare_quick_response(ctx, kb, {"name": f"qr {i}", "content": {"content": f"word{i % 3} common"},
-                                                "shortcutKey": f"k{i}"}) for i in range(10)]
+    records = [
+        prepare_quick_response(
+            ctx, kb, {"name": f"qr {i}", "content": {"content": f"word{i % 3} common"}, "shortcutKey": f"k{i}"}
+        )
+        for i in range(10)
+    ]
     with store.write() as session:
         assert session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, iter(records)) == 10
         session.touch_knowledge_base_content(ACCOUNT, REGION, kb_id, 123.5)
@@ -102,7 +120,9 @@ def test_duplicates_are_conflicts_and_roll_back(env):
 
 
 def _slim(session, record):
-    (data,) = session.conn.execute("SELECT data FROM quick_responses WHERE id = ?", (record["quickResponseId"],)).fetchone()
+    (data,) = session.conn.execute(
+        "SELECT data FROM quick_responses WHERE id = ?", (record["quickResponseId"],)
+    ).fetchone()
     assert b"quickResponseArn" not in data and b'"name"' not in data
 
 
@@ -120,13 +140,15 @@ def test_rows_with_the_whole_record_in_data_read_the_same(env):
 
     store, ctx, kb = env
     kb_id = kb["knowledgeBaseId"]
-    record = prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "c"}, "channels": [],
-                                              "tags": {"k": "v"}, "description": "d"})
+    record = prepare_quick_response(
+        ctx, kb, {"name": "n", "content": {"content": "c"}, "channels": [], "tags": {"k": "v"}, "description": "d"}
+    )
     with store.write() as session:
         session.insert_quick_response(ACCOUNT, REGION, kb_id, record)
         whole = {k: v for k, v in record.items() if k != "contents"}
-        session.conn.execute("UPDATE quick_responses SET data = ? WHERE id = ?",
-                             (orjson.dumps(whole), record["quickResponseId"]))
+        session.conn.execute(
+            "UPDATE quick_responses SET data = ? WHERE id = ?", (orjson.dumps(whole), record["quickResponseId"])
+        )
     with store.read() as session:
         assert session.get_quick_response(ACCOUNT, REGION, kb_id, record["quickResponseId"]) == record
 
@@ -157,15 +179,19 @@ INDEXES = {"quick_responses_name", "quick_responses_shortcut", "quick_responses_
 
 
 def _unique_indexes(session):
-    return {name for (name,) in session.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'quick_responses_%'")} & INDEXES
+    return {
+        name
+        for (name,) in session.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'quick_responses_%'"
+        )
+    } & INDEXES
 
 
 def _load(session, ctx, kb, params_list, batch=4):
     with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"]) as loader:
         rows = [loader.build(prepare_quick_response(ctx, kb, p)) for p in params_list]
         for i in range(0, len(rows), batch):
-            loader.add(rows[i:i + batch])
+            loader.add(rows[i : i + batch])
             seen = _unique_indexes(session)
         return loader.finish(), seen
 
@@ -180,23 +206,31 @@ def test_a_big_bulk_load_builds_the_unique_indexes_again(env, monkeypatch):
     store, ctx, kb = env
     kb_id = kb["knowledgeBaseId"]
     with store.write() as session:
-        added, during = _load(session, ctx, kb, [
-            {"name": f"n{i}", "content": {"content": f"word{i}"}, "shortcutKey": f"s{i}"} for i in range(12)])
+        added, during = _load(
+            session,
+            ctx,
+            kb,
+            [{"name": f"n{i}", "content": {"content": f"word{i}"}, "shortcutKey": f"s{i}"} for i in range(12)],
+        )
         assert added == 12 and during == set()  # dropped while loading
         assert _unique_indexes(session) == INDEXES
     with store.read() as session:
         assert session.quick_response_keys(ACCOUNT, REGION, kb_id)[2] == 12
         for i in range(12):  # every row is in the search index, once
-            plan = compile_search({"queries": [{"name": "content", "values": [f"word{i}"], "operator": "CONTAINS"}]}, 25)
+            plan = compile_search(
+                {"queries": [{"name": "content", "values": [f"word{i}"], "operator": "CONTAINS"}]}, 25
+            )
             assert [r["name"] for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)] == [f"n{i}"]
         (entries,) = session.conn.execute(
-            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'content:c* OR content:w*'").fetchone()
+            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'content:c* OR content:w*'"
+        ).fetchone()
         assert entries == 12
     for clash in ({"name": "n3"}, {"name": "new", "shortcutKey": "s3"}):
         with pytest.raises(ConflictException):
             with store.write() as session:
-                session.insert_quick_response(ACCOUNT, REGION, kb_id, prepare_quick_response(
-                    ctx, kb, {"content": {"content": "c"}, **clash}))
+                session.insert_quick_response(
+                    ACCOUNT, REGION, kb_id, prepare_quick_response(ctx, kb, {"content": {"content": "c"}, **clash})
+                )
 
 
 @pytest.mark.parametrize("clash,member", [({"name": "n1"}, "name 'n1'"), ({"shortcutKey": "s1"}, "shortcutKey 's1'")])
@@ -264,24 +298,43 @@ def test_migration_102_rebuilds_the_search_index_of_an_existing_database(tmp_pat
     store, ctx, kb = open_env(tmp_path)
     kb_id = kb["knowledgeBaseId"]
     with store.write() as session:
-        session.insert_quick_responses_bulk(ACCOUNT, REGION, kb_id, [
-            prepare_quick_response(ctx, kb, {"name": f"n{i}", "content": {"content": f"hello word{i}"}}) for i in range(5)])
-        assert "detail=column" not in session.conn.execute(
-            "SELECT sql FROM sqlite_master WHERE name = 'quick_responses_fts'").fetchone()[0]
+        session.insert_quick_responses_bulk(
+            ACCOUNT,
+            REGION,
+            kb_id,
+            [
+                prepare_quick_response(ctx, kb, {"name": f"n{i}", "content": {"content": f"hello word{i}"}})
+                for i in range(5)
+            ],
+        )
+        assert (
+            "detail=column"
+            not in session.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'quick_responses_fts'").fetchone()[
+                0
+            ]
+        )
     store.close()
     monkeypatch.undo()
 
     store = open_store(Settings(data_dir=tmp_path).database)
     try:
         with store.read() as session:
-            assert "detail=column" in session.conn.execute(
-                "SELECT sql FROM sqlite_master WHERE name = 'quick_responses_fts'").fetchone()[0]
-            session.conn.execute("INSERT INTO quick_responses_fts (quick_responses_fts, rank) VALUES ('integrity-check', 1)")
+            assert (
+                "detail=column"
+                in session.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'quick_responses_fts'").fetchone()[
+                    0
+                ]
+            )
+            session.conn.execute(
+                "INSERT INTO quick_responses_fts (quick_responses_fts, rank) VALUES ('integrity-check', 1)"
+            )
             for query, expected in (("word3", ["n3"]), ("hello", [f"n{i}" for i in range(5)])):
                 plan = compile_search({"queries": [{"name": "content", "values": [query], "operator": "CONTAINS"}]}, 25)
                 found = session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)
                 assert sorted(r["name"] for _, r in found) == expected
-            plan = compile_search({"queries": [{"name": "content", "values": ["wor"], "operator": "CONTAINS_AND_PREFIX"}]}, 25)
+            plan = compile_search(
+                {"queries": [{"name": "content", "values": ["wor"], "operator": "CONTAINS_AND_PREFIX"}]}, 25
+            )
             assert len(session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)) == 5
     finally:
         store.close()
@@ -306,8 +359,16 @@ def test_a_big_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env
     with store.write() as session:
         with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"], expected_rows) as loader:
             for i in range(0, 60, 2):
-                loader.add([loader.build(prepare_quick_response(
-                    ctx, kb, {"name": f"n{j}", "content": {"content": f"word{j} common"}})) for j in (i, i + 1)])
+                loader.add(
+                    [
+                        loader.build(
+                            prepare_quick_response(
+                                ctx, kb, {"name": f"n{j}", "content": {"content": f"word{j} common"}}
+                            )
+                        )
+                        for j in (i, i + 1)
+                    ]
+                )
                 big = expected_rows >= 10 or i >= 10  # i rows were in before this batch
                 assert (_fts_option(session, "automerge") == sqlite_quick_responses.BULK_AUTOMERGE) == big
                 assert (_unique_indexes(session) == set()) == big
@@ -345,8 +406,12 @@ def test_a_small_bulk_load_keeps_the_indexes_and_the_merge_setting(env):
     with store.write() as session:
         with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"], expected_rows=12) as loader:
             for i in range(0, 12, 4):
-                loader.add([loader.build(prepare_quick_response(ctx, kb, {"name": f"n{j}", "content": {"content": "c"}}))
-                            for j in range(i, i + 4)])
+                loader.add(
+                    [
+                        loader.build(prepare_quick_response(ctx, kb, {"name": f"n{j}", "content": {"content": "c"}}))
+                        for j in range(i, i + 4)
+                    ]
+                )
                 assert _unique_indexes(session) == INDEXES
                 assert _fts_option(session, "automerge") == before != sqlite_quick_responses.BULK_AUTOMERGE
             assert loader.finish() == 12
@@ -369,8 +434,12 @@ def test_a_new_database_has_8_kib_pages_and_an_old_one_keeps_its_own(tmp_path):
         conn.execute("CREATE TABLE made_before (x)")
     store, ctx, kb = open_env(old_dir)
     with store.write() as session:
-        session.insert_quick_response(ACCOUNT, REGION, kb["knowledgeBaseId"], prepare_quick_response(
-            ctx, kb, {"name": "n", "content": {"content": "c"}}))
+        session.insert_quick_response(
+            ACCOUNT,
+            REGION,
+            kb["knowledgeBaseId"],
+            prepare_quick_response(ctx, kb, {"name": "n", "content": {"content": "c"}}),
+        )
     with store.read() as session:
         assert session.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
         assert session.quick_response_keys(ACCOUNT, REGION, kb["knowledgeBaseId"])[2] == 1
@@ -388,12 +457,17 @@ def test_idle_indexes_the_rows_so_far_unless_the_load_is_big(env, monkeypatch, b
 
     def indexed(session):
         return session.conn.execute(
-            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'content:word*'").fetchone()[0]
+            "SELECT count(*) FROM quick_responses_fts WHERE quick_responses_fts MATCH 'content:word*'"
+        ).fetchone()[0]
 
     with store.write() as session:
         with session.quick_response_loader(ACCOUNT, REGION, kb["knowledgeBaseId"], 10 if big else 0) as loader:
-            loader.add([loader.build(prepare_quick_response(ctx, kb, {"name": f"n{j}", "content": {"content": f"word{j}"}}))
-                        for j in range(3)])
+            loader.add(
+                [
+                    loader.build(prepare_quick_response(ctx, kb, {"name": f"n{j}", "content": {"content": f"word{j}"}}))
+                    for j in range(3)
+                ]
+            )
             assert indexed(session) == 0
             loader.idle()
             assert indexed(session) == (0 if big else 3)

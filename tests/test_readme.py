@@ -24,7 +24,9 @@ def section_blocks() -> list[tuple[str, str, str]]:
     text = README.read_text(encoding="utf-8")
     start = text.index("<!-- section: dev-experience -->")
     end = text.find("<!-- section:", start + 1)
-    return [(m.group(1), m.group(2).strip(), m.group(3)) for m in _BLOCK.finditer(text[start:end if end > 0 else None])]
+    return [
+        (m.group(1), m.group(2).strip(), m.group(3)) for m in _BLOCK.finditer(text[start : end if end > 0 else None])
+    ]
 
 
 def blocks(language: str, named: bool) -> list[tuple[str, str]]:
@@ -33,8 +35,13 @@ def blocks(language: str, named: bool) -> list[tuple[str, str]]:
 
 def environment(endpoint: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL_QCONNECT=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-               AWS_DEFAULT_REGION="us-east-1", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.update(
+        AWS_ENDPOINT_URL_QCONNECT=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
     return env
 
 
@@ -49,8 +56,14 @@ def test_python_examples(index: int, endpoint: str, tmp_path: Path) -> None:
     _, code = blocks("python", named=False)[index]
     script = tmp_path / "example.py"
     script.write_text(code, encoding="utf-8")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                          cwd=tmp_path, env=environment(endpoint))
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=environment(endpoint),
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -66,7 +79,13 @@ def test_pytest_examples(index: int, pytester: pytest.Pytester) -> None:
 @pytest.mark.parametrize("index", range(len(blocks("bash", named=False))))
 def test_command_line_examples(index: int, endpoint: str, tmp_path: Path) -> None:
     _, code = blocks("bash", named=False)[index]
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", code], capture_output=True, text=True, timeout=180,
-                          cwd=tmp_path, env=environment(endpoint))
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env=environment(endpoint),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "backup.csv").exists() or "backup.csv" not in code

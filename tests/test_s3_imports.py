@@ -28,7 +28,7 @@ def s3_server(moto_s3):
     server = ServerProcess(
         "--blob-url", url, "--s3-endpoint-url", moto_s3.endpoint_url, "--max-upload-bytes", "2000", env=S3_ENV
     ).start()
-    server.bucket = url[len("s3://"):].split("/")[0]
+    server.bucket = url[len("s3://") :].split("/")[0]
     yield server
     server.stop()
 
@@ -40,7 +40,9 @@ def client(s3_server):
 
 
 def _kb(client) -> str:
-    return client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    return client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
 
 
 def test_upload_import_and_download_through_s3(client, s3_server, moto_s3):

@@ -7,8 +7,6 @@ search vocabulary loaded and not loaded (what searches do while it loads in the 
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,8 +21,28 @@ from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
-WORDS = ["alpha", "alphabet", "beta", "gamma", "delta", "deltas", "epsilon", "zeta", "eta", "theta",
-         "iota", "kappa", "lambda", "mu", "mudd", "refund", "refunds", "policy", "polish", "hello"]
+WORDS = [
+    "alpha",
+    "alphabet",
+    "beta",
+    "gamma",
+    "delta",
+    "deltas",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "mudd",
+    "refund",
+    "refunds",
+    "policy",
+    "polish",
+    "hello",
+]
 PROFILES = [f"arn:aws:connect:us-east-1:111122223333:instance/i/routing-profile/p{i}" for i in range(4)]
 
 word = st.sampled_from(WORDS)
@@ -69,7 +87,9 @@ def quick_response(draw, index):
 def query(draw):
     q = {
         "name": draw(st.sampled_from(["content", "name", "description", "shortcutKey"])),
-        "values": draw(st.lists(text(1, 2) | word.map(lambda w: w[: draw(st.integers(1, len(w)))]), min_size=1, max_size=2)),
+        "values": draw(
+            st.lists(text(1, 2) | word.map(lambda w: w[: draw(st.integers(1, len(w)))]), min_size=1, max_size=2)
+        ),
         "operator": draw(st.sampled_from(["CONTAINS", "CONTAINS_AND_PREFIX"])),
     }
     if draw(st.booleans()):
@@ -81,8 +101,20 @@ def query(draw):
 
 @st.composite
 def filter_(draw):
-    field = draw(st.sampled_from(["channels", "groupingConfiguration.values", "language", "isActive", "name",
-                                  "shortcutKey", "description", "contentType"]))
+    field = draw(
+        st.sampled_from(
+            [
+                "channels",
+                "groupingConfiguration.values",
+                "language",
+                "isActive",
+                "name",
+                "shortcutKey",
+                "description",
+                "contentType",
+            ]
+        )
+    )
     values = {
         "channels": st.sampled_from(["Chat", "Email", "Ch"]),
         "groupingConfiguration.values": st.sampled_from(PROFILES + ["arn:aws:connect"]),
@@ -112,8 +144,20 @@ def expression(draw):
         expr["filters"] = filters
     if draw(st.integers(0, 3)) == 0:
         expr["orderOnField"] = {
-            "name": draw(st.sampled_from(["name", "description", "shortcutKey", "isActive", "channels",
-                                          "language", "groupingConfiguration.values", "createdTime"])),
+            "name": draw(
+                st.sampled_from(
+                    [
+                        "name",
+                        "description",
+                        "shortcutKey",
+                        "isActive",
+                        "channels",
+                        "language",
+                        "groupingConfiguration.values",
+                        "createdTime",
+                    ]
+                )
+            ),
         }
         if draw(st.booleans()):
             expr["orderOnField"]["order"] = draw(st.sampled_from(["ASC", "DESC"]))
@@ -133,8 +177,15 @@ def _load(store, settings, items):
     store.reset()
     ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
     kb_id = ids.new_id()
-    kb = {"knowledgeBaseId": kb_id, "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
-          "name": "p", "knowledgeBaseType": "QUICK_RESPONSES", "status": "ACTIVE", "tags": {}, "createdTime": 1.0}
+    kb = {
+        "knowledgeBaseId": kb_id,
+        "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
+        "name": "p",
+        "knowledgeBaseType": "QUICK_RESPONSES",
+        "status": "ACTIVE",
+        "tags": {},
+        "createdTime": 1.0,
+    }
     records = []
     for i, params in enumerate(items):
         record = prepare_quick_response(ctx, kb, params)
@@ -164,13 +215,16 @@ def _pages(run, expr, page_size):
 
 
 @pytest.mark.parametrize("vocabulary", ["loaded", "none"])
-@pytest.mark.parametrize("cap,fetch_limit,group_limit", [
-    (search_sqlite.CAP, search_sqlite.FETCH_LIMIT, search_sqlite.GROUP_LIMIT),  # as served
-    (2, 2, 2),                                       # every query dense (walks)
-    (2, 1000, 1000),                                 # dense, matches fetched: membership, groups
-    (2, 1000, 2),                                    # the same, groups mostly left to the walk
-    (10**9, 2, 2),                                   # estimated sparse, found dense by the fetch
-])
+@pytest.mark.parametrize(
+    "cap,fetch_limit,group_limit",
+    [
+        (search_sqlite.CAP, search_sqlite.FETCH_LIMIT, search_sqlite.GROUP_LIMIT),  # as served
+        (2, 2, 2),  # every query dense (walks)
+        (2, 1000, 1000),  # dense, matches fetched: membership, groups
+        (2, 1000, 2),  # the same, groups mostly left to the walk
+        (10**9, 2, 2),  # estimated sparse, found dense by the fetch
+    ],
+)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_search_matches_reference(store, cap, fetch_limit, group_limit, vocabulary, data, monkeypatch):

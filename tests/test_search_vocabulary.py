@@ -12,23 +12,30 @@ import urllib.request
 
 import pytest
 
+from postgres_support import TEST_DATABASE_URL
 from qconnect_local.config import Settings
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search import reference
 from qconnect_local.search import sqlite as search_sqlite
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
-from postgres_support import TEST_DATABASE_URL
 from storage_support import new_knowledge_base
 from support import ServerProcess
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 CONTENTS = [
-    "Your refund is on its way", "Refunds take five days", "We refunded your order",
-    "The policy covers returns", "Polish the reply before sending", "Hello and welcome",
-    "Helo there, how can we help", "Shipping policies changed", "Return shipping is free",
-    "Internationalisation of the help centre", "Internationalization team",
+    "Your refund is on its way",
+    "Refunds take five days",
+    "We refunded your order",
+    "The policy covers returns",
+    "Polish the reply before sending",
+    "Hello and welcome",
+    "Helo there, how can we help",
+    "Shipping policies changed",
+    "Return shipping is free",
+    "Internationalisation of the help centre",
+    "Internationalization team",
 ]
 
 EXPRESSIONS = [
@@ -36,14 +43,26 @@ EXPRESSIONS = [
     {"queries": [{"name": "content", "values": ["polic"], "operator": "CONTAINS_AND_PREFIX"}]},
     {"queries": [{"name": "content", "values": ["hullo"], "operator": "CONTAINS", "allowFuzziness": True}]},
     {"queries": [{"name": "content", "values": ["refund"], "operator": "CONTAINS", "allowFuzziness": True}]},
-    {"queries": [{"name": "content", "values": ["internationalisatoin"], "operator": "CONTAINS",
-                  "allowFuzziness": True}]},
-    {"queries": [{"name": "content", "values": ["shiping polic"], "operator": "CONTAINS_AND_PREFIX",
-                  "allowFuzziness": True}]},
-    {"queries": [{"name": "name", "values": ["qr 1"], "operator": "CONTAINS", "priority": "HIGH"},
-                 {"name": "content", "values": ["retrun"], "operator": "CONTAINS", "allowFuzziness": True}]},
-    {"queries": [{"name": "content", "values": ["help"], "operator": "CONTAINS", "allowFuzziness": True}],
-     "orderOnField": {"name": "name", "order": "DESC"}},
+    {
+        "queries": [
+            {"name": "content", "values": ["internationalisatoin"], "operator": "CONTAINS", "allowFuzziness": True}
+        ]
+    },
+    {
+        "queries": [
+            {"name": "content", "values": ["shiping polic"], "operator": "CONTAINS_AND_PREFIX", "allowFuzziness": True}
+        ]
+    },
+    {
+        "queries": [
+            {"name": "name", "values": ["qr 1"], "operator": "CONTAINS", "priority": "HIGH"},
+            {"name": "content", "values": ["retrun"], "operator": "CONTAINS", "allowFuzziness": True},
+        ]
+    },
+    {
+        "queries": [{"name": "content", "values": ["help"], "operator": "CONTAINS", "allowFuzziness": True}],
+        "orderOnField": {"name": "name", "order": "DESC"},
+    },
 ]
 
 
@@ -61,8 +80,10 @@ def env(tmp_path, monkeypatch):
 
 
 def _insert(store, ctx, kb, contents, start=0, bulk=True):
-    records = [prepare_quick_response(ctx, kb, {"name": f"qr {start + i}", "content": {"content": c}})
-               for i, c in enumerate(contents)]
+    records = [
+        prepare_quick_response(ctx, kb, {"name": f"qr {start + i}", "content": {"content": c}})
+        for i, c in enumerate(contents)
+    ]
     with store.write() as session:
         if bulk:
             session.insert_quick_responses_bulk(ACCOUNT, REGION, kb["knowledgeBaseId"], records)
@@ -75,7 +96,10 @@ def _insert(store, ctx, kb, contents, start=0, bulk=True):
 def _search(store, kb, expr):
     plan = compile_search(expr, 100)
     with store.read() as session:
-        return [(key.to_json(), r["name"]) for key, r in session.search_quick_responses(ACCOUNT, REGION, kb["knowledgeBaseId"], plan)]
+        return [
+            (key.to_json(), r["name"])
+            for key, r in session.search_quick_responses(ACCOUNT, REGION, kb["knowledgeBaseId"], plan)
+        ]
 
 
 def _expected(records, expr):
@@ -122,9 +146,11 @@ def test_a_reload_after_an_import_runs_in_the_background(env, monkeypatch):
     records += _insert(store, ctx, kb, ["Refurbishment schedule", "Helloworld newsletter"], start=300)
     hold = threading.Event()
     monkeypatch.setattr(search_sqlite, "LOAD_GATE", hold)
-    for expr in EXPRESSIONS + [{"queries": [{"name": "content", "values": ["refurb"], "operator": "CONTAINS_AND_PREFIX"}]}]:
+    for expr in EXPRESSIONS + [
+        {"queries": [{"name": "content", "values": ["refurb"], "operator": "CONTAINS_AND_PREFIX"}]}
+    ]:
         assert _search(store, kb, expr) == _expected(records, expr), expr
-    assert vocab.state == "loading" and vocab.loads == 1   # the reload waits; the searches did not
+    assert vocab.state == "loading" and vocab.loads == 1  # the reload waits; the searches did not
     hold.set()
     with store.read() as session:
         assert vocab.wait(session.conn, timeout=30)
@@ -152,16 +178,24 @@ def test_first_search_does_not_wait_and_sigterm_does_not_wait_for_the_load(tmp_p
     server = ServerProcess(data_dir=tmp_path, env={"QCONNECT_TEST_VOCABULARY_DELAY": "60"}).start()
     try:
         client = server.client()
-        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         for i, content in enumerate(CONTENTS):
             client.create_quick_response(knowledgeBaseId=kb_id, name=f"qr {i}", content={"content": content})
         started = time.monotonic()
-        out = client.search_quick_responses(knowledgeBaseId=kb_id, searchExpression={"queries": [
-            {"name": "content", "values": ["hullo"], "operator": "CONTAINS", "allowFuzziness": True}]})
+        out = client.search_quick_responses(
+            knowledgeBaseId=kb_id,
+            searchExpression={
+                "queries": [{"name": "content", "values": ["hullo"], "operator": "CONTAINS", "allowFuzziness": True}]
+            },
+        )
         assert time.monotonic() - started < 5.0
         assert sorted(r["name"] for r in out["results"]) == ["qr 5"]
-        out = client.search_quick_responses(knowledgeBaseId=kb_id, searchExpression={"queries": [
-            {"name": "content", "values": ["refu"], "operator": "CONTAINS_AND_PREFIX"}]})
+        out = client.search_quick_responses(
+            knowledgeBaseId=kb_id,
+            searchExpression={"queries": [{"name": "content", "values": ["refu"], "operator": "CONTAINS_AND_PREFIX"}]},
+        )
         assert sorted(r["name"] for r in out["results"]) == ["qr 0", "qr 1", "qr 2"]
         with urllib.request.urlopen(server.endpoint_url + "/_qconnect/health", timeout=10) as r:
             assert json.load(r)["searchVocabulary"] == "loading"
@@ -203,15 +237,25 @@ def test_sigterm_does_not_wait_for_a_search_waiting_for_the_load(tmp_path):
     server = ServerProcess(data_dir=tmp_path, env=env).start()
     try:
         client = server.client()
-        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         for i, content in enumerate(CONTENTS):
             client.create_quick_response(knowledgeBaseId=kb_id, name=f"qr {i}", content={"content": content})
         outcome: list[object] = []
 
         def search():
             try:
-                outcome.append(client.search_quick_responses(knowledgeBaseId=kb_id, searchExpression={"queries": [
-                    {"name": "content", "values": ["hullo"], "operator": "CONTAINS", "allowFuzziness": True}]}))
+                outcome.append(
+                    client.search_quick_responses(
+                        knowledgeBaseId=kb_id,
+                        searchExpression={
+                            "queries": [
+                                {"name": "content", "values": ["hullo"], "operator": "CONTAINS", "allowFuzziness": True}
+                            ]
+                        },
+                    )
+                )
             except Exception as exc:  # the server stops under it
                 outcome.append(exc)
 

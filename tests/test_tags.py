@@ -10,7 +10,9 @@ from botocore.exceptions import ClientError
 
 @pytest.fixture
 def kb(qconnect):
-    return qconnect.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES", tags={"a": "1"})["knowledgeBase"]
+    return qconnect.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES", tags={"a": "1"})[
+        "knowledgeBase"
+    ]
 
 
 def tags_of(qconnect, arn):
@@ -49,8 +51,9 @@ def test_more_than_fifty_tags(qconnect, kb):
 
 def test_create_with_too_many_tags(qconnect):
     with pytest.raises(ClientError) as e:
-        qconnect.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES",
-                                       tags={f"k{i}": "v" for i in range(51)})
+        qconnect.create_knowledge_base(
+            name="kb", knowledgeBaseType="QUICK_RESPONSES", tags={f"k{i}": "v" for i in range(51)}
+        )
     assert e.value.response["Error"]["Code"] == "ValidationException"
 
 

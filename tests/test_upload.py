@@ -122,8 +122,13 @@ def test_upload_over_the_size_limit(qconnect, quick_responses_kb):
     # Streamed without a Content-Length (chunked): refused while streaming.
     parts = urlsplit(up["url"])
     conn = httpclient.HTTPConnection(parts.netloc, timeout=30)
-    conn.request("PUT", f"{parts.path}?{parts.query}", body=iter([big[i:i + 65536] for i in range(0, len(big), 65536)]),
-                 headers={"content-type": "text/csv"}, encode_chunked=True)
+    conn.request(
+        "PUT",
+        f"{parts.path}?{parts.query}",
+        body=iter([big[i : i + 65536] for i in range(0, len(big), 65536)]),
+        headers={"content-type": "text/csv"},
+        encode_chunked=True,
+    )
     resp = conn.getresponse()
     assert resp.status == 400 and s3_error_code(resp.read()) == "EntityTooLarge"
     with pytest.raises(ClientError) as e:
@@ -143,7 +148,9 @@ def short_url_server(tmp_path_factory):
 
 def test_expired_upload_url_and_expired_upload(short_url_server):
     client = short_url_server.client()
-    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
     late = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/csv")
     in_time = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/csv")
     assert http("PUT", in_time["url"], CSV, in_time["headersToInclude"])[0] == 200

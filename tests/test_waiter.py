@@ -11,7 +11,7 @@ from botocore.exceptions import WaiterError
 
 from qconnect_local import import_job_waiter, wait_for_import_job
 from qconnect_local.waiters import ImportJobFailed, ImportJobTimeout
-from support import ServerProcess, make_client
+from support import ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -28,20 +28,26 @@ def client(manual_server):
 
 
 def start_job(client, csv_text: str) -> tuple[str, str]:
-    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
     upload = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/csv")
-    request = urllib.request.Request(upload["url"], data=csv_text.encode(), method="PUT",
-                                     headers=upload["headersToInclude"])
+    request = urllib.request.Request(
+        upload["url"], data=csv_text.encode(), method="PUT", headers=upload["headersToInclude"]
+    )
     urllib.request.urlopen(request).read()
-    job = client.start_import_job(knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES",
-                                  uploadId=upload["uploadId"])["importJob"]
+    job = client.start_import_job(knowledgeBaseId=kb_id, importJobType="QUICK_RESPONSES", uploadId=upload["uploadId"])[
+        "importJob"
+    ]
     return kb_id, job["importJobId"]
 
 
 def release(server: ServerProcess, job_id: str, after: float = 0.0) -> threading.Thread:
     def go() -> None:
         time.sleep(after)
-        request = urllib.request.Request(f"{server.endpoint_url}/_qconnect/import-jobs/{job_id}/run", method="POST", data=b"")
+        request = urllib.request.Request(
+            f"{server.endpoint_url}/_qconnect/import-jobs/{job_id}/run", method="POST", data=b""
+        )
         urllib.request.urlopen(request).read()
 
     thread = threading.Thread(target=go)
@@ -81,7 +87,9 @@ def test_timeout_raises_with_the_last_state(client) -> None:
 
 
 def test_unknown_job_is_the_services_error(client) -> None:
-    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         wait_for_import_job(client, kb_id, "00000000-0000-0000-0000-000000000000", timeout=1)
 

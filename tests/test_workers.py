@@ -48,8 +48,12 @@ def test_no_worker_server_leaves_jobs_to_workers(database_url, data_dir):
         worker = WorkerProcess("--data-dir", str(data_dir), "--database-url", database_url).start()
         done = wait_job(client, kb["knowledgeBaseId"], job["importJobId"], timeout=30)
         assert done["status"] == "COMPLETE"
-        assert client.list_quick_responses(knowledgeBaseId=kb["knowledgeBaseId"], maxResults=100)[
-            "quickResponseSummaries"].__len__() == 20
+        assert (
+            client.list_quick_responses(knowledgeBaseId=kb["knowledgeBaseId"], maxResults=100)[
+                "quickResponseSummaries"
+            ].__len__()
+            == 20
+        )
         # The download link the server signs works although a worker did the job (shared key).
         assert done["url"].startswith(server.endpoint_url)
     finally:
@@ -66,27 +70,29 @@ def test_a_worker_killed_mid_import_is_replaced_and_every_row_lands_once(databas
     second = None
     try:
         client = server.client()
-        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")[
-            "knowledgeBase"]["knowledgeBaseId"]
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         job = start(client, kb_id, upload(client, kb_id, rows(n)))
         job_id = job["importJobId"]
         # Wait until the first worker holds the job, then kill it without warning.
         deadline = time.monotonic() + 30
-        while not query(database_url, "SELECT 1 FROM import_jobs WHERE id = %s AND lease_owner = %s",
-                        (job_id, first.owner)):
+        while not query(
+            database_url, "SELECT 1 FROM import_jobs WHERE id = %s AND lease_owner = %s", (job_id, first.owner)
+        ):
             assert time.monotonic() < deadline, "the first worker never claimed the job"
             time.sleep(0.02)
         time.sleep(0.3)  # well inside the job (30,000 rows take seconds)
         first.kill()
-        (status, owner), = query(database_url, "SELECT status, lease_owner FROM import_jobs WHERE id = %s", (job_id,))
+        ((status, owner),) = query(database_url, "SELECT status, lease_owner FROM import_jobs WHERE id = %s", (job_id,))
         assert (status, owner) == ("START_IN_PROGRESS", first.owner), "the job finished before the kill"
         assert query(database_url, "SELECT count(*) FROM quick_responses")[0][0] == 0
         second = WorkerProcess("--data-dir", str(data_dir), "--database-url", database_url, *BIG, *lease).start()
         done = wait_job(client, kb_id, job_id, timeout=120)
         assert done["status"] == "COMPLETE"
-        (count, distinct), = query(database_url, "SELECT count(*), count(DISTINCT name) FROM quick_responses")
+        ((count, distinct),) = query(database_url, "SELECT count(*), count(DISTINCT name) FROM quick_responses")
         assert count == distinct == n
-        (attempts,), = query(database_url, "SELECT attempts FROM import_jobs WHERE id = %s", (job_id,))
+        ((attempts,),) = query(database_url, "SELECT attempts FROM import_jobs WHERE id = %s", (job_id,))
         assert attempts == 2
         assert second.jobs_finished() == 1
     finally:
@@ -102,16 +108,18 @@ def test_a_stopped_worker_gives_its_job_back(database_url, data_dir):
     second = None
     try:
         client = server.client()
-        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")[
-            "knowledgeBase"]["knowledgeBaseId"]
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         job_id = start(client, kb_id, upload(client, kb_id, rows(20_000)))["importJobId"]
         deadline = time.monotonic() + 30
         while not query(database_url, "SELECT 1 FROM import_jobs WHERE id = %s AND lease_owner IS NOT NULL", (job_id,)):
             assert time.monotonic() < deadline
             time.sleep(0.02)
         assert first.stop() == 0  # SIGTERM mid-job
-        (status, owner, attempts), = query(
-            database_url, "SELECT status, lease_owner, attempts FROM import_jobs WHERE id = %s", (job_id,))
+        ((status, owner, attempts),) = query(
+            database_url, "SELECT status, lease_owner, attempts FROM import_jobs WHERE id = %s", (job_id,)
+        )
         if status == "START_IN_PROGRESS":  # given back, and the try does not count
             assert owner is None and attempts == 0
         second = WorkerProcess("--data-dir", str(data_dir), "--database-url", database_url, *BIG).start()

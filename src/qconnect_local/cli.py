@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qconnect_local import team as team_options
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
-from qconnect_local import team as team_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="warning")
     serve.add_argument(
-        "--database-url", default=None,
+        "--database-url",
+        default=None,
         help="postgresql://... selects the PostgreSQL store (default: $QCONNECT_LOCAL_DATABASE_URL, else SQLite)",
     )
     import_options.add_arguments(serve)
@@ -122,8 +123,13 @@ def serve(settings: Settings) -> int:
     where = "in memory" if settings.in_memory else f"data dir {settings.data_dir}"
     print(f"qconnect-local listening on http://{settings.host}:{port} ({app.store.kind}, {where})", flush=True)
     config = uvicorn.Config(
-        app, log_level=settings.log_level, access_log=False, lifespan="on",
-        http="httptools", loop="uvloop", timeout_graceful_shutdown=5,
+        app,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+        http="httptools",
+        loop="uvloop",
+        timeout_graceful_shutdown=5,
     )
     server = _server_class()(config)
     server.on_stop = getattr(app.store, "stop_background_work", None)

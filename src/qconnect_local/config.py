@@ -26,14 +26,16 @@ class Settings:
     max_request_bytes: int = 10 * 1024 * 1024  # API calls; uploads have their own limit
     quotas: Quotas = field(default_factory=Quotas)
     log_level: str = "warning"
-    imports: "ImportSettings" = field(default_factory=lambda: ImportSettings())  # issue 4
+    imports: ImportSettings = field(default_factory=lambda: ImportSettings())  # issue 4
     # A postgresql:// URL selects the PostgreSQL store (shared by several servers and workers).
     database_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_DATABASE_URL") or None)
     # Running it for a team (issue 6): s3://bucket/prefix selects the S3 blob store; the import
     # runner can be left to `qconnect-local worker` processes; a store shared by several
     # processes provides the URL-signing key they must all use.
     blob_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_BLOB_URL") or None)
-    s3_endpoint_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_S3_ENDPOINT_URL") or None)
+    s3_endpoint_url: str | None = field(
+        default_factory=lambda: os.environ.get("QCONNECT_LOCAL_S3_ENDPOINT_URL") or None
+    )
     run_import_runner: bool = True
     shared_key: bytes | None = None
 

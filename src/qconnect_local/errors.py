@@ -24,7 +24,7 @@ class ValidationException(ServiceError):
     status = 400
 
     @classmethod
-    def from_failures(cls, failures: list[str]) -> "ValidationException":
+    def from_failures(cls, failures: list[str]) -> ValidationException:
         """AWS style: '2 validation errors detected: A; B'."""
         n = len(failures)
         noun = "error" if n == 1 else "errors"
@@ -68,6 +68,7 @@ class PreconditionFailedException(ServiceError):
 
 
 # Errors of the protocol itself, not modeled in the service (AWS's generic rest-json errors).
+
 
 class SerializationException(ServiceError):
     code = "SerializationException"

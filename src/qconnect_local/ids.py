@@ -31,7 +31,7 @@ def _make_ids() -> list[str]:
     digits = os.urandom(16 * _BATCH).hex()
     return [
         f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-        for h in (digits[i:i + 32] for i in range(0, len(digits), 32))
+        for h in (digits[i : i + 32] for i in range(0, len(digits), 32))
     ]
 
 

@@ -34,7 +34,8 @@ import threading
 import unittest
 import uuid
 import weakref
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import botocore.handlers
@@ -126,7 +127,7 @@ _lock = threading.RLock()
 _depth = 0
 _backend: _Backend | None = None
 _env_set: dict[str, str] = {}
-_hooked_sessions: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_hooked_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _get_backend() -> _Backend:
@@ -263,7 +264,7 @@ class QConnectMock:
 
     # -- context manager ---------------------------------------------------------------------
 
-    def start(self) -> "QConnectMock":
+    def start(self) -> QConnectMock:
         _start()
         self._entered += 1
         return self
@@ -274,7 +275,7 @@ class QConnectMock:
         self._entered -= 1
         _stop()
 
-    def __enter__(self) -> "QConnectMock":
+    def __enter__(self) -> QConnectMock:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -300,16 +301,19 @@ class QConnectMock:
         if inspect.isclass(target):
             return _decorate_class(target)  # type: ignore[return-value]
         if inspect.iscoroutinefunction(target):
+
             @functools.wraps(target)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 with mock_qconnect():
                     return await target(*args, **kwargs)
+
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(target)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with mock_qconnect():
                 return target(*args, **kwargs)
+
         return wrapper  # type: ignore[return-value]
 
 

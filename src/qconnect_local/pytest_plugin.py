@@ -18,8 +18,9 @@ Fixtures:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -32,19 +33,24 @@ DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("qconnect-local", "qconnect-local (local Amazon Q in Connect)")
-    group.addoption("--qconnect-mode", choices=MODES, default=None,
-                    help="how qconnect_client reaches the API: 'server' (HTTP, default) or 'mock' (in-process)")
+    group.addoption(
+        "--qconnect-mode",
+        choices=MODES,
+        default=None,
+        help="how qconnect_client reaches the API: 'server' (HTTP, default) or 'mock' (in-process)",
+    )
     group.addoption("--qconnect-host", default="127.0.0.1", help="interface of the qconnect_server fixture")
     group.addoption("--qconnect-port", type=int, default=0, help="port of the qconnect_server fixture (0: a free one)")
-    group.addoption("--qconnect-data-dir", default=None,
-                    help="keep the qconnect_server state in this directory (default: in memory)")
+    group.addoption(
+        "--qconnect-data-dir",
+        default=None,
+        help="keep the qconnect_server state in this directory (default: in memory)",
+    )
     parser.addini("qconnect_mode", "default for --qconnect-mode", default="server")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "qconnect_mode(mode): 'server' or 'mock' for this test's qconnect_client"
-    )
+    config.addinivalue_line("markers", "qconnect_mode(mode): 'server' or 'mock' for this test's qconnect_client")
 
 
 class QConnectServer:

@@ -12,14 +12,14 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 
-from qconnect_local import __version__
 from qconnect_local.config import Settings
 from qconnect_local.errors import (
     InternalServerException,
@@ -48,7 +48,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class HttpRequest:
     """What an internal endpoint handler gets."""
 
-    app: "App"
+    app: App
     scope: Scope
     receive: Receive
     send: Send
@@ -162,7 +162,14 @@ class App:
             m = pattern.fullmatch(path)
             if m and route_method == method:
                 req = HttpRequest(
-                    self, scope, receive, send, method, path, m, _headers(scope),
+                    self,
+                    scope,
+                    receive,
+                    send,
+                    method,
+                    path,
+                    m,
+                    _headers(scope),
                     parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
                     request_id,
                 )
@@ -182,13 +189,16 @@ class App:
             # waits on every read, so its reads go to the threads too, and overlap.)
             status, extra, payload = self.dispatch(method, path, query, headers, body, request_id)
         else:
-            status, extra, payload = await self.run_sync(
-                self.dispatch, method, path, query, headers, body, request_id
-            )
+            status, extra, payload = await self.run_sync(self.dispatch, method, path, query, headers, body, request_id)
         await send_response(send, status, payload, request_id, JSON if payload else None, extra)
 
     def dispatch(
-        self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes,
+        self,
+        method: str,
+        path: str,
+        query_string: str,
+        headers: dict[str, str],
+        body: bytes,
         request_id: str,
     ) -> tuple[int, dict[str, str], bytes]:
         """One API call, start to end, without HTTP: (status, extra headers, body).
@@ -202,12 +212,15 @@ class App:
             return serialize_error(exc)
         except Exception:
             log.exception("unexpected error in request %s", request_id)
-            return serialize_error(
-                InternalServerException("An internal error occurred. Request id: " + request_id)
-            )
+            return serialize_error(InternalServerException("An internal error occurred. Request id: " + request_id))
 
     def _call(
-        self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes,
+        self,
+        method: str,
+        path: str,
+        query_string: str,
+        headers: dict[str, str],
+        body: bytes,
         request_id: str,
     ) -> tuple[int, bytes]:
         query = parse_qs(query_string, keep_blank_values=True)

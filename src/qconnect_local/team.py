@@ -10,23 +10,28 @@ def add_arguments(parser: argparse.ArgumentParser, worker: bool = False) -> None
     group = parser.add_argument_group("running it for a team")
     if worker:  # `serve` has its own --database-url
         group.add_argument(
-            "--database-url", default=None,
+            "--database-url",
+            default=None,
             help="postgresql://... selects the PostgreSQL store, shared by every server and worker "
-                 "(default: $QCONNECT_LOCAL_DATABASE_URL, else the SQLite file in the data dir)",
+            "(default: $QCONNECT_LOCAL_DATABASE_URL, else the SQLite file in the data dir)",
         )
     group.add_argument(
-        "--blob-url", default=None, metavar="s3://BUCKET/PREFIX",
+        "--blob-url",
+        default=None,
+        metavar="s3://BUCKET/PREFIX",
         help="keep uploads and reports in an S3-compatible bucket (default: $QCONNECT_LOCAL_BLOB_URL, "
-             "else the data dir); region and credentials come from the usual AWS settings",
+        "else the data dir); region and credentials come from the usual AWS settings",
     )
     group.add_argument(
-        "--s3-endpoint-url", default=None, metavar="URL",
-        help="an S3-compatible server other than AWS (MinIO, moto, ...); default: "
-             "$QCONNECT_LOCAL_S3_ENDPOINT_URL",
+        "--s3-endpoint-url",
+        default=None,
+        metavar="URL",
+        help="an S3-compatible server other than AWS (MinIO, moto, ...); default: $QCONNECT_LOCAL_S3_ENDPOINT_URL",
     )
     if not worker:
         group.add_argument(
-            "--no-worker", action="store_true",
+            "--no-worker",
+            action="store_true",
             help="serve the API only; import jobs are run by `qconnect-local worker` processes",
         )
 

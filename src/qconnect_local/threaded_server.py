@@ -37,7 +37,7 @@ class ThreadedServer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, timeout: float = 15.0) -> "ThreadedServer":
+    def start(self, timeout: float = 15.0) -> ThreadedServer:
         import uvicorn
 
         sock = _bind(self.host, self.port)
@@ -45,7 +45,11 @@ class ThreadedServer:
         # lifespan "off": the App belongs to whoever made it; stopping this server must not close it.
         # The asyncio loop (not uvloop) leaves the host process's loop policy alone.
         config = uvicorn.Config(
-            self.app, lifespan="off", log_level="warning", access_log=False, loop="asyncio",
+            self.app,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            loop="asyncio",
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
@@ -100,9 +101,7 @@ def wait_for_import_job(
         if status in FAILED_STATES:
             raise ImportJobFailed(job, report_head(job))
         if now >= deadline:
-            raise ImportJobTimeout(
-                f"Import job {import_job_id} is still {status} after {timeout:g} s", job
-            )
+            raise ImportJobTimeout(f"Import job {import_job_id} is still {status} after {timeout:g} s", job)
         time.sleep(min(interval, max(0.0, deadline - now)))
         interval = min(interval * 2, max_poll_interval)
 

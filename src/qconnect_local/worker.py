@@ -39,30 +39,46 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "worker", help="run import jobs for API servers started with --no-worker (no HTTP)"
     )
-    p.add_argument("--data-dir", type=Path, default=Path(".qconnect-local"),
-                   help="SQLite file and blobs when no --database-url/--blob-url; temporary files")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".qconnect-local"),
+        help="SQLite file and blobs when no --database-url/--blob-url; temporary files",
+    )
     p.add_argument("--account-id", default="000000000000")
     p.add_argument("--region", default="us-east-1")
-    p.add_argument("--max-quick-responses", type=int, default=1000,
-                   help="quick responses per knowledge base (must match the servers')")
+    p.add_argument(
+        "--max-quick-responses",
+        type=int,
+        default=1000,
+        help="quick responses per knowledge base (must match the servers')",
+    )
     p.add_argument("--log-level", default="warning")
     import_options.add_arguments(p)
     add_team_arguments(p, worker=True)
     # What cli.settings_from_args reads that means nothing to a worker.
-    p.set_defaults(host="127.0.0.1", port=0, in_memory=False, max_request_bytes=10 * 1024 * 1024,
-                   max_knowledge_bases=10)
+    p.set_defaults(
+        host="127.0.0.1", port=0, in_memory=False, max_request_bytes=10 * 1024 * 1024, max_knowledge_bases=10
+    )
 
 
 def register_migrate(sub: Any) -> None:
     """Adds the `migrate` subcommand: apply pending schema migrations, then exit."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "migrate", help="apply pending schema migrations to the database and exit (servers and "
-                        "workers also do it at start-up)"
+        "migrate",
+        help="apply pending schema migrations to the database and exit (servers and workers also do it at start-up)",
     )
-    p.add_argument("--data-dir", type=Path, default=Path(".qconnect-local"),
-                   help="the SQLite file's data dir when no --database-url")
-    p.add_argument("--database-url", default=None,
-                   help="postgresql://... (default: $QCONNECT_LOCAL_DATABASE_URL, else the SQLite file)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".qconnect-local"),
+        help="the SQLite file's data dir when no --database-url",
+    )
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="postgresql://... (default: $QCONNECT_LOCAL_DATABASE_URL, else the SQLite file)",
+    )
 
 
 def migrate(args: argparse.Namespace) -> int:
@@ -101,9 +117,7 @@ class WorkerRunner(ImportRunner):
 
 
 def run(settings: Any) -> int:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings.prepare()
     try:
         store = open_store(settings.database)

@@ -9,8 +9,9 @@ Keys are relative paths such as `uploads/<uploadId>` or `reports/<importJobId>.c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 CHUNK_SIZE = 256 * 1024
 
@@ -34,6 +35,7 @@ class BlobStore(Protocol):
     def open(self, key: str) -> BinaryIO:
         """A binary stream of the blob; BlobNotFound when there is none."""
         ...
+
     def size(self, key: str) -> int | None: ...
     def delete(self, key: str) -> None: ...
     def keys(self) -> Iterator[str]: ...

@@ -11,9 +11,10 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from qconnect_local.blobs import BlobNotFound
 
@@ -54,7 +55,7 @@ class LocalBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def for_settings(cls, settings) -> "LocalBlobStore":  # noqa: ANN001
+    def for_settings(cls, settings) -> LocalBlobStore:  # noqa: ANN001
         if not settings.in_memory:
             return cls(Path(settings.data_dir) / "blobs")
         shm = "/dev/shm"

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from qconnect_local.blobs import CHUNK_SIZE, BlobNotFound
@@ -31,7 +32,7 @@ def is_s3_url(value: str | None) -> bool:
 
 
 class _S3Writer:
-    def __init__(self, store: "S3BlobStore", key: str) -> None:
+    def __init__(self, store: S3BlobStore, key: str) -> None:
         self.store = store
         self.key = key
         self.file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
@@ -75,7 +76,11 @@ class S3BlobStore:
     kind = "s3"
 
     def __init__(
-        self, url: str, endpoint_url: str | None = None, region: str | None = None, client: Any = None,
+        self,
+        url: str,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
         create_bucket: bool = True,
     ) -> None:
         parts = urlsplit(url)
@@ -96,7 +101,7 @@ class S3BlobStore:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _blob_key(self, object_key: str) -> str:
-        return object_key[len(self.prefix) + 1:] if self.prefix else object_key
+        return object_key[len(self.prefix) + 1 :] if self.prefix else object_key
 
     # -- the BlobStore interface --------------------------------------------------------------
 
@@ -204,6 +209,7 @@ class S3BlobStore:
 
 
 # -- what the operations ask of an S3 blob store -----------------------------------------------
+
 
 def presigned_upload_url(ctx: Any, upload_id: str, content_type: str, lifetime: int) -> str | None:
     """StartContentUpload's URL when blobs live in S3: a real S3 presigned PUT, so the client

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 from urllib.parse import urlencode, urlsplit
 
 EXPIRES = "X-Qc-Expires"
@@ -42,7 +42,9 @@ class UrlSigner:
         lines += [f"{name}:{headers[name].strip()}" for name in sorted(headers)]
         return hmac.new(self._key, "\n".join(lines).encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def sign(self, method: str, endpoint: str, path: str, expires: int, headers: Mapping[str, str] | None = None) -> str:
+    def sign(
+        self, method: str, endpoint: str, path: str, expires: int, headers: Mapping[str, str] | None = None
+    ) -> str:
         """The full URL: `endpoint` is scheme://host[:port] as the client reaches the server."""
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         host = urlsplit(endpoint).netloc
@@ -53,8 +55,13 @@ class UrlSigner:
         return f"{endpoint.rstrip('/')}{path}?{urlencode(query)}"
 
     def verify(
-        self, method: str, host: str, path: str, query: Mapping[str, list[str]],
-        headers: Mapping[str, str], now: float,
+        self,
+        method: str,
+        host: str,
+        path: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        now: float,
     ) -> None:
         """Raises SignatureProblem unless the request is the one the URL was signed for."""
         expires = _one(query, EXPIRES)

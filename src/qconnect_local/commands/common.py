@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4580"
@@ -37,11 +38,14 @@ class CommandError(Exception):
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument(
-        "--endpoint-url", default=None,
+        "--endpoint-url",
+        default=None,
         help=f"API endpoint (default: $AWS_ENDPOINT_URL_QCONNECT, $AWS_ENDPOINT_URL, else {DEFAULT_ENDPOINT}); "
         "'aws' for Amazon Q in Connect itself",
     )
-    group.add_argument("--region", default=None, help="AWS region (default: from the profile or environment, else us-east-1)")
+    group.add_argument(
+        "--region", default=None, help="AWS region (default: from the profile or environment, else us-east-1)"
+    )
     group.add_argument("--profile", default=None, help="a named profile of the AWS config files")
 
 

@@ -20,11 +20,17 @@ import json
 import re
 import sys
 import urllib.request
+from collections.abc import Iterator
 from contextlib import nullcontext
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from qconnect_local.commands.common import (
-    EXIT_OK, add_connection_args, error, make_client, resolve_endpoint, service_errors,
+    EXIT_OK,
+    add_connection_args,
+    error,
+    make_client,
+    resolve_endpoint,
+    service_errors,
 )
 
 MARKDOWN = "application/x.quickresponse;format=markdown"
@@ -69,16 +75,17 @@ def write_csv(out: TextIO, header: list[str], rows: list[dict[str, str]]) -> Non
 
 def _quick_responses(client: Any, kb_id: str) -> Iterator[dict[str, Any]]:
     summaries = [
-        s for page in client.get_paginator("list_quick_responses").paginate(knowledgeBaseId=kb_id)
+        s
+        for page in client.get_paginator("list_quick_responses").paginate(knowledgeBaseId=kb_id)
         for s in page["quickResponseSummaries"]
     ]
     for summary in sorted(summaries, key=lambda s: (s["name"], s["quickResponseId"])):
-        yield client.get_quick_response(
-            knowledgeBaseId=kb_id, quickResponseId=summary["quickResponseId"]
-        )["quickResponse"]
+        yield client.get_quick_response(knowledgeBaseId=kb_id, quickResponseId=summary["quickResponseId"])[
+            "quickResponse"
+        ]
 
 
-def to_row(qr: dict[str, Any], names: "RoutingProfileNames") -> dict[str, str]:
+def to_row(qr: dict[str, Any], names: RoutingProfileNames) -> dict[str, str]:
     """One quick response -> the import row that recreates it (keyed by canonical column)."""
     markdown = qr.get("contentType") == MARKDOWN
     contents = qr.get("contents") or {}

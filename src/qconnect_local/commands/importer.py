@@ -19,7 +19,14 @@ import urllib.request
 from typing import Any
 
 from qconnect_local.commands.common import (
-    EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, add_connection_args, make_client, parse_pairs, service_errors,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    add_connection_args,
+    make_client,
+    parse_pairs,
+    service_errors,
 )
 from qconnect_local.commands.validate import add_directory_args, check_file, print_errors, summary
 
@@ -31,8 +38,12 @@ def register(sub: Any) -> None:
     add_directory_args(parser)
     parser.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="import-job metadata (repeatable)")
     parser.add_argument("--no-validate", action="store_true", help="skip the offline check")
-    parser.add_argument("--report", default=None, metavar="OUT.csv",
-                        help="where to save the failed-record report (default: FILE.failed.csv)")
+    parser.add_argument(
+        "--report",
+        default=None,
+        metavar="OUT.csv",
+        help="where to save the failed-record report (default: FILE.failed.csv)",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (default 600)")
     add_connection_args(parser)
     parser.set_defaults(handler=import_command)
@@ -48,8 +59,10 @@ def import_command(args: argparse.Namespace) -> int:
         result = check_file(args)
         if not result.ok:
             print_errors(result, 20, sys.stderr)
-            print(f"error: {summary(result)}; nothing was uploaded (--no-validate imports the valid rows anyway)",
-                  file=sys.stderr)
+            print(
+                f"error: {summary(result)}; nothing was uploaded (--no-validate imports the valid rows anyway)",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
     client = make_client(args)
     with service_errors():
@@ -59,8 +72,9 @@ def import_command(args: argparse.Namespace) -> int:
 
     try:
         with service_errors(), JobProgress(job_id) as progress:
-            final = wait_for_import_job(client, job["knowledgeBaseId"], job_id, timeout=args.timeout,
-                                        on_poll=progress.update)
+            final = wait_for_import_job(
+                client, job["knowledgeBaseId"], job_id, timeout=args.timeout, on_poll=progress.update
+            )
     except ImportJobTimeout as exc:
         raise CommandError(str(exc)) from None
     except ImportJobFailed as exc:
@@ -70,7 +84,9 @@ def import_command(args: argparse.Namespace) -> int:
             try:
                 download(report, target)
             except OSError as err:
-                raise CommandError(f"import job {job_id} FAILED, and its report could not be downloaded: {err}") from None
+                raise CommandError(
+                    f"import job {job_id} FAILED, and its report could not be downloaded: {err}"
+                ) from None
             print(f"import job {job_id} FAILED; failed-record report saved to {target}", file=sys.stderr)
             for line in exc.report_lines:
                 print(f"  {line}", file=sys.stderr)
@@ -85,11 +101,14 @@ def start_job(client: Any, args: argparse.Namespace, metadata: dict[str, str]) -
     upload = client.start_content_upload(knowledgeBaseId=args.knowledge_base, contentType="text/csv")
     put_file(upload["url"], upload.get("headersToInclude") or {}, args.file)
     params: dict[str, Any] = {
-        "knowledgeBaseId": args.knowledge_base, "importJobType": "QUICK_RESPONSES", "uploadId": upload["uploadId"],
+        "knowledgeBaseId": args.knowledge_base,
+        "importJobType": "QUICK_RESPONSES",
+        "uploadId": upload["uploadId"],
     }
     if args.instance_id:
         params["externalSourceConfiguration"] = {
-            "source": "AMAZON_CONNECT", "configuration": {"connectConfiguration": {"instanceId": args.instance_id}},
+            "source": "AMAZON_CONNECT",
+            "configuration": {"connectConfiguration": {"instanceId": args.instance_id}},
         }
     if metadata:
         params["metadata"] = metadata
@@ -100,8 +119,7 @@ def put_file(url: str, headers: dict[str, str], path: str) -> None:
     """PUT the file to a (presigned) upload URL, streaming it; an error response is one line."""
     size = os.path.getsize(path)
     with open(path, "rb") as body:
-        request = urllib.request.Request(url, data=body, method="PUT",
-                                         headers={**headers, "Content-Length": str(size)})
+        request = urllib.request.Request(url, data=body, method="PUT", headers={**headers, "Content-Length": str(size)})
         try:
             with urllib.request.urlopen(request, timeout=300) as response:
                 response.read()

@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from qconnect_local.commands.common import (
-    EXIT_FAILED, EXIT_OK, add_connection_args, error, make_client, parse_pairs, service_errors,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_connection_args,
+    error,
+    make_client,
+    parse_pairs,
+    service_errors,
 )
 from qconnect_local.console.table import print_json, print_table
 
@@ -41,7 +47,8 @@ def list_knowledge_bases(args: argparse.Namespace) -> int:
     client = make_client(args)
     with service_errors():
         summaries = [
-            s for page in client.get_paginator("list_knowledge_bases").paginate()
+            s
+            for page in client.get_paginator("list_knowledge_bases").paginate()
             for s in page["knowledgeBaseSummaries"]
         ]
     if args.json:

@@ -27,24 +27,41 @@ def register(sub: Any) -> None:
     parser.add_argument("file", metavar="FILE.csv")
     add_directory_args(parser)
     parser.add_argument("--report", default=None, metavar="OUT.csv", help="write the failed-record report here")
-    parser.add_argument("--max-quick-responses", type=int, default=None, metavar="N",
-                        help="also check the per-knowledge-base quota (rows beyond N fail)")
+    parser.add_argument(
+        "--max-quick-responses",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also check the per-knowledge-base quota (rows beyond N fail)",
+    )
     parser.add_argument("--show", type=int, default=50, metavar="N", help="failed rows to list (default 50)")
-    parser.add_argument("--workers", type=int, default=None, help="processes for large files (default: CPUs, at most 4)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes for large files (default: CPUs, at most 4)"
+    )
     parser.set_defaults(handler=validate_command)
 
 
 def add_directory_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--connect-directory", default=None, metavar="FILE.json|aws",
-                        help="routing profiles of the Connect instance(s), as for `serve --connect-directory`")
-    parser.add_argument("--instance-id", default=None,
-                        help="the Amazon Connect instance whose routing profiles the file names")
+    parser.add_argument(
+        "--connect-directory",
+        default=None,
+        metavar="FILE.json|aws",
+        help="routing profiles of the Connect instance(s), as for `serve --connect-directory`",
+    )
+    parser.add_argument(
+        "--instance-id", default=None, help="the Amazon Connect instance whose routing profiles the file names"
+    )
 
 
 def load_routing_profiles(args: argparse.Namespace) -> dict[str, str] | None:
     """name -> ARN of the instance the file refers to, or None when no directory was given."""
     from qconnect_local.commands.validation import ACCOUNT, REGION
-    from qconnect_local.importing.routing_profiles import AWS, AmazonConnectDirectory, DirectoryError, load_directory_file
+    from qconnect_local.importing.routing_profiles import (
+        AWS,
+        AmazonConnectDirectory,
+        DirectoryError,
+        load_directory_file,
+    )
 
     if args.connect_directory is None:
         return None
@@ -52,15 +69,21 @@ def load_routing_profiles(args: argparse.Namespace) -> dict[str, str] | None:
         if args.connect_directory == AWS:
             if not args.instance_id:
                 raise CommandError("--connect-directory aws needs --instance-id", EXIT_USAGE)
-            region = getattr(args, "region", None) or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
+            region = (
+                getattr(args, "region", None)
+                or os.environ.get("AWS_REGION")
+                or os.environ.get("AWS_DEFAULT_REGION")
+                or REGION
+            )
             return AmazonConnectDirectory().profiles(ACCOUNT, region, args.instance_id)
         instances = load_directory_file(args.connect_directory, ACCOUNT, REGION)
     except DirectoryError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     if args.instance_id is None:
         if len(instances) != 1:
-            raise CommandError(f"{args.connect_directory} has {len(instances)} instances: choose one with --instance-id",
-                               EXIT_USAGE)
+            raise CommandError(
+                f"{args.connect_directory} has {len(instances)} instances: choose one with --instance-id", EXIT_USAGE
+            )
         args.instance_id = next(iter(instances))
     if args.instance_id not in instances:
         raise CommandError(f"instance {args.instance_id} is not in {args.connect_directory}", EXIT_USAGE)
@@ -73,8 +96,12 @@ def check_file(args: argparse.Namespace, report_path: str | None = None, workers
 
     if not os.path.isfile(args.file):
         raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
-    validator = Validator(load_routing_profiles(args), args.instance_id,
-                          getattr(args, "max_quick_responses", None), keep_errors=max(getattr(args, "show", 50), 0))
+    validator = Validator(
+        load_routing_profiles(args),
+        args.instance_id,
+        getattr(args, "max_quick_responses", None),
+        keep_errors=max(getattr(args, "show", 50), 0),
+    )
     if report_path is None:
         return validator.run(args.file, workers=workers)
     try:
@@ -90,8 +117,12 @@ def print_errors(result: Any, shown: int, out: Any = None) -> None:
         out.write(f"The file cannot be imported: {result.file_problem}\n")
         return
     if result.errors and shown > 0:
-        print_table(("LINE", "COLUMN", "CODE", "MESSAGE"),
-                    [(e.line, e.column, e.code, e.message) for e in result.errors[:shown]], out, max_width=200)
+        print_table(
+            ("LINE", "COLUMN", "CODE", "MESSAGE"),
+            [(e.line, e.column, e.code, e.message) for e in result.errors[:shown]],
+            out,
+            max_width=200,
+        )
         if result.failed > shown:
             out.write(f"... and {result.failed - shown} more failed rows\n")
 

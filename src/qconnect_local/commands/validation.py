@@ -30,22 +30,38 @@ import io
 import re
 import types
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 KB_ID = "00000000-0000-4000-8000-000000000000"  # a stand-in: the file is checked for no particular KB
 ACCOUNT, REGION = "000000000000", "us-east-1"
 # Free-text columns and the CreateQuickResponse member each one fills verbatim.
-FREE_TEXT = {"Name": ("name",), "Content": ("content", "content"), "Description": ("description",),
-             "Shortcut key": ("shortcutKey",)}
+FREE_TEXT = {
+    "Name": ("name",),
+    "Content": ("content", "content"),
+    "Description": ("description",),
+    "Shortcut key": ("shortcutKey",),
+}
 # Member path in a validation message -> CSV column (for the error table).
 _COLUMN_OF_MEMBER = {
-    "name": "Name", "content": "Content", "shortcutKey": "Shortcut key", "description": "Description",
-    "groupingConfiguration": "Routing Profile", "channels": "Channels", "channel": "Channels",
-    "contentType": "Content type", "language": "Language", "isActive": "Active",
+    "name": "Name",
+    "content": "Content",
+    "shortcutKey": "Shortcut key",
+    "description": "Description",
+    "groupingConfiguration": "Routing Profile",
+    "channels": "Channels",
+    "channel": "Channels",
+    "contentType": "Content type",
+    "language": "Language",
+    "isActive": "Active",
 }
-_COLUMNS_IN_MESSAGE = re.compile(r"'(Name|Content|Shortcut key|Description|Routing Profile|Channels|Content type|Language|Active)'")
-_MEMBER_IN_MESSAGE = re.compile(r"\b(name|content|shortcutKey|description|groupingConfiguration|channels?|contentType|language|isActive)\b")
+_COLUMNS_IN_MESSAGE = re.compile(
+    r"'(Name|Content|Shortcut key|Description|Routing Profile|Channels|Content type|Language|Active)'"
+)
+_MEMBER_IN_MESSAGE = re.compile(
+    r"\b(name|content|shortcutKey|description|groupingConfiguration|channels?|contentType|language|isActive)\b"
+)
 _NO_LIMIT = 1 << 62
 
 
@@ -118,10 +134,19 @@ class Validator:
         self.quota = max_quick_responses or _NO_LIMIT
         self.keep_errors = keep_errors
         settings = Settings(in_memory=True, database_url=None)
-        self.ctx = RequestContext(account_id=ACCOUNT, region=REGION, caller_arn=f"arn:aws:iam::{ACCOUNT}:root",
-                                  store=None, settings=settings, request_id="validate")
-        self.kb = {"knowledgeBaseId": KB_ID, "knowledgeBaseType": "QUICK_RESPONSES",
-                   "knowledgeBaseArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}"}
+        self.ctx = RequestContext(
+            account_id=ACCOUNT,
+            region=REGION,
+            caller_arn=f"arn:aws:iam::{ACCOUNT}:root",
+            store=None,
+            settings=settings,
+            request_id="validate",
+        )
+        self.kb = {
+            "knowledgeBaseId": KB_ID,
+            "knowledgeBaseType": "QUICK_RESPONSES",
+            "knowledgeBaseArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}",
+        }
         self.rules = _Rules()
 
     # -- routing profiles ----------------------------------------------------------------------
@@ -134,9 +159,14 @@ class Validator:
         from qconnect_local.importing.job import JobProcessor
 
         if self.instance_id is not None and self.routing_profiles is None:
+
             def unchecked(names: list[str]) -> list[str]:
-                return [f"arn:aws:connect:{REGION}:{ACCOUNT}:instance/{self.instance_id}/routing-profile/"
-                        f"{uuid.uuid5(uuid.NAMESPACE_URL, n)}" for n in names]
+                return [
+                    f"arn:aws:connect:{REGION}:{ACCOUNT}:instance/{self.instance_id}/routing-profile/"
+                    f"{uuid.uuid5(uuid.NAMESPACE_URL, n)}"
+                    for n in names
+                ]
+
             return unchecked
         profiles = self.routing_profiles or {}
         directory = types.SimpleNamespace(profiles=lambda account, region, instance: profiles)
@@ -172,7 +202,7 @@ class Validator:
                 write_file_problem(report, str(exc))
         return result
 
-    def _check_chunks(self, path: str, chunks: list["Chunk"]) -> list[list[tuple]]:
+    def _check_chunks(self, path: str, chunks: list[Chunk]) -> list[list[tuple]]:
         """The rule outcome of every row, chunk by chunk, in file order. Chunks after the first run
         in forked processes; if any split turns out not to be a record boundary, or a chunk meets
         a file problem, the whole file is checked again in one piece (so line numbers and
@@ -197,7 +227,7 @@ class Validator:
             return self._check_chunks(path, [whole_file(path)])
         return [outcomes for outcomes, _ in [first, *rest]]
 
-    def check_chunk(self, path: str, chunk: "Chunk") -> tuple[list[tuple], bool]:
+    def check_chunk(self, path: str, chunk: Chunk) -> tuple[list[tuple], bool]:
         """Rule outcomes of one chunk's rows: (line, name, shortcut) for a row that passes,
         (line, None, (code, message, cells)) for one that does not. Also whether the chunk's last
         record closed before the chunk's end (False: the split was inside a quoted field).
@@ -211,8 +241,9 @@ class Validator:
 
         try:
             with chunk.open(path) as source:
-                reader = csv.reader(io.TextIOWrapper(source, encoding="utf-8-sig", errors="strict", newline=""),
-                                    strict=False)
+                reader = csv.reader(
+                    io.TextIOWrapper(source, encoding="utf-8-sig", errors="strict", newline=""), strict=False
+                )
                 header_cells = next(reader, None)
                 if header_cells is None:
                     raise _ReadAgain
@@ -235,7 +266,7 @@ class Validator:
                     last_line = reader.line_num
                     if not any(cells):
                         continue
-                    full = cells if len(cells) >= width else cells + padding[len(cells):]
+                    full = cells if len(cells) >= width else cells + padding[len(cells) :]
                     signature = signature_of(full, len(cells))
                     if signature not in passed:
                         try:
@@ -262,15 +293,18 @@ class Validator:
         free, by_value = self._signature_plan(header)
         parts = ["width"]
         for i, lo, hi in free:
-            parts.append(f"(0 if (c := cells[{i}]) == '' else 1 if c == MARKER else 2 if {lo} <= len(c) <= {hi} else 3)")
+            parts.append(
+                f"(0 if (c := cells[{i}]) == '' else 1 if c == MARKER else 2 if {lo} <= len(c) <= {hi} else 3)"
+            )
         parts.extend(f"cells[{i}]" for i in by_value)
         source = f"def signature(cells, width):\n    return ({', '.join(parts)},)\n"
         namespace: dict[str, Any] = {"MARKER": REQUIRED_MARKER}
         exec(compile(source, "<validate-signature>", "exec"), namespace)
         return namespace["signature"]
 
-    def _merge(self, path: str, header: Any, chunks: list[list[tuple]], result: Result,
-               report: BinaryIO | None) -> None:
+    def _merge(
+        self, path: str, header: Any, chunks: list[list[tuple]], result: Result, report: BinaryIO | None
+    ) -> None:
         """In file order: rule failures as they are; passing rows through RowChecker for the
         uniqueness and quota checks (which need every earlier row of the file)."""
         from qconnect_local.importing.csv_format import RowProblem
@@ -332,10 +366,10 @@ def column_of(message: str) -> str:
     return _COLUMN_OF_MEMBER[m.group(1)] if m else ""
 
 
-_FORKED: "Validator | None" = None
+_FORKED: Validator | None = None
 
 
-def _check_chunk_in_worker(path: str, chunk: "Chunk") -> tuple[list[tuple], bool]:
+def _check_chunk_in_worker(path: str, chunk: Chunk) -> tuple[list[tuple], bool]:
     assert _FORKED is not None
     return _FORKED.check_chunk(path, chunk)
 
@@ -409,7 +443,7 @@ class _Slice:
     def isatty(self) -> bool:
         return False
 
-    def __enter__(self) -> "_Slice":
+    def __enter__(self) -> _Slice:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -460,7 +494,7 @@ def plan_chunks(path: str, workers: int | None = None) -> list[Chunk]:
 def _count(data: Any, needle: bytes, start: int, end: int, step: int = 64 * 1024 * 1024) -> int:
     total = 0
     for at in range(start, end, step):
-        total += data[at:min(at + step, end)].count(needle)
+        total += data[at : min(at + step, end)].count(needle)
     return total
 
 
@@ -477,8 +511,7 @@ def _boundary_after(data: Any, at: int) -> int | None:
         at = newline + 1
 
 
-def write_report(path: str, header: Any, failures: list[tuple[int, str, str, list[str] | None]],
-                 out: BinaryIO) -> None:
+def write_report(path: str, header: Any, failures: list[tuple[int, str, str, list[str] | None]], out: BinaryIO) -> None:
     """The failed-record report, as the import job writes it (its own ReportWriter). Cells of rows
     that failed only the uniqueness check are read back from the file."""
     from qconnect_local.importing.csv_format import Row, read_rows

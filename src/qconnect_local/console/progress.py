@@ -20,14 +20,17 @@ class JobProgress:
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("import job {task.fields[job]}: [bold]{task.description}"),
-            TimeElapsedColumn(), console=self.console, transient=True,
+            SpinnerColumn(),
+            TextColumn("import job {task.fields[job]}: [bold]{task.description}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
         )
         self.task: Any = None
         self.status = "START_IN_PROGRESS"
         self.elapsed = 0.0
 
-    def __enter__(self) -> "JobProgress":
+    def __enter__(self) -> JobProgress:
         if self.live:
             self.progress.start()
             self.task = self.progress.add_task(self.status, job=self.job_id)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, TextIO
 
 
-def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO | None = None,
-                max_width: int = 80) -> None:
+def print_table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO | None = None, max_width: int = 80
+) -> None:
     out = out or sys.stdout
     cells = [[_cell(v, max_width) for v in row] for row in rows]
     widths = [len(h) for h in headers]

@@ -22,8 +22,9 @@ import csv
 import functools
 import io
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 SEPARATOR = "|"
 REQUIRED_MARKER = "<*Required field>"
@@ -59,12 +60,21 @@ COLUMNS: tuple[Column, ...] = (
 TEMPLATE_HEADER = [c.name for c in COLUMNS]
 
 _CONTENT_TYPES = {
-    "plain": CONTENT_TYPE_PLAIN, "plaintext": CONTENT_TYPE_PLAIN, "text": CONTENT_TYPE_PLAIN,
-    "markdown": CONTENT_TYPE_MARKDOWN, "richtext": CONTENT_TYPE_MARKDOWN,
+    "plain": CONTENT_TYPE_PLAIN,
+    "plaintext": CONTENT_TYPE_PLAIN,
+    "text": CONTENT_TYPE_PLAIN,
+    "markdown": CONTENT_TYPE_MARKDOWN,
+    "richtext": CONTENT_TYPE_MARKDOWN,
 }
 _BOOLEANS = {
-    "true": True, "yes": True, "active": True, "1": True,
-    "false": False, "no": False, "inactive": False, "0": False,
+    "true": True,
+    "yes": True,
+    "active": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "inactive": False,
+    "0": False,
 }
 _ALL_PROFILES = "All"
 
@@ -118,16 +128,12 @@ def parse_header(cells: list[str]) -> Header:
             columns.append(None)
             continue
         if column.name in seen:
-            raise FileProblem(
-                f"The header has the column '{column.name}' twice ('{seen[column.name]}' and '{cell}')"
-            )
+            raise FileProblem(f"The header has the column '{column.name}' twice ('{seen[column.name]}' and '{cell}')")
         seen[column.name] = cell
         columns.append(column)
     if unknown:
         listed = ", ".join(repr(u) for u in unknown)
-        raise FileProblem(
-            f"The header has unknown column(s) {listed}; the columns are: {', '.join(TEMPLATE_HEADER)}"
-        )
+        raise FileProblem(f"The header has unknown column(s) {listed}; the columns are: {', '.join(TEMPLATE_HEADER)}")
     missing = [c.name for c in COLUMNS if c.required and c.name not in seen]
     if missing:
         raise FileProblem(f"The header lacks the required column(s): {', '.join(missing)}")
@@ -205,18 +211,23 @@ class RowMapper:
         # (cell index, member, how) in header order, so members are added in the same order.
         plain = {"Shortcut key": "shortcutKey", "Description": "description", "Language": "language"}
         self._plan = [
-            (i, "name", _AS_IS) if name == "Name" else
-            (i, "content", _WRAPPED) if name == "Content" else
-            (i, plain[name], _IF_GIVEN) if name in plain else
-            (i, name, setter)
+            (i, "name", _AS_IS)
+            if name == "Name"
+            else (i, "content", _WRAPPED)
+            if name == "Content"
+            else (i, plain[name], _IF_GIVEN)
+            if name in plain
+            else (i, name, setter)
             for i, name, setter in self._setters
         ]
 
     def _setter(self, name: str) -> Callable[[dict[str, Any], str], None]:
         if name == "Name":
+
             def put(params: dict[str, Any], value: str) -> None:
                 params["name"] = value  # an empty one fails CreateQuickResponse's length rule
         elif name == "Content":
+
             def put(params: dict[str, Any], value: str) -> None:
                 params["content"] = {"content": value}
         else:
@@ -225,6 +236,7 @@ class RowMapper:
             def put(params: dict[str, Any], value: str) -> None:
                 if value != "":  # an empty optional cell: the member is absent
                     convert(params, value)
+
         return put
 
     def _converters(self) -> dict[str, Callable[[dict[str, Any], str], None]]:

@@ -80,18 +80,24 @@ def install(app: Any) -> None:
 
 # -- responses ----------------------------------------------------------------------------
 
+
 def _s3_error(code: str, message: str, request_id: str, **extra: Any) -> bytes:
     """S3's error document."""
     fields = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in extra.items())
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message>'
         f"{fields}<RequestId>{request_id}</RequestId></Error>"
-    ).encode("utf-8")
+    ).encode()
 
 
-async def _respond(req: Any, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
-    out = [(b"x-amzn-requestid", req.request_id.encode()), (b"x-amz-request-id", req.request_id.encode()),
-           (b"content-length", str(len(body)).encode())]
+async def _respond(
+    req: Any, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None
+) -> None:
+    out = [
+        (b"x-amzn-requestid", req.request_id.encode()),
+        (b"x-amz-request-id", req.request_id.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
     if content_type:
         out.append((b"content-type", content_type.encode()))
     out += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
@@ -162,18 +168,31 @@ class Endpoints:
             return
         upload = await self.app.run_sync(self._get_upload, upload_id)
         if upload is None:
-            await _xml_error(req, 404, "NoSuchUpload", "The upload does not exist (its knowledge base may have been deleted)")
+            await _xml_error(
+                req, 404, "NoSuchUpload", "The upload does not exist (its knowledge base may have been deleted)"
+            )
             return
         limit = self.app.settings.imports.max_upload_bytes
         declared = req.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await _xml_error(req, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
-                             ProposedSize=declared, MaxSizeAllowed=limit)
+            await _xml_error(
+                req,
+                400,
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size",
+                ProposedSize=declared,
+                MaxSizeAllowed=limit,
+            )
             return
         stored = await self._receive_into_blob(req, f"uploads/{upload_id}", limit)
         if stored is None:
-            await _xml_error(req, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
-                             MaxSizeAllowed=limit)
+            await _xml_error(
+                req,
+                400,
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size",
+                MaxSizeAllowed=limit,
+            )
             return
         size, etag = stored
         await self.app.run_sync(self._mark_uploaded, upload_id, size, etag)
@@ -250,8 +269,11 @@ class Endpoints:
         try:
             size = await run(lambda: stream.seek(0, 2))
             await run(stream.seek, 0)
-            headers = [(b"content-type", content_type.encode()), (b"content-length", str(size).encode()),
-                       (b"x-amz-request-id", req.request_id.encode())]
+            headers = [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(size).encode()),
+                (b"x-amz-request-id", req.request_id.encode()),
+            ]
             if etag:
                 headers.append((b"etag", f'"{etag}"'.encode()))
             await req.send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -283,8 +305,15 @@ class Endpoints:
             await _json(req, 404, {"message": "Import job not found", "importJobId": job_id})
             return
         if job["status"] != "START_IN_PROGRESS" or not await self.app.run_sync(self._release, job_id):
-            await _json(req, 409, {"message": f"Import job {job_id} has already finished ({job['status']})",
-                                   "importJobId": job_id, "status": job["status"]})
+            await _json(
+                req,
+                409,
+                {
+                    "message": f"Import job {job_id} has already finished ({job['status']})",
+                    "importJobId": job_id,
+                    "status": job["status"],
+                },
+            )
             return
         self.runner.wake()
         wait = (req.query.get("wait") or ["false"])[-1].lower() in ("1", "true", "yes")
@@ -343,5 +372,7 @@ class Endpoints:
 
 
 def _instance_body(instance_id: str, profiles: dict[str, str]) -> dict[str, Any]:
-    return {"instanceId": instance_id,
-            "routingProfiles": [{"name": name, "arn": arn} for name, arn in sorted(profiles.items())]}
+    return {
+        "instanceId": instance_id,
+        "routingProfiles": [{"name": name, "arn": arn} for name, arn in sorted(profiles.items())],
+    }

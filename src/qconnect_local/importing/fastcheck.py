@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.model import Shape
 
@@ -31,14 +32,16 @@ def compile_shape(shape: Shape, top: bool = True) -> Check:
     if kind == "map":
         key, value = compile_shape(shape.key, top=False), compile_shape(shape.value, top=False)
         size = _size(meta)
-        return lambda v: isinstance(v, dict) and size(len(v)) and all(
-            key(k) and x is not None and value(x) for k, x in v.items())
+        return lambda v: (
+            isinstance(v, dict) and size(len(v)) and all(key(k) and x is not None and value(x) for k, x in v.items())
+        )
     if kind == "string":
         return _string(meta)
     if kind in ("integer", "long"):
         lo, hi = meta.get("min"), meta.get("max")
-        return lambda v: (isinstance(v, int) and not isinstance(v, bool)
-                          and (lo is None or v >= lo) and (hi is None or v <= hi))
+        return lambda v: (
+            isinstance(v, int) and not isinstance(v, bool) and (lo is None or v >= lo) and (hi is None or v <= hi)
+        )
     if kind in ("float", "double"):
         return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
     if kind == "boolean":
@@ -79,8 +82,7 @@ def _string(meta: dict[str, Any]) -> Check:
     def check_pattern(v: Any) -> bool:
         if v == passed[0] and isinstance(v, str):
             return True
-        ok = (isinstance(v, str) and size(len(v)) and (enum is None or v in enum)
-              and pattern(v) is not None)
+        ok = isinstance(v, str) and size(len(v)) and (enum is None or v in enum) and pattern(v) is not None
         if ok:
             passed[0] = v
         return ok

@@ -36,8 +36,9 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 from qconnect_local.blobs import BlobNotFound, BlobStore, BlobWriter
 from qconnect_local.errors import ServiceError
@@ -85,8 +86,14 @@ class RowChecker:
     """CreateQuickResponse's rules, for the rows of one file."""
 
     def __init__(
-        self, ctx: RequestContext, kb: dict[str, Any], names: KeySet, shortcuts: KeySet, count: int,
-        quota: int, rules: Any,
+        self,
+        ctx: RequestContext,
+        kb: dict[str, Any],
+        names: KeySet,
+        shortcuts: KeySet,
+        count: int,
+        quota: int,
+        rules: Any,
     ) -> None:
         self.ctx = ctx
         self.kb = kb
@@ -160,7 +167,11 @@ class _Checker(threading.Thread):
     """Checks the rows of the file and hands good records to the writer in batches."""
 
     def __init__(
-        self, processor: "JobProcessor", source: BinaryIO, checker: RowChecker, report_out: BlobWriter,
+        self,
+        processor: JobProcessor,
+        source: BinaryIO,
+        checker: RowChecker,
+        report_out: BlobWriter,
         build: Callable[[dict[str, Any]], Any],
     ) -> None:
         super().__init__(name=f"qconnect-import-check-{processor.job_id[:8]}", daemon=True)
@@ -256,8 +267,16 @@ class JobProcessor:
     """Runs one claimed job. `check_stop()` raises (a LostLease) to abandon it."""
 
     def __init__(
-        self, job: dict[str, Any], store: Any, blobs: BlobStore, directory: RoutingProfileDirectory,
-        settings: Any, services: dict[str, Any], rules: Any, check_stop: Callable[[], None], owner: str,
+        self,
+        job: dict[str, Any],
+        store: Any,
+        blobs: BlobStore,
+        directory: RoutingProfileDirectory,
+        settings: Any,
+        services: dict[str, Any],
+        rules: Any,
+        check_stop: Callable[[], None],
+        owner: str,
     ) -> None:
         self.job = job
         self.store = store
@@ -272,8 +291,13 @@ class JobProcessor:
         self.kb_id = job["knowledgeBaseId"]
         self.job_id = job["importJobId"]
         self.ctx = RequestContext(
-            account_id=self.account, region=self.region, caller_arn=job["_callerArn"], store=store,
-            settings=settings, request_id=f"import-job-{self.job_id}", services=services,
+            account_id=self.account,
+            region=self.region,
+            caller_arn=job["_callerArn"],
+            store=store,
+            settings=settings,
+            request_id=f"import-job-{self.job_id}",
+            services=services,
         )
         self._profiles: dict[str, str] | DirectoryError | None = None
 
@@ -306,7 +330,10 @@ class JobProcessor:
             quota = self.settings.quotas.quick_responses_per_knowledge_base
             with session.quick_response_loader(self.account, self.region, self.kb_id, expected) as loader:
                 checker = _Checker(
-                    self, source, RowChecker(self.ctx, kb, names, shortcuts, count, quota, self.rules), report_out,
+                    self,
+                    source,
+                    RowChecker(self.ctx, kb, names, shortcuts, count, quota, self.rules),
+                    report_out,
                     loader.build,
                 )
                 started = time.perf_counter()
@@ -337,8 +364,16 @@ class JobProcessor:
         log.info(
             "import job %s: %d rows imported, %d failed in %.2f s (rows %.2f s, checker waited %.2f s for the"
             " writer, writer waited %.2f s for rows; loader's finish %.2f s, landing %.2f s, commit %.2f s)",
-            self.job_id, imported, failed, done - started, rows_done - started, checker.blocked, checker.waited,
-            finished - rows_done, landing - finished, done - landing,
+            self.job_id,
+            imported,
+            failed,
+            done - started,
+            rows_done - started,
+            checker.blocked,
+            checker.waited,
+            finished - rows_done,
+            landing - finished,
+            done - landing,
         )
         return Outcome(status, imported, failed, key if failed else None)
 
@@ -350,8 +385,11 @@ class JobProcessor:
         return min(size // 400, self.settings.quotas.quick_responses_per_knowledge_base)
 
     def resolve_routing_profiles(self, names: list[str]) -> list[str]:
-        instance = ((self.job.get("externalSourceConfiguration") or {}).get("configuration") or {}).get(
-            "connectConfiguration", {}).get("instanceId")
+        instance = (
+            ((self.job.get("externalSourceConfiguration") or {}).get("configuration") or {})
+            .get("connectConfiguration", {})
+            .get("instanceId")
+        )
         if not instance:
             raise RowProblem(
                 "Routing profiles need an Amazon Connect instance: give StartImportJob "

@@ -16,7 +16,7 @@ upload's size) saves the regrowths, each of which re-inserts every key in Python
 from __future__ import annotations
 
 from array import array
-from typing import Iterable
+from collections.abc import Iterable
 
 _EMPTY = 0
 _MIN_SLOTS = 1024
@@ -51,8 +51,8 @@ class KeySet:
     def _equals(self, offset: int, key: str) -> bool:
         data = self._data
         start = offset - 1
-        length = int.from_bytes(data[start:start + 4], "little")
-        return data[start + 4:start + 4 + length] == key.encode("utf-8", "surrogatepass")
+        length = int.from_bytes(data[start : start + 4], "little")
+        return data[start + 4 : start + 4 + length] == key.encode("utf-8", "surrogatepass")
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.vacancy(key) < 0

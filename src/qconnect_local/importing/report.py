@@ -42,7 +42,7 @@ class ReportWriter:
     def add(self, row: Row, error: str) -> None:
         assert self.keep is not None
         cells = row.cells + [""] * (self.width - len(row.cells))
-        kept = [cells[i] for i in self.keep] + cells[self.width:]
+        kept = [cells[i] for i in self.keep] + cells[self.width :]
         self.csv.writerow(kept + [f"Line {row.line}: {error}"])
         self.rows += 1
         if self.buffer.tell() >= _FLUSH_AT:

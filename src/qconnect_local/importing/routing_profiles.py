@@ -47,7 +47,9 @@ def routing_profile_arn(region: str, account: str, instance_id: str, profile_id:
     return f"arn:aws:connect:{region}:{account}:instance/{instance_id}/routing-profile/{profile_id}"
 
 
-def parse_instance(doc: Any, default_account: str, default_region: str, instance_id: str | None = None) -> tuple[str, dict[str, str]]:
+def parse_instance(
+    doc: Any, default_account: str, default_region: str, instance_id: str | None = None
+) -> tuple[str, dict[str, str]]:
     """One instance entry of the JSON format -> (instanceId, name -> ARN). ValueError if malformed."""
     if not isinstance(doc, dict):
         raise ValueError("an instance must be a JSON object")
@@ -68,7 +70,9 @@ def parse_instance(doc: Any, default_account: str, default_region: str, instance
         arn = item.get("arn")
         if not arn:
             # A stable id, so the same file gives the same ARNs after every restart.
-            profile_id = item.get("routingProfileId") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{instance_id}/{item['name']}"))
+            profile_id = item.get("routingProfileId") or str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"{instance_id}/{item['name']}")
+            )
             arn = routing_profile_arn(region, account, instance_id, profile_id)
         out[item["name"]] = arn
     return instance_id, out
@@ -80,7 +84,7 @@ def load_directory_file(path: str | Path, default_account: str, default_region: 
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         instances = doc["instances"] if isinstance(doc, dict) else None
         if not isinstance(instances, list):
-            raise ValueError("the top level must be {\"instances\": [...]}")
+            raise ValueError('the top level must be {"instances": [...]}')
         return dict(parse_instance(i, default_account, default_region) for i in instances)
     except (OSError, ValueError, KeyError) as exc:
         raise DirectoryError(f"cannot use the Connect directory file {path}: {exc}") from None
@@ -94,8 +98,10 @@ class LocalDirectory:
         with self.store.read() as session:
             found = session.routing_profiles(instance_id)
         if found is None:
-            raise DirectoryError(f"The Amazon Connect instance '{instance_id}' is not known to qconnect-local's "
-                                 "routing-profile directory (see --connect-directory)")
+            raise DirectoryError(
+                f"The Amazon Connect instance '{instance_id}' is not known to qconnect-local's "
+                "routing-profile directory (see --connect-directory)"
+            )
         return found
 
 
@@ -116,4 +122,6 @@ class AmazonConnectDirectory:
                     out[summary["Name"]] = summary["Arn"]
             return out
         except (BotoCoreError, ClientError) as exc:
-            raise DirectoryError(f"Amazon Connect ListRoutingProfiles failed for instance '{instance_id}': {exc}") from None
+            raise DirectoryError(
+                f"Amazon Connect ListRoutingProfiles failed for instance '{instance_id}': {exc}"
+            ) from None

@@ -39,7 +39,11 @@ class Stopping(LostLease):
 
 class ImportRunner:
     def __init__(
-        self, store: Any, blobs: BlobStore, settings: Any, directory: RoutingProfileDirectory,
+        self,
+        store: Any,
+        blobs: BlobStore,
+        settings: Any,
+        directory: RoutingProfileDirectory,
         services: dict[str, Any],
     ) -> None:
         self.store = store
@@ -104,14 +108,23 @@ class ImportRunner:
         job_id = job["importJobId"]
         limit = self.settings.imports.max_attempts
         if job["_attempts"] > limit:
-            self._fail(job, f"The import was interrupted {limit} times (the server stopped while it ran); "
-                            "it is not tried again")
+            self._fail(
+                job,
+                f"The import was interrupted {limit} times (the server stopped while it ran); it is not tried again",
+            )
             return
         started = time.monotonic()
         try:
             processor = JobProcessor(
-                job, self.store, self.blobs, self.directory, self.settings, self.services, self._rules_(),
-                self._stop_checker(job_id), self.owner,
+                job,
+                self.store,
+                self.blobs,
+                self.directory,
+                self.settings,
+                self.services,
+                self._rules_(),
+                self._stop_checker(job_id),
+                self.owner,
             )
             outcome = processor.run()
         except Stopping:
@@ -127,8 +140,14 @@ class ImportRunner:
             self._fail(job, f"Internal error while importing: {type(exc).__name__}: {exc}")
             return
         if outcome is not None:
-            log.info("import job %s: %s, %d imported, %d failed in %.2fs", job_id, outcome.status,
-                     outcome.imported, outcome.failed, time.monotonic() - started)
+            log.info(
+                "import job %s: %s, %d imported, %d failed in %.2fs",
+                job_id,
+                outcome.status,
+                outcome.imported,
+                outcome.failed,
+                time.monotonic() - started,
+            )
 
     def _rules_(self) -> Any:
         if self._rules is None:

@@ -6,7 +6,8 @@ other operation of the model with a NotImplemented error naming it.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from qconnect_local.operations import import_jobs, knowledge_bases, quick_responses, tags
 from qconnect_local.operations.context import RequestContext

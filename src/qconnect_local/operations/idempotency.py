@@ -8,7 +8,8 @@ and kept as long as the state (there is no expiry: a local store has no reason t
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
@@ -33,9 +34,7 @@ def replayed_resource_id(session: Any, ctx: Any, operation: str, scope: str, par
         return None
     stored_hash, resource_id = found
     if stored_hash != request_hash(params):
-        raise ConflictException(
-            f"The clientToken '{token}' was already used with different request parameters"
-        )
+        raise ConflictException(f"The clientToken '{token}' was already used with different request parameters")
     return resource_id
 
 
@@ -43,13 +42,23 @@ def remember(session: Any, ctx: Any, operation: str, scope: str, params: dict[st
     token = params.get("clientToken")
     if token:
         session.put_idempotency(
-            ctx.account_id, ctx.region, operation, scope, token,
-            request_hash(params), resource_id, ctx.now(),
+            ctx.account_id,
+            ctx.region,
+            operation,
+            scope,
+            token,
+            request_hash(params),
+            resource_id,
+            ctx.now(),
         )
 
 
 def replay(
-    session: Any, ctx: Any, operation: str, scope: str, params: dict[str, Any],
+    session: Any,
+    ctx: Any,
+    operation: str,
+    scope: str,
+    params: dict[str, Any],
     load: Callable[[str], Any],
 ) -> Any:
     """The resource an earlier call with this clientToken created (loaded with `load`), or None

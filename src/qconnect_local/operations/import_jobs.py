@@ -29,8 +29,8 @@ from qconnect_local.errors import ConflictException, ResourceNotFoundException, 
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import DELETE_GUARDS, load_knowledge_base
-from qconnect_local.operations.uploads import report_path, upload_path, url_lifetime
 from qconnect_local.operations.uploads import OPERATIONS as UPLOAD_OPERATIONS
+from qconnect_local.operations.uploads import report_path, upload_path, url_lifetime
 from qconnect_local.storage.base import Record
 
 
@@ -59,7 +59,7 @@ def _check_upload(session: Any, ctx: RequestContext, kb_id: str, upload_id: str)
         )
     usable_until = upload["expires"] + ctx.settings.imports.upload_grace_seconds
     if ctx.now() > usable_until:
-        when = dt.datetime.fromtimestamp(usable_until, dt.timezone.utc).isoformat(timespec="seconds")
+        when = dt.datetime.fromtimestamp(usable_until, dt.UTC).isoformat(timespec="seconds")
         raise ValidationException(f"The upload '{upload_id}' expired at {when}; upload the file again")
 
 
@@ -102,7 +102,11 @@ def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
         kb_id = kb["knowledgeBaseId"]
         token_params = {k: v for k, v in params.items() if k != "knowledgeBaseId"}
         replayed = idempotency.replay(
-            session, ctx, "StartImportJob", kb_id, token_params,
+            session,
+            ctx,
+            "StartImportJob",
+            kb_id,
+            token_params,
             lambda job_id: session.get_import_job(ctx.account_id, ctx.region, kb_id, job_id),
         )
         if replayed is not None:

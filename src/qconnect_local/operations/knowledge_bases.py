@@ -46,7 +46,11 @@ def create_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[s
     check_tag_count(ctx, params.get("tags") or {})
     with ctx.store.write() as session:
         replayed = idempotency.replay(
-            session, ctx, "CreateKnowledgeBase", "", params,
+            session,
+            ctx,
+            "CreateKnowledgeBase",
+            "",
+            params,
             lambda kb_id: session.get_knowledge_base(ctx.account_id, ctx.region, kb_id),
         )
         if replayed is not None:
@@ -78,8 +82,11 @@ def load_knowledge_base(session: Any, ctx: RequestContext, label: str) -> Record
     kb_id = ids.id_from_label(label)
     if label.startswith("arn:"):
         parsed = ids.parse_arn(label)
-        if parsed is None or parsed.resource_type != "knowledge-base" or (
-            parsed.account, parsed.region) != (ctx.account_id, ctx.region):
+        if (
+            parsed is None
+            or parsed.resource_type != "knowledge-base"
+            or (parsed.account, parsed.region) != (ctx.account_id, ctx.region)
+        ):
             raise ResourceNotFoundException("Knowledge base not found", resource_name=label)
     kb = session.get_knowledge_base(ctx.account_id, ctx.region, kb_id)
     if kb is None:

@@ -42,6 +42,7 @@ _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 # -- markdown -> plain text ---------------------------------------------------------------------
 
+
 def markdown_to_text(source: str) -> str:
     """The text of a markdown document with the markup stripped: one line per paragraph, heading,
     list item, table row or code line; link and image text kept, their targets dropped; raw HTML
@@ -90,6 +91,7 @@ def render_contents(raw: str, content_type: str) -> dict[str, Any]:
 
 # -- the rules ----------------------------------------------------------------------------------
 
+
 def check_knowledge_base_type(kb: Record) -> None:
     if kb.get("knowledgeBaseType") != "QUICK_RESPONSES":
         raise ValidationException(
@@ -103,9 +105,7 @@ def check_rules(ctx: RequestContext, values: dict[str, Any]) -> None:
     constraints are checked by the protocol layer before this)."""
     content_type = values.get("contentType", PLAIN)
     if not _CONTENT_TYPE_RE.fullmatch(content_type):
-        raise ValidationException(
-            f"contentType must be {PLAIN} or {MARKDOWN}, not '{content_type}'"
-        )
+        raise ValidationException(f"contentType must be {PLAIN} or {MARKDOWN}, not '{content_type}'")
     language = values.get("language")
     if language is not None and language not in LANGUAGES:
         raise ValidationException(
@@ -113,9 +113,7 @@ def check_rules(ctx: RequestContext, values: dict[str, Any]) -> None:
         )
     for channel in values.get("channels") or ():
         if channel not in CHANNELS:
-            raise ValidationException(
-                f"channel '{channel}' is not supported; supported values: {', '.join(CHANNELS)}"
-            )
+            raise ValidationException(f"channel '{channel}' is not supported; supported values: {', '.join(CHANNELS)}")
     grouping = values.get("groupingConfiguration")
     if grouping is not None:
         criteria = grouping.get("criteria")
@@ -123,9 +121,7 @@ def check_rules(ctx: RequestContext, values: dict[str, Any]) -> None:
         if criteria is None and group_values:
             raise ValidationException("groupingConfiguration.criteria is required when values are given")
         if criteria is not None and criteria not in GROUPING_CRITERIA:
-            raise ValidationException(
-                f"groupingConfiguration.criteria must be one of: {', '.join(GROUPING_CRITERIA)}"
-            )
+            raise ValidationException(f"groupingConfiguration.criteria must be one of: {', '.join(GROUPING_CRITERIA)}")
         if len(group_values) > MAX_GROUPING_VALUES:
             raise ValidationException(
                 f"groupingConfiguration.values can have at most {MAX_GROUPING_VALUES} values, not {len(group_values)}"
@@ -196,6 +192,7 @@ def prepare_quick_response(ctx: RequestContext, kb: Record, params: dict[str, An
 
 # -- loading ------------------------------------------------------------------------------------
 
+
 def _load_kb(session: Any, ctx: RequestContext, label: str) -> Record:
     kb = load_knowledge_base(session, ctx, label)
     check_knowledge_base_type(kb)
@@ -225,6 +222,7 @@ def _load(session: Any, ctx: RequestContext, params: dict[str, Any]) -> tuple[Re
 
 # -- operations ---------------------------------------------------------------------------------
 
+
 def create_quick_response(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.write() as session:
         kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
@@ -232,7 +230,11 @@ def create_quick_response(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         kb_id = kb["knowledgeBaseId"]
         token_params = {k: v for k, v in params.items() if k != "knowledgeBaseId"}
         replayed = idempotency.replay(
-            session, ctx, "CreateQuickResponse", kb_id, token_params,
+            session,
+            ctx,
+            "CreateQuickResponse",
+            kb_id,
+            token_params,
             lambda qr_id: session.get_quick_response(ctx.account_id, ctx.region, kb_id, qr_id),
         )
         if replayed is not None:

@@ -7,7 +7,8 @@ save its record by ARN in `TAGGABLE`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from qconnect_local import ids
 from qconnect_local.errors import ResourceNotFoundException, TooManyTagsException

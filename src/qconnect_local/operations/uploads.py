@@ -58,10 +58,17 @@ def start_content_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[st
                 f"not '{content_type}'"
             )
         upload_id = ids.new_id()
-        session.insert_upload(ctx.account_id, ctx.region, {
-            "uploadId": upload_id, "knowledgeBaseId": kb["knowledgeBaseId"], "contentType": content_type,
-            "created": now, "expires": expires,
-        })
+        session.insert_upload(
+            ctx.account_id,
+            ctx.region,
+            {
+                "uploadId": upload_id,
+                "knowledgeBaseId": kb["knowledgeBaseId"],
+                "contentType": content_type,
+                "created": now,
+                "expires": expires,
+            },
+        )
     headers = {"content-type": content_type}
     url = presigned_upload_url(ctx, upload_id, content_type, ttl) or ctx.services["url_signer"].sign(
         "PUT", ctx.endpoint, upload_path(upload_id), expires, headers

@@ -6,7 +6,8 @@ is left as text so that validation reports it in AWS's words.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from botocore.model import OperationModel, Shape

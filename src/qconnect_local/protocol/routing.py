@@ -38,9 +38,7 @@ def _compile(op: OperationModel) -> Route:
                 segments.append(("label", name))
         else:
             segments.append(("lit", seg))
-    fixed = tuple(
-        (k, v) for k, _, v in (p.partition("=") for p in query.split("&") if p)
-    )
+    fixed = tuple((k, v) for k, _, v in (p.partition("=") for p in query.split("&") if p))
     return Route(op, tuple(segments), fixed)
 
 

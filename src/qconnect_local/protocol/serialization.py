@@ -49,7 +49,7 @@ def _value(shape: Shape, value: Any) -> Any:
 _SCALARS = frozenset({"string", "integer", "long", "boolean", "float", "double", "timestamp"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plan(shape: Shape) -> tuple[tuple[str, str, Shape | None, bool], ...]:
     """Per body member: (name, wire name, shape to walk or None for scalars, required list)."""
     required = set(shape.required_members)
@@ -60,8 +60,9 @@ def _plan(shape: Shape) -> tuple[tuple[str, str, Shape | None, bool], ...]:
         walk = None if member.type_name in _SCALARS else member
         if member.type_name == "timestamp":
             walk = member  # may be a datetime
-        plan.append((name, member.serialization.get("name", name), walk,
-                     name in required and member.type_name == "list"))
+        plan.append(
+            (name, member.serialization.get("name", name), walk, name in required and member.type_name == "list")
+        )
     return tuple(plan)
 
 

@@ -23,7 +23,7 @@ from botocore.model import Shape, StructureShape
 from qconnect_local.errors import ValidationException
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
@@ -83,14 +83,18 @@ def _check(shape: Shape, value: Any, path: str, failures: list[str]) -> None:
             key_failures: list[str] = []
             _check(shape.key, key, "", key_failures)
             for f in key_failures:
-                failures.append(f"Value at '{path}' failed to satisfy constraint: Map keys must satisfy constraint: [{f.split('constraint: ', 1)[1]}]")
+                failures.append(
+                    f"Value at '{path}' failed to satisfy constraint: Map keys must satisfy constraint: [{f.split('constraint: ', 1)[1]}]"
+                )
             if item is None:
                 _fail(failures, item, path, shape.value, "Map value must not be null")
             else:
                 value_failures: list[str] = []
                 _check(shape.value, item, "", value_failures)
                 for f in value_failures:
-                    failures.append(f"Value at '{path}' failed to satisfy constraint: Map value must satisfy constraint: [{f.split('constraint: ', 1)[1]}]")
+                    failures.append(
+                        f"Value at '{path}' failed to satisfy constraint: Map value must satisfy constraint: [{f.split('constraint: ', 1)[1]}]"
+                    )
     elif kind == "string":
         if not isinstance(value, str):
             _fail(failures, value, path, shape, "Member must be of type string")
@@ -138,7 +142,9 @@ def _check_structure(
 ) -> None:
     for name in shape.required_members:
         if value.get(name) is None:
-            failures.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
+            failures.append(
+                f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
+            )
     members = shape.members
     present = [name for name in value if name in members and value[name] is not None]
     if shape.is_tagged_union and not top and len(present) != 1:

@@ -104,20 +104,20 @@ def list_sort_value(values: list[str] | None) -> str | None:
 
 @dataclass(frozen=True)
 class QueryPlan:
-    field: str                             # API name: content | name | description | shortcutKey
-    column: str                            # storage column
-    values: tuple[tuple[str, ...], ...]    # each value's words (values ORed; word-less ones dropped)
-    prefix: bool                           # CONTAINS_AND_PREFIX: the last word may be a prefix
-    fuzzy: bool                            # allowFuzziness
-    weight: int                            # 3 / 2 / 1
+    field: str  # API name: content | name | description | shortcutKey
+    column: str  # storage column
+    values: tuple[tuple[str, ...], ...]  # each value's words (values ORed; word-less ones dropped)
+    prefix: bool  # CONTAINS_AND_PREFIX: the last word may be a prefix
+    fuzzy: bool  # allowFuzziness
+    weight: int  # 3 / 2 / 1
 
 
 @dataclass(frozen=True)
 class FilterPlan:
     field: str
     column: str
-    kind: str                              # text | bool | time | list
-    operator: str                          # EQUALS | PREFIX
+    kind: str  # text | bool | time | list
+    operator: str  # EQUALS | PREFIX
     # Converted values (str for text/list, bool for bool, float epoch seconds for time), ORed.
     # None: the filter has no values (existence test). A bool filter's values that are neither
     # "true" nor "false" are dropped, so an empty tuple matches nothing (but missing members
@@ -147,10 +147,13 @@ class SortKey:
         return [self.value, self.score, self.name]
 
     @classmethod
-    def from_json(cls, data: Any) -> "SortKey":
+    def from_json(cls, data: Any) -> SortKey:
         if (
-            not isinstance(data, list) or len(data) != 3 or not isinstance(data[1], int)
-            or not isinstance(data[2], str) or not isinstance(data[0], (str, int, float, type(None)))
+            not isinstance(data, list)
+            or len(data) != 3
+            or not isinstance(data[1], int)
+            or not isinstance(data[2], str)
+            or not isinstance(data[0], (str, int, float, type(None)))
         ):
             raise ValidationException("Invalid pagination token")
         return cls(data[0], data[1], data[2])
@@ -161,8 +164,8 @@ class SearchPlan:
     queries: tuple[QueryPlan, ...]
     filters: tuple[FilterPlan, ...]
     order: OrderPlan | None
-    limit: int                             # page size; a store returns up to limit + 1 rows
-    after: SortKey | None                  # the last result of the previous page
+    limit: int  # page size; a store returns up to limit + 1 rows
+    after: SortKey | None  # the last result of the previous page
 
     def sorts_before(self, a: SortKey, b: SortKey) -> bool:
         """True when a comes strictly before b in this plan's order."""
@@ -186,10 +189,9 @@ def compare(plan: SearchPlan, a: SortKey, b: SortKey) -> int:
 
 # -- compiling ------------------------------------------------------------------------------------
 
+
 def _unknown(kind: str, name: str, known: Any) -> ValidationException:
-    return ValidationException(
-        f"Unknown {kind} field '{name}'; supported fields: {', '.join(known)}"
-    )
+    return ValidationException(f"Unknown {kind} field '{name}'; supported fields: {', '.join(known)}")
 
 
 def _parse_time(text: str) -> float | None:
@@ -202,7 +204,7 @@ def _parse_time(text: str) -> float | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.timestamp()
 
 
@@ -222,9 +224,7 @@ def _compile_filter(raw: dict[str, Any]) -> FilterPlan:
         elif kind == "time":
             parsed = [_parse_time(v) for v in raw_values]
             if any(p is None for p in parsed):
-                raise ValidationException(
-                    f"Values of the field '{name}' must be epoch seconds or ISO-8601 timestamps"
-                )
+                raise ValidationException(f"Values of the field '{name}' must be epoch seconds or ISO-8601 timestamps")
             values = tuple(round(p, 3) for p in parsed if p is not None)
         else:
             values = tuple(raw_values)

@@ -28,9 +28,10 @@ are dropped; order and keyset are the plan's (`compare`), written as SQL.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from qconnect_local.search.plan import FilterPlan, QueryPlan, SearchPlan, SortKey, fuzzy_distance, tokenize
+from qconnect_local.search.plan import FilterPlan, QueryPlan, SearchPlan, SortKey, fuzzy_distance
 from qconnect_local.storage.postgres_quick_responses import RECORD_NAMES, SELECT_RECORD, SEP, record_from_row
 
 # Searchable record fields -> (storage column, lexeme prefix).
@@ -54,6 +55,7 @@ def _exact_lexeme(prefix: str, words: Iterable[str]) -> str:
 
 
 # -- queries as tsqueries ----------------------------------------------------------------------
+
 
 def _quote(lexeme: str) -> str:
     return "'" + lexeme + "'"
@@ -92,6 +94,7 @@ class QuerySql:
 
 
 # -- filters, order, keyset ----------------------------------------------------------------------
+
 
 def _filter_sql(flt: FilterPlan) -> tuple[str, list[Any]]:
     col = "q." + flt.column
@@ -148,6 +151,7 @@ def _keyset_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
 
 
 # -- the executor ----------------------------------------------------------------------------------
+
 
 def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str, Any]]]:
     """Up to plan.limit + 1 (key, record) results after plan.after, in the plan's order."""

@@ -3,7 +3,8 @@ against (see plan.py for the rules). Not used to serve requests: it reads every 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from qconnect_local.search.plan import (
     FilterPlan,

@@ -44,7 +44,8 @@ import threading
 import time
 import zlib
 from collections import Counter
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -67,12 +68,12 @@ FETCH_LIMIT = 60000  # matches fetched from FTS5 before an (underestimated) quer
 WALK_BATCH = 256
 # s a fuzzy walk without the vocabulary runs before it waits for the load (env: a test hook)
 FALLBACK_BUDGET = float(os.environ.get("QCONNECT_TEST_FALLBACK_BUDGET") or 0.25)
-LOAD_WAIT = 120.0    # s it waits at most (then it walks on)
+LOAD_WAIT = 120.0  # s it waits at most (then it walks on)
 GROUP_LIMIT = 10000  # at most this many rows of a group of walk_by_score read whole
-MAX_EXPANSION = 16   # prefix words searched as an OR of the words they expand to, up to this many
+MAX_EXPANSION = 16  # prefix words searched as an OR of the words they expand to, up to this many
 # (fetching every match, an OR of 60 words took 4x as long as FTS5's `*`; up to ~15, the same)
 
-Hit = tuple[SortKey, int]   # (sort key, seq)
+Hit = tuple[SortKey, int]  # (sort key, seq)
 
 
 # -- exact keys and vocabulary --------------------------------------------------------------------
@@ -130,12 +131,18 @@ class Words:
     are not subtracted), so they are upper bounds, and a word that no longer occurs just matches
     nothing. Reads and writes hold the vocabulary's lock."""
 
-    def __init__(self, lock: threading.Lock, counts: dict[str, Counter[str]], ordered: dict[str, list[str]],
-                 rows: int, token: str | None) -> None:
+    def __init__(
+        self,
+        lock: threading.Lock,
+        counts: dict[str, Counter[str]],
+        ordered: dict[str, list[str]],
+        rows: int,
+        token: str | None,
+    ) -> None:
         self._lock = lock
         self.counts = counts
         self.sorted: dict[str, list[str] | None] = dict(ordered)  # None: sort again when next needed
-        self.rows = rows                                          # rows indexed (an upper bound)
+        self.rows = rows  # rows indexed (an upper bound)
         self.known: set[str | None] = {token}
 
     def _ordered(self, column: str) -> list[str]:
@@ -168,8 +175,7 @@ class Words:
             from rapidfuzz.distance import Levenshtein
             from rapidfuzz.process import extract
 
-            found = extract(word, self._ordered(column), scorer=Levenshtein.distance,
-                            score_cutoff=limit, limit=None)
+            found = extract(word, self._ordered(column), scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
             words = sorted({word, *(w for w, _, _ in found)})
             return words, sum(counts.get(w, 0) for w in words)
 
@@ -203,21 +209,21 @@ class Vocabulary:
     never go missing, rolled-back or racing bulk inserts only cost a reload, and a server that has
     searched before keeps its vocabulary in step through imports cheaply."""
 
-    RETRY_SECONDS = 5.0   # after a failed load, the next search starts another only after this
+    RETRY_SECONDS = 5.0  # after a failed load, the next search starts another only after this
 
     def __init__(self, path: str = "") -> None:
         self.path = path
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._added: dict[str, Counter[str]] = {}   # column -> word -> docs added by writes
+        self._added: dict[str, Counter[str]] = {}  # column -> word -> docs added by writes
         self._words: Words | None = None
         self._loader: threading.Thread | None = None
         self._loader_conn: sqlite3.Connection | None = None
-        self._loading: Any = None                    # the loader's token (_PENDING: not read yet)
-        self._reload = False                         # a search saw a token the load may miss
+        self._loading: Any = None  # the loader's token (_PENDING: not read yet)
+        self._reload = False  # a search saw a token the load may miss
         self._stop = threading.Event()
         self._failed_at = -1e9
-        self.loads = 0                               # loads completed (tests, monitoring)
+        self.loads = 0  # loads completed (tests, monitoring)
 
     # -- writes (the storage layer) --------------------------------------------------------------
 
@@ -283,8 +289,11 @@ class Vocabulary:
             if self._loader is not None:
                 if self._loading is not _PENDING and self._loading != token:
                     self._reload = True
-            elif (BACKGROUND_LOADS and not self._stop.is_set()
-                  and time.monotonic() - self._failed_at >= self.RETRY_SECONDS):
+            elif (
+                BACKGROUND_LOADS
+                and not self._stop.is_set()
+                and time.monotonic() - self._failed_at >= self.RETRY_SECONDS
+            ):
                 self._start()
             return words, False
 
@@ -308,7 +317,7 @@ class Vocabulary:
 
     @property
     def state(self) -> str:
-        """"loading", "ready" (covers the last index state a search saw) or "none"."""
+        """ "loading", "ready" (covers the last index state a search saw) or "none"."""
         with self._lock:
             if self._loader is not None:
                 return "loading"
@@ -342,8 +351,9 @@ class Vocabulary:
         if self.path and os.path.exists(self.path):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60.0)
         else:  # the memdb VFS (in-memory mode without tmpfs)
-            conn = sqlite3.connect(f"file:{self.path}?vfs=memdb", uri=True, isolation_level=None,
-                                   check_same_thread=False, timeout=60.0)
+            conn = sqlite3.connect(
+                f"file:{self.path}?vfs=memdb", uri=True, isolation_level=None, check_same_thread=False, timeout=60.0
+            )
         conn.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
             " USING fts5vocab(main, quick_responses_fts, 'col')"
@@ -405,7 +415,7 @@ class Vocabulary:
         whatever the WHERE clause, so all four are read at once); None when stopped."""
         conn.execute("BEGIN")
         try:
-            token = index_token(conn)   # the same snapshot as the words
+            token = index_token(conn)  # the same snapshot as the words
             with self._lock:
                 self._loading = token
             loaded: dict[str, Counter[str]] = {c: Counter() for c in _COLUMN_LETTER}
@@ -429,9 +439,9 @@ class Vocabulary:
 
 
 _PENDING = object()
-BACKGROUND_LOADS = True   # tests turn loads off to search without a vocabulary
+BACKGROUND_LOADS = True  # tests turn loads off to search without a vocabulary
 LOAD_DELAY = float(os.environ.get("QCONNECT_TEST_VOCABULARY_DELAY") or 0)  # test hook (seconds)
-LOAD_GATE: threading.Event | None = None   # test hook: loads wait until it is set
+LOAD_GATE: threading.Event | None = None  # test hook: loads wait until it is set
 
 _VOCABULARIES: dict[str, Vocabulary] = {}
 _VOCABULARIES_LOCK = threading.Lock()
@@ -452,7 +462,7 @@ def vocabulary(conn: sqlite3.Connection) -> Vocabulary:
 
 
 def vocabulary_state(path: str) -> str:
-    """"loading", "ready" or "none" (no search has needed it yet), for the health report."""
+    """ "loading", "ready" or "none" (no search has needed it yet), for the health report."""
     with _VOCABULARIES_LOCK:
         found = _VOCABULARIES.get(path)
     return found.state if found is not None else "none"
@@ -467,6 +477,7 @@ def close_vocabulary(path: str) -> None:
 
 
 # -- one query: FTS5 expression and Python matcher -----------------------------------------------
+
 
 def _quote(word: str) -> str:
     return '"' + word + '"'
@@ -501,8 +512,9 @@ class Matcher:
     on a field's text (the reference's rules), and an estimate of how many rows it matches (from
     the vocabulary's document counts, words assumed independent)."""
 
-    def __init__(self, query: QueryPlan, conn: sqlite3.Connection,
-                 words: tuple[Words | None, bool] | None = None) -> None:
+    def __init__(
+        self, query: QueryPlan, conn: sqlite3.Connection, words: tuple[Words | None, bool] | None = None
+    ) -> None:
         self.query = query
         self.column = column = query.column
         loaded, fresh = words if words is not None else vocabulary(conn).lookup(conn)
@@ -563,13 +575,16 @@ class Matcher:
         # SQLite's lower() folds ASCII only: rows with other characters always go to Python.
         self.sql = (
             f"(({' OR '.join(sql_values)}) OR length(CAST(q.{column} AS BLOB)) != length(q.{column}))"
-            if all(w.isascii() for value in query.values for w in value) else "1"
+            if all(w.isascii() for value in query.values for w in value)
+            else "1"
         )
         if self.sql == "1":
             self.sql_params = []
-        self.fts_exact = "{exact_keys} : (" + " OR ".join(
-            _quote(key(column, value)) for value in query.values for key in (exact_key, legacy_exact_key)
-        ) + ")"
+        self.fts_exact = (
+            "{exact_keys} : ("
+            + " OR ".join(_quote(key(column, value)) for value in query.values for key in (exact_key, legacy_exact_key))
+            + ")"
+        )
 
     def exact(self, text: str | None) -> bool:
         if text is None:
@@ -589,6 +604,7 @@ class Matcher:
 
 
 # -- filters and order in SQL ----------------------------------------------------------------------
+
 
 def _filter_sql(flt: FilterPlan) -> tuple[str, list[Any]]:
     col = "q." + flt.column
@@ -655,7 +671,11 @@ def _keyset_sql(plan: SearchPlan, exact: bool) -> tuple[str, list[Any]]:
         return (f" AND {col} IS NULL AND q.name > ?", [after.name]) if exact else (f" AND {col} IS NULL", [])
     op = "<" if plan.order.descending else ">"
     if exact:
-        return f" AND ({col} IS NULL OR {col} {op} ? OR ({col} = ? AND q.name > ?))", [after.value, after.value, after.name]
+        return f" AND ({col} IS NULL OR {col} {op} ? OR ({col} = ? AND q.name > ?))", [
+            after.value,
+            after.value,
+            after.name,
+        ]
     return f" AND ({col} IS NULL OR {col} {op}= ?)", [after.value]
 
 
@@ -664,6 +684,7 @@ def _order_value(plan: SearchPlan, value: Any) -> Any:
 
 
 # -- the executor ----------------------------------------------------------------------------------
+
 
 def sort_hits(plan: SearchPlan, hits: list[Hit]) -> None:
     """Sorts (key, seq) pairs in the plan's order (`plan.compare`), with native keys: stable
@@ -748,7 +769,7 @@ class _Search:
             rows = conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
         self.rows = rows = max(rows, 1)
         sparse_limit = CAP if plan.order is not None else min(CAP, self._sparse_limit(rows))
-        self.sets: list[set[int] | None] = []      # sparse: all matches, scored one by one
+        self.sets: list[set[int] | None] = []  # sparse: all matches, scored one by one
         self.members: list[list[int] | None] = []  # dense, matches known: walked by membership
         self.member_sets: list[set[int] | None] = []
         # With several queries of the default order, known matches also bound scores (see
@@ -876,7 +897,11 @@ class _Search:
             )
             params = [
                 *(orjson.dumps(sorted(found)) for found in self.sets),  # type: ignore[arg-type]
-                orjson.dumps(sorted(others)), self.kb, *self.params, *keyset_params, self.need,
+                orjson.dumps(sorted(others)),
+                self.kb,
+                *self.params,
+                *keyset_params,
+                self.need,
             ]
             hits.extend((SortKey(None, score, name), seq) for seq, name, score in self.conn.execute(sql, params))
         sort_hits(self.plan, hits)
@@ -901,7 +926,7 @@ class _Search:
                 candidates.append((-upper, row[1], seq))
         candidates.sort()
         exact = set().union(*self.exacts)
-        best: list[tuple[int, str]] = []   # the `need` best (-score, name) found so far
+        best: list[tuple[int, str]] = []  # the `need` best (-score, name) found so far
         hits: list[Hit] = []
         # Filters, and dense queries tested on text, need each candidate's table row: read in
         # growing batches (dense queries with known matches are tested by membership).
@@ -910,7 +935,7 @@ class _Search:
         while i < len(candidates):
             if len(best) >= self.need and candidates[i][:2] > best[-1]:
                 break
-            batch = candidates[i:i + size]
+            batch = candidates[i : i + size]
             i += size
             size = min(size * 2, WALK_BATCH)
             wanted = {seq for _, _, seq in batch if read_all or seq in exact}
@@ -928,7 +953,7 @@ class _Search:
                 if self.after(key):
                     hits.append((key, seq))
                     bisect.insort(best, (-score, name))
-                    del best[self.need:]
+                    del best[self.need :]
         return hits
 
     def _names(self, seqs: set[int]) -> list[tuple[Any, ...]]:
@@ -976,8 +1001,7 @@ class _Search:
             where = f"{self.where}{start} AND ({may_match})"
             params = [self.kb, *self.params, *start_params, *params]
         cur = self.conn.execute(
-            f"SELECT {', '.join(self.cols)} FROM quick_responses q WHERE {where}"
-            f" ORDER BY {_order_sql(self.plan)}",
+            f"SELECT {', '.join(self.cols)} FROM quick_responses q WHERE {where} ORDER BY {_order_sql(self.plan)}",
             params,
         )
         # Row by row: SQLite scans until it has the rows asked for, and a walk that stops after a
@@ -1087,8 +1111,9 @@ class _Search:
         sort_hits(self.plan, hits)
         return hits[: self.need]
 
-    def _score_groups(self, known: list[tuple[int, set[int]]], unknown: int, special: set[int],
-                      hits: list[Hit]) -> tuple[int | None, set[int]]:
+    def _score_groups(
+        self, known: list[tuple[int, set[int]]], unknown: int, special: set[int], hits: list[Hit]
+    ) -> tuple[int | None, set[int]]:
         """Scores the groups of walk_by_score, adding to `hits`. Returns (the highest score a row
         not scored yet may have, or None when no such row can reach the page; the rows scored)."""
         subsets = []

@@ -21,17 +21,22 @@ class Session(Protocol):
     def update_knowledge_base(self, account: str, region: str, kb: Record) -> None: ...
     def delete_knowledge_base(self, account: str, region: str, kb_id: str) -> bool: ...
     def count_knowledge_bases(self, account: str, region: str) -> int: ...
-    def list_knowledge_bases(
-        self, account: str, region: str, after: int, limit: int
-    ) -> list[tuple[int, Record]]: ...
+    def list_knowledge_bases(self, account: str, region: str, after: int, limit: int) -> list[tuple[int, Record]]: ...
 
     # idempotency tokens
     def get_idempotency(
         self, account: str, region: str, operation: str, scope: str, token: str
     ) -> tuple[str, str] | None: ...
     def put_idempotency(
-        self, account: str, region: str, operation: str, scope: str, token: str,
-        request_hash: str, resource_id: str, created: float,
+        self,
+        account: str,
+        region: str,
+        operation: str,
+        scope: str,
+        token: str,
+        request_hash: str,
+        resource_id: str,
+        created: float,
     ) -> None: ...
 
 

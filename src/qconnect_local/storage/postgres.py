@@ -28,8 +28,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 import psycopg
@@ -100,16 +101,14 @@ class PostgresSession(QuickResponseQueries, ImportJobQueries):
 
     def get_knowledge_base(self, account: str, region: str, kb_id: str) -> Record | None:
         row = self.conn.execute(
-            "SELECT data FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s"
-            + self._row_lock(),
+            "SELECT data FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s" + self._row_lock(),
             (account, region, kb_id),
         ).fetchone()
         return row[0] if row else None
 
     def knowledge_base_seq(self, account: str, region: str, kb_id: str) -> int | None:
         row = self.conn.execute(
-            "SELECT seq FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s"
-            + self._row_lock(),
+            "SELECT seq FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s" + self._row_lock(),
             (account, region, kb_id),
         ).fetchone()
         return row[0] if row else None
@@ -136,9 +135,7 @@ class PostgresSession(QuickResponseQueries, ImportJobQueries):
             (account, region),
         ).fetchone()[0]
 
-    def list_knowledge_bases(
-        self, account: str, region: str, after: int, limit: int
-    ) -> list[tuple[int, Record]]:
+    def list_knowledge_bases(self, account: str, region: str, after: int, limit: int) -> list[tuple[int, Record]]:
         rows = self.conn.execute(
             "SELECT seq, data FROM knowledge_bases WHERE account_id = %s AND region = %s"
             " AND seq > %s ORDER BY seq LIMIT %s",
@@ -161,8 +158,15 @@ class PostgresSession(QuickResponseQueries, ImportJobQueries):
         return (row[0], row[1]) if row else None
 
     def put_idempotency(
-        self, account: str, region: str, operation: str, scope: str, token: str,
-        request_hash: str, resource_id: str, created: float,
+        self,
+        account: str,
+        region: str,
+        operation: str,
+        scope: str,
+        token: str,
+        request_hash: str,
+        resource_id: str,
+        created: float,
     ) -> None:
         self.conn.execute(
             "INSERT INTO idempotency_tokens VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -247,7 +251,8 @@ class PostgresStore:
         """Wipes all state (keeps the schema and the deployment's shared settings)."""
         with self.write() as session:
             tables = [
-                name for (name,) in session.conn.execute(
+                name
+                for (name,) in session.conn.execute(
                     "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
                 )
                 if name not in _KEPT_ON_RESET
@@ -264,9 +269,7 @@ class PostgresStore:
                 "INSERT INTO shared_settings (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (name, secrets.token_bytes(size)),
             )
-            row = session.conn.execute(
-                "SELECT value FROM shared_settings WHERE name = %s", (name,)
-            ).fetchone()
+            row = session.conn.execute("SELECT value FROM shared_settings WHERE name = %s", (name,)).fetchone()
         return bytes(row[0])
 
     def ping(self) -> bool:

@@ -92,8 +92,14 @@ def _job(row: tuple[Any, ...]) -> Record:
 def _upload(row: tuple[Any, ...]) -> Record:
     upload_id, kb_id, content_type, created, expires, uploaded, size, etag = row
     return {
-        "uploadId": upload_id, "knowledgeBaseId": kb_id, "contentType": content_type,
-        "created": created, "expires": expires, "uploaded": uploaded, "size": size, "etag": etag,
+        "uploadId": upload_id,
+        "knowledgeBaseId": kb_id,
+        "contentType": content_type,
+        "created": created,
+        "expires": expires,
+        "uploaded": uploaded,
+        "size": size,
+        "etag": etag,
     }
 
 
@@ -110,8 +116,18 @@ class ImportJobQueries:
             "INSERT INTO uploads (kb_seq, account_id, region, id, kb_id, content_type, created, expires)"
             " SELECT seq, %s, %s, %s, %s, %s, %s, %s FROM knowledge_bases"
             " WHERE account_id = %s AND region = %s AND id = %s",
-            (account, region, upload["uploadId"], upload["knowledgeBaseId"], upload["contentType"],
-             upload["created"], upload["expires"], account, region, upload["knowledgeBaseId"]),
+            (
+                account,
+                region,
+                upload["uploadId"],
+                upload["knowledgeBaseId"],
+                upload["contentType"],
+                upload["created"],
+                upload["expires"],
+                account,
+                region,
+                upload["knowledgeBaseId"],
+            ),
         )
 
     def get_upload(self, account: str, region: str, upload_id: str) -> Record | None:
@@ -162,9 +178,21 @@ class ImportJobQueries:
             " data, caller_arn, run_after)"
             " SELECT seq, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM knowledge_bases"
             " WHERE account_id = %s AND region = %s AND id = %s",
-            (account, region, job["importJobId"], job["knowledgeBaseId"], job["uploadId"], job["status"],
-             job["lastModifiedTime"], Jsonb(fixed), caller_arn, run_after,
-             account, region, job["knowledgeBaseId"]),
+            (
+                account,
+                region,
+                job["importJobId"],
+                job["knowledgeBaseId"],
+                job["uploadId"],
+                job["status"],
+                job["lastModifiedTime"],
+                Jsonb(fixed),
+                caller_arn,
+                run_after,
+                account,
+                region,
+                job["knowledgeBaseId"],
+            ),
         )
 
     def get_import_job(self, account: str, region: str, kb_id: str, job_id: str) -> Record | None:
@@ -285,9 +313,7 @@ class ImportJobQueries:
         ).fetchone()
         return {"waiting": waiting, "running": running}
 
-    def finish_import_job(
-        self, job_id: str, owner: str, status: str, report_key: str | None, when: float
-    ) -> bool:
+    def finish_import_job(self, job_id: str, owner: str, status: str, report_key: str | None, when: float) -> bool:
         """Lands the job's final state, only if this runner still holds it."""
         cur = self.conn.execute(
             "UPDATE import_jobs SET status = %s, report_key = %s, modified = %s, lease_owner = NULL,"

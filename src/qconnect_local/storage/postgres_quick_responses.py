@@ -31,7 +31,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import orjson
 import psycopg
@@ -98,9 +99,25 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 _COLUMNS = (
-    "kb", "id", "name", "shortcut_key", "description", "content", "markdown", "content_type",
-    "is_active", "language", "channels", "grouping_criteria", "grouping_values", "created_time",
-    "modified_time", "modified_by", "data", "search_words", "exact_words",
+    "kb",
+    "id",
+    "name",
+    "shortcut_key",
+    "description",
+    "content",
+    "markdown",
+    "content_type",
+    "is_active",
+    "language",
+    "channels",
+    "grouping_criteria",
+    "grouping_values",
+    "created_time",
+    "modified_time",
+    "modified_by",
+    "data",
+    "search_words",
+    "exact_words",
 )
 _INSERT = f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
 _COPY = f"COPY quick_responses ({', '.join(_COLUMNS)}) FROM STDIN"
@@ -109,13 +126,25 @@ _UPDATE = f"UPDATE quick_responses SET {', '.join(f'{c} = %s' for c in _COLUMNS)
 # (aliased, so that a query can select them in a subquery and name them again outside:
 # RECORD_NAMES).
 _RECORD_COLUMNS = (
-    ("k.account_id", "r_account"), ("k.region", "r_region"), ("k.id", "r_kb_id"), ("q.id", "r_id"),
-    ("q.name", "r_name"), ("q.shortcut_key", "r_shortcut_key"), ("q.description", "r_description"),
-    ("q.content", "r_content"), ("q.markdown", "r_markdown"), ("q.content_type", "r_content_type"),
-    ("q.is_active", "r_is_active"), ("q.language", "r_language"), ("q.channels", "r_channels"),
-    ("q.grouping_criteria", "r_grouping_criteria"), ("q.grouping_values", "r_grouping_values"),
-    ("q.created_time", "r_created_time"), ("q.modified_time", "r_modified_time"),
-    ("q.modified_by", "r_modified_by"), ("q.data", "r_data"),
+    ("k.account_id", "r_account"),
+    ("k.region", "r_region"),
+    ("k.id", "r_kb_id"),
+    ("q.id", "r_id"),
+    ("q.name", "r_name"),
+    ("q.shortcut_key", "r_shortcut_key"),
+    ("q.description", "r_description"),
+    ("q.content", "r_content"),
+    ("q.markdown", "r_markdown"),
+    ("q.content_type", "r_content_type"),
+    ("q.is_active", "r_is_active"),
+    ("q.language", "r_language"),
+    ("q.channels", "r_channels"),
+    ("q.grouping_criteria", "r_grouping_criteria"),
+    ("q.grouping_values", "r_grouping_values"),
+    ("q.created_time", "r_created_time"),
+    ("q.modified_time", "r_modified_time"),
+    ("q.modified_by", "r_modified_by"),
+    ("q.data", "r_data"),
 )
 SELECT_RECORD = ", ".join(f"{expr} AS {alias}" for expr, alias in _RECORD_COLUMNS)
 RECORD_NAMES = ", ".join(alias for _, alias in _RECORD_COLUMNS)
@@ -195,21 +224,34 @@ def _row_and_words(kb_seq: int, record: Record) -> tuple[tuple[Any, ...], set[st
     values = encode_list(grouping.get("values"))
     search_words, exact_words, found = index_words((name, shortcut, description, plain))
     return (
-        kb_seq, record["quickResponseId"], name, shortcut, description, plain,
-        None if markdown == plain else markdown, record["contentType"], 1 if get("isActive", True) else 0,
-        get("language"), channels, criteria, values, record["createdTime"], record["lastModifiedTime"],
+        kb_seq,
+        record["quickResponseId"],
+        name,
+        shortcut,
+        description,
+        plain,
+        None if markdown == plain else markdown,
+        record["contentType"],
+        1 if get("isActive", True) else 0,
+        get("language"),
+        channels,
+        criteria,
+        values,
+        record["createdTime"],
+        record["lastModifiedTime"],
         get("lastModifiedBy"),
         # Text, not Jsonb: COPY's text format and INSERT both let the server parse it as jsonb
         # (and the tsvector literal the same way).
-        _data(record, channels, criteria, values), search_words, exact_words,
+        _data(record, channels, criteria, values),
+        search_words,
+        exact_words,
     ), found
 
 
 # Adds words to the fuzzy-search vocabulary. Sorted, so that concurrent writers insert shared
 # new words in one order and cannot deadlock on them.
 _ADD_WORDS = (
-    "INSERT INTO quick_response_words (word) SELECT w FROM unnest(%s::text[]) AS w ORDER BY w"
-    " ON CONFLICT DO NOTHING"
+    "INSERT INTO quick_response_words (word) SELECT w FROM unnest(%s::text[]) AS w ORDER BY w ON CONFLICT DO NOTHING"
 )
 
 
@@ -243,13 +285,16 @@ def _bulk_conflict(exc: psycopg.errors.UniqueViolation, kb: int, last: tuple[Any
     """The ConflictException of a unique violation in a COPY: the clashing value comes from the
     error's detail ("Key (kb, name)=(7, x) already exists."), as the row at fault need not be the
     last one written; the last row's values when the detail cannot be read."""
-    record = {"quickResponseId": last[1] if last else None, "name": last[2] if last else None,
-              "shortcutKey": last[3] if last else None}
+    record = {
+        "quickResponseId": last[1] if last else None,
+        "name": last[2] if last else None,
+        "shortcutKey": last[3] if last else None,
+    }
     detail = exc.diag.message_detail or ""
     for column, member in (("name", "name"), ("shortcut_key", "shortcutKey"), ("id", "quickResponseId")):
         head = f"Key (kb, {column})=({kb}, " if column != "id" else "Key (id)=("
         if detail.startswith(head) and detail.endswith(") already exists."):
-            record[member] = detail[len(head):-len(") already exists.")]
+            record[member] = detail[len(head) : -len(") already exists.")]
             break
     return _conflict(exc, record)
 
@@ -294,9 +339,7 @@ class QuickResponseQueries:
         kb = self._kb_seq(account, region, kb_id)
         names: set[str] = set()
         keys: set[str] = set()
-        for name, key in self.conn.execute(
-            "SELECT name, shortcut_key FROM quick_responses WHERE kb = %s", (kb,)
-        ):
+        for name, key in self.conn.execute("SELECT name, shortcut_key FROM quick_responses WHERE kb = %s", (kb,)):
             names.add(name)
             if key is not None:
                 keys.add(key)
@@ -311,9 +354,7 @@ class QuickResponseQueries:
             ).fetchone()[0]
         return self.conn.execute("SELECT count(*) FROM quick_responses WHERE kb = %s", (kb,)).fetchone()[0]
 
-    def insert_quick_responses_bulk(
-        self, account: str, region: str, kb_id: str, records: Iterable[Record]
-    ) -> int:
+    def insert_quick_responses_bulk(self, account: str, region: str, kb_id: str, records: Iterable[Record]) -> int:
         """The import fast path for records already checked for uniqueness and quota, in the
         caller's write session (see `quick_response_loader`). Returns how many were inserted.
 
@@ -323,13 +364,10 @@ class QuickResponseQueries:
         loader.add([loader.build(r) for r in records])
         return loader.finish()
 
-    def quick_response_loader(
-        self, account: str, region: str, kb_id: str, expected_rows: int = 0
-    ) -> "BulkLoader":
+    def quick_response_loader(self, account: str, region: str, kb_id: str, expected_rows: int = 0) -> BulkLoader:
         """The SQLite store's bulk-load contract (build, add, finish; a context manager).
         `expected_rows` is not used: a load here works the same whatever its size."""
         return BulkLoader(self, self._kb_seq(account, region, kb_id))
-
 
     def touch_knowledge_base_content(self, account: str, region: str, kb_id: str, when: float) -> None:
         """Sets the knowledge base's lastContentModificationTime to `when` (epoch seconds)."""
@@ -490,7 +528,7 @@ class BulkLoader:
         for setting in _LOAD_SETTINGS:
             self.conn.execute(setting)
 
-    def __enter__(self) -> "BulkLoader":
+    def __enter__(self) -> BulkLoader:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -541,9 +579,7 @@ class BulkLoader:
         if not kept or (self.words_writer is not None and self.words_writer.put(kept)):
             return
         if not self.words_table:
-            self.conn.execute(
-                'CREATE TEMP TABLE IF NOT EXISTS qr_load_words (word TEXT COLLATE "C") ON COMMIT DROP'
-            )
+            self.conn.execute('CREATE TEMP TABLE IF NOT EXISTS qr_load_words (word TEXT COLLATE "C") ON COMMIT DROP')
             self.words_table = True
         with self.conn.cursor() as cur, cur.copy("COPY qr_load_words (word) FROM STDIN") as copy:
             for w in kept:

@@ -43,6 +43,4 @@ BASE_MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 
-MIGRATIONS = sorted(
-    BASE_MIGRATIONS + postgres_quick_responses.MIGRATIONS + postgres_import_jobs.MIGRATIONS
-)
+MIGRATIONS = sorted(BASE_MIGRATIONS + postgres_quick_responses.MIGRATIONS + postgres_import_jobs.MIGRATIONS)

@@ -21,11 +21,26 @@ Record = dict[str, Any]
 SEP = "\x1f"
 
 # Members that `record_from_columns` rebuilds from a row's columns and its knowledge base.
-REBUILT = frozenset({
-    "quickResponseId", "quickResponseArn", "knowledgeBaseId", "knowledgeBaseArn", "name", "contentType",
-    "contents", "isActive", "createdTime", "lastModifiedTime", "lastModifiedBy", "description",
-    "shortcutKey", "channels", "language", "groupingConfiguration",
-})
+REBUILT = frozenset(
+    {
+        "quickResponseId",
+        "quickResponseArn",
+        "knowledgeBaseId",
+        "knowledgeBaseArn",
+        "name",
+        "contentType",
+        "contents",
+        "isActive",
+        "createdTime",
+        "lastModifiedTime",
+        "lastModifiedBy",
+        "description",
+        "shortcutKey",
+        "channels",
+        "language",
+        "groupingConfiguration",
+    }
+)
 
 
 def encode_list(values: list[str] | None) -> str | None:
@@ -66,10 +81,25 @@ def data_extras(record: Record, channels: str | None, criteria: str | None, valu
 
 
 def record_from_columns(
-    account: str, region: str, kb_id: str, qr_id: str, name: str, shortcut: str | None, description: str | None,
-    content: str, markdown: str | None, content_type: str, is_active: int, language: str | None,
-    channels: str | None, criteria: str | None, values: str | None, created: float, modified: float,
-    modified_by: str | None, extras: Record | None,
+    account: str,
+    region: str,
+    kb_id: str,
+    qr_id: str,
+    name: str,
+    shortcut: str | None,
+    description: str | None,
+    content: str,
+    markdown: str | None,
+    content_type: str,
+    is_active: int,
+    language: str | None,
+    channels: str | None,
+    criteria: str | None,
+    values: str | None,
+    created: float,
+    modified: float,
+    modified_by: str | None,
+    extras: Record | None,
 ) -> Record:
     """The QuickResponseData record of a row (`extras`: its `data`, parsed)."""
     record: Record = {

@@ -17,9 +17,9 @@ import sqlite3
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Iterator, Mapping
 
 import orjson
 
@@ -116,9 +116,7 @@ class SQLiteSession(QuickResponseQueries, ImportJobQueries):
             (account, region),
         ).fetchone()[0]
 
-    def list_knowledge_bases(
-        self, account: str, region: str, after: int, limit: int
-    ) -> list[tuple[int, Record]]:
+    def list_knowledge_bases(self, account: str, region: str, after: int, limit: int) -> list[tuple[int, Record]]:
         rows = self.conn.execute(
             "SELECT seq, data FROM knowledge_bases WHERE account_id = ? AND region = ? AND seq > ?"
             " ORDER BY seq LIMIT ?",
@@ -139,8 +137,15 @@ class SQLiteSession(QuickResponseQueries, ImportJobQueries):
         return (row[0], row[1]) if row else None
 
     def put_idempotency(
-        self, account: str, region: str, operation: str, scope: str, token: str,
-        request_hash: str, resource_id: str, created: float,
+        self,
+        account: str,
+        region: str,
+        operation: str,
+        scope: str,
+        token: str,
+        request_hash: str,
+        resource_id: str,
+        created: float,
     ) -> None:
         self.conn.execute(
             "INSERT INTO idempotency_tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -176,7 +181,10 @@ class SQLiteStore:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.database, uri=self._uri, isolation_level=None, check_same_thread=False,
+            self.database,
+            uri=self._uri,
+            isolation_level=None,
+            check_same_thread=False,
             timeout=60.0,
         )
         # 8 KiB pages for a new database (an existing one keeps its own: this is a no-op once
@@ -255,7 +263,7 @@ class SQLiteStore:
                     conn.execute(f'DELETE FROM "{name}"')
             for name in virtual:
                 try:  # external-content and contentless FTS5 tables
-                    conn.execute(f"INSERT INTO \"{name}\"(\"{name}\") VALUES ('delete-all')")
+                    conn.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'delete-all\')')
                 except sqlite3.OperationalError:  # FTS5 tables with their own content
                     conn.execute(f'DELETE FROM "{name}"')
 
@@ -313,4 +321,3 @@ def _split_sql(sql: str) -> list[str]:
     if buf.strip():
         statements.append(buf.strip())
     return statements
-

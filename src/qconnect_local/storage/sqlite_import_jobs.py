@@ -91,8 +91,14 @@ def _job(row: tuple[Any, ...]) -> Record:
 def _upload(row: tuple[Any, ...]) -> Record:
     upload_id, kb_id, content_type, created, expires, uploaded, size, etag = row
     return {
-        "uploadId": upload_id, "knowledgeBaseId": kb_id, "contentType": content_type,
-        "created": created, "expires": expires, "uploaded": uploaded, "size": size, "etag": etag,
+        "uploadId": upload_id,
+        "knowledgeBaseId": kb_id,
+        "contentType": content_type,
+        "created": created,
+        "expires": expires,
+        "uploaded": uploaded,
+        "size": size,
+        "etag": etag,
     }
 
 
@@ -108,8 +114,18 @@ class ImportJobQueries:
             "INSERT INTO uploads (kb_seq, account_id, region, id, kb_id, content_type, created, expires)"
             " SELECT seq, ?, ?, ?, ?, ?, ?, ? FROM knowledge_bases"
             " WHERE account_id = ? AND region = ? AND id = ?",
-            (account, region, upload["uploadId"], upload["knowledgeBaseId"], upload["contentType"],
-             upload["created"], upload["expires"], account, region, upload["knowledgeBaseId"]),
+            (
+                account,
+                region,
+                upload["uploadId"],
+                upload["knowledgeBaseId"],
+                upload["contentType"],
+                upload["created"],
+                upload["expires"],
+                account,
+                region,
+                upload["knowledgeBaseId"],
+            ),
         )
 
     def get_upload(self, account: str, region: str, upload_id: str) -> Record | None:
@@ -160,9 +176,21 @@ class ImportJobQueries:
             " data, caller_arn, run_after)"
             " SELECT seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM knowledge_bases"
             " WHERE account_id = ? AND region = ? AND id = ?",
-            (account, region, job["importJobId"], job["knowledgeBaseId"], job["uploadId"], job["status"],
-             job["lastModifiedTime"], orjson.dumps(fixed), caller_arn, run_after,
-             account, region, job["knowledgeBaseId"]),
+            (
+                account,
+                region,
+                job["importJobId"],
+                job["knowledgeBaseId"],
+                job["uploadId"],
+                job["status"],
+                job["lastModifiedTime"],
+                orjson.dumps(fixed),
+                caller_arn,
+                run_after,
+                account,
+                region,
+                job["knowledgeBaseId"],
+            ),
         )
 
     def get_import_job(self, account: str, region: str, kb_id: str, job_id: str) -> Record | None:
@@ -261,9 +289,7 @@ class ImportJobQueries:
         ).fetchone()
         return {"waiting": waiting, "running": running}
 
-    def finish_import_job(
-        self, job_id: str, owner: str, status: str, report_key: str | None, when: float
-    ) -> bool:
+    def finish_import_job(self, job_id: str, owner: str, status: str, report_key: str | None, when: float) -> bool:
         """Lands the job's final state, only if this runner still holds it."""
         cur = self.conn.execute(
             "UPDATE import_jobs SET status = ?, report_key = ?, modified = ?, lease_owner = NULL,"

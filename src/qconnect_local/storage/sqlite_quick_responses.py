@@ -39,7 +39,8 @@ import sqlite3
 import uuid
 import zlib
 from collections import Counter
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -133,9 +134,24 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 _COLUMNS = (
-    "kb", "id", "name", "shortcut_key", "description", "content", "markdown", "content_type",
-    "is_active", "language", "channels", "grouping_criteria", "grouping_values", "created_time",
-    "modified_time", "modified_by", "data", "exact_keys",
+    "kb",
+    "id",
+    "name",
+    "shortcut_key",
+    "description",
+    "content",
+    "markdown",
+    "content_type",
+    "is_active",
+    "language",
+    "channels",
+    "grouping_criteria",
+    "grouping_values",
+    "created_time",
+    "modified_time",
+    "modified_by",
+    "data",
+    "exact_keys",
 )
 _INSERT = f"INSERT INTO quick_responses ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _FTS_INSERT = (
@@ -146,7 +162,9 @@ _FTS_DELETE = (
     "INSERT INTO quick_responses_fts (quick_responses_fts, rowid, name, shortcut_key, description, content, exact_keys)"
     " VALUES ('delete', ?, ?, ?, ?, ?, ?)"
 )
-_FTS_OLD = "SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses WHERE id = ? AND kb = ?"
+_FTS_OLD = (
+    "SELECT seq, name, shortcut_key, description, content, exact_keys FROM quick_responses WHERE id = ? AND kb = ?"
+)
 # What `record_from_row` takes, from `quick_responses q JOIN knowledge_bases k ON k.seq = q.kb`.
 SELECT_RECORD = (
     "k.account_id, k.region, k.id, q.id, q.name, q.shortcut_key, q.description, q.content, q.markdown,"
@@ -174,11 +192,24 @@ def _row(kb_seq: int, record: Record, sink: WordSink | None = None) -> tuple[Any
     channels, criteria = encode_list(get("channels")), grouping.get("criteria")
     values = encode_list(grouping.get("values"))
     return (
-        kb_seq, record["quickResponseId"], name, shortcut, description, plain,
-        None if markdown == plain else markdown, record["contentType"],
-        1 if get("isActive", True) else 0, get("language"), channels, criteria, values,
-        record["createdTime"], record["lastModifiedTime"], get("lastModifiedBy"),
-        _data(record, channels, criteria, values), index_words((name, shortcut, description, plain), sink),
+        kb_seq,
+        record["quickResponseId"],
+        name,
+        shortcut,
+        description,
+        plain,
+        None if markdown == plain else markdown,
+        record["contentType"],
+        1 if get("isActive", True) else 0,
+        get("language"),
+        channels,
+        criteria,
+        values,
+        record["createdTime"],
+        record["lastModifiedTime"],
+        get("lastModifiedBy"),
+        _data(record, channels, criteria, values),
+        index_words((name, shortcut, description, plain), sink),
     )
 
 
@@ -392,7 +423,7 @@ class BulkLoader:
         (self.cache_size,) = conn.execute("PRAGMA cache_size").fetchone()
         conn.execute(f"PRAGMA cache_size = {BULK_CACHE_SIZE}")
 
-    def __enter__(self) -> "BulkLoader":
+    def __enter__(self) -> BulkLoader:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -543,7 +574,8 @@ class QuickResponseQueries:
         kb = self._kb_seq(account, region, kb_id)
         names = {n for (n,) in self.conn.execute("SELECT name FROM quick_responses WHERE kb = ?", (kb,))}
         keys = {
-            k for (k,) in self.conn.execute(
+            k
+            for (k,) in self.conn.execute(
                 "SELECT shortcut_key FROM quick_responses WHERE kb = ? AND shortcut_key IS NOT NULL", (kb,)
             )
         }
@@ -560,9 +592,7 @@ class QuickResponseQueries:
             ).fetchone()[0]
         return self.conn.execute("SELECT count(*) FROM quick_responses WHERE kb = ?", (kb,)).fetchone()[0]
 
-    def insert_quick_responses_bulk(
-        self, account: str, region: str, kb_id: str, records: Iterable[Record]
-    ) -> int:
+    def insert_quick_responses_bulk(self, account: str, region: str, kb_id: str, records: Iterable[Record]) -> int:
         """The import fast path for records already checked for uniqueness and quota, in the
         caller's write session (see `quick_response_loader`). Returns how many were inserted.
 
@@ -572,9 +602,7 @@ class QuickResponseQueries:
         loader.add([loader.build(r) for r in records])
         return loader.finish()
 
-    def quick_response_loader(
-        self, account: str, region: str, kb_id: str, expected_rows: int = 0
-    ) -> "BulkLoader":
+    def quick_response_loader(self, account: str, region: str, kb_id: str, expected_rows: int = 0) -> BulkLoader:
         """A bulk insert into the knowledge base, in this session's transaction: `build` rows
         (on any thread), `add` them batch by batch, then `finish`. `expected_rows`, a guess at
         how many rows will come, lets a big load start as one (see BulkLoader)."""

@@ -37,6 +37,4 @@ BASE_MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 
-MIGRATIONS = sorted(
-    BASE_MIGRATIONS + sqlite_quick_responses.MIGRATIONS + sqlite_import_jobs.MIGRATIONS
-)
+MIGRATIONS = sorted(BASE_MIGRATIONS + sqlite_quick_responses.MIGRATIONS + sqlite_import_jobs.MIGRATIONS)

@@ -103,7 +103,10 @@ def _one_lexeme_per_word(fields: dict) -> tuple[str, set[str]]:
     """The plain way to the lexemes (a string per word, the exact ones mixed in): the oracle the
     storage module's faster `index_words` is checked against."""
     from qconnect_local.search.plan import tokenize
-    from qconnect_local.search.postgres import _MAX_WORD_BYTES, FIELD_PREFIXES, _exact_lexeme, _word_lexeme
+    from qconnect_local.storage.postgres.rows import FIELD_PREFIXES
+    from qconnect_local.storage.postgres.rows import MAX_WORD_BYTES as _MAX_WORD_BYTES
+    from qconnect_local.storage.postgres.rows import exact_lexeme as _exact_lexeme
+    from qconnect_local.storage.postgres.rows import word_lexeme as _word_lexeme
 
     parts: list[str] = []
     words_seen: set[str] = set()
@@ -123,7 +126,7 @@ def test_bulk_index_words_are_the_search_modules():
     """The storage module's `index_words` (one join per field) gives the search module's lexemes
     (the exact whole-field ones apart) and words, for every kind of text: case, punctuation,
     digits, non-ASCII, very long words."""
-    from qconnect_local.storage.postgres_quick_responses import index_words
+    from qconnect_local.storage.postgres.rows import index_words
 
     rng = random.Random(7)
     alphabet = "aZ09 ,.-_\t\n'\"!é日ßİ"
@@ -272,7 +275,7 @@ def test_exact_matches_score_double_in_new_and_old_rows(env):
 def test_bulk_index_words_come_in_the_tsvector_order():
     """Lexemes sorted as PostgreSQL sorts a tsvector's (bytes of UTF-8), so that its sorts find
     them sorted already."""
-    from qconnect_local.storage.postgres_quick_responses import index_words
+    from qconnect_local.storage.postgres.rows import index_words
 
     got, exact, _ = index_words(("Zeta alpha é日", "k9", "beta Alpha", "omega " + "y" * 600 + " ä b"))
     for literal in (got, exact):

@@ -159,8 +159,8 @@ def test_bulk_exact_keys_are_the_search_modules_keys():
     import random
 
     from qconnect_local.search.plan import tokenize
-    from qconnect_local.search.sqlite import exact_key
-    from qconnect_local.storage.sqlite_quick_responses import FTS_COLUMNS, index_words
+    from qconnect_local.storage.sqlite.rows import FTS_COLUMNS, index_words
+    from qconnect_local.storage.sqlite.search.exact_keys import exact_key
 
     rng = random.Random(7)
     alphabet = "aZ09 ,.-_\t\n'\"!é日ßİ"
@@ -199,7 +199,7 @@ def _load(session, ctx, kb, params_list, batch=4):
 def test_a_big_bulk_load_builds_the_unique_indexes_again(env, monkeypatch):
     """Past BIG_LOAD_ROWS rows the loader drops the (kb, name) and (kb, shortcut_key) indexes
     and creates them again when it finishes: they are there afterwards and still refuse clashes."""
-    from qconnect_local.storage import sqlite_quick_responses
+    from qconnect_local.storage.sqlite import bulk_load as sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 4)
     monkeypatch.setattr(sqlite_quick_responses, "FTS_BATCH_ROWS", 5)  # index statements in between, and at the end
@@ -237,7 +237,7 @@ def test_a_big_bulk_load_builds_the_unique_indexes_again(env, monkeypatch):
 def test_a_duplicate_in_a_big_bulk_load_fails_it_whole(env, monkeypatch, clash, member):
     """With the unique indexes dropped, a duplicate is found when they are created again: a
     ConflictException naming it, and the whole load rolls back (indexes included)."""
-    from qconnect_local.storage import sqlite_quick_responses
+    from qconnect_local.storage.sqlite import bulk_load as sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 4)
     store, ctx, kb = env
@@ -254,7 +254,7 @@ def test_a_duplicate_in_a_big_bulk_load_fails_it_whole(env, monkeypatch, clash, 
 
 def test_a_small_load_into_a_bigger_table_keeps_the_indexes(env, monkeypatch):
     """Rebuilding sorts the whole table: not worth it for a load smaller than the table."""
-    from qconnect_local.storage import sqlite_quick_responses
+    from qconnect_local.storage.sqlite import bulk_load as sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 4)
     store, ctx, kb = env
@@ -268,7 +268,7 @@ def test_none_and_bytes_bind_as_null_and_blob_and_a_process_adapter_is_kept():
     import sqlite3
     import types
 
-    from qconnect_local.storage import sqlite as sqlite_store
+    from qconnect_local.storage.sqlite import store as sqlite_store
 
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE t (a, b)")
@@ -291,8 +291,8 @@ def test_none_and_bytes_bind_as_null_and_blob_and_a_process_adapter_is_kept():
 def test_migration_102_rebuilds_the_search_index_of_an_existing_database(tmp_path, monkeypatch):
     """A database made before migration 102 (an FTS5 index with positions) gets the slimmer
     index, filled from the table: the same searches find the same rows."""
-    from qconnect_local.storage import sqlite as sqlite_store
-    from qconnect_local.storage.sqlite_schema import MIGRATIONS
+    from qconnect_local.storage.sqlite import store as sqlite_store
+    from qconnect_local.storage.sqlite.schema import MIGRATIONS
 
     monkeypatch.setattr(sqlite_store.SQLiteStore, "migrations", lambda self: [m for m in MIGRATIONS if m[0] < 102])
     store, ctx, kb = open_env(tmp_path)
@@ -351,7 +351,7 @@ def test_a_big_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env
     after it (queries read fewer segments); what the load left is merged, and the index agrees
     with the table (FTS5's own integrity check). A load is big once BIG_LOAD_ROWS rows are in,
     or from its first row when it is expected to be that big."""
-    from qconnect_local.storage import sqlite_quick_responses
+    from qconnect_local.storage.sqlite import bulk_load as sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "FTS_BATCH_ROWS", 2)  # a segment every batch
     monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 10)
@@ -382,7 +382,7 @@ def test_a_big_bulk_load_merges_less_while_it_runs_and_puts_the_default_back(env
 
 
 def test_a_failed_big_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypatch):
-    from qconnect_local.storage import sqlite_quick_responses
+    from qconnect_local.storage.sqlite import bulk_load as sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 1)  # big from the second batch
     store, ctx, kb = env
@@ -398,7 +398,7 @@ def test_a_failed_big_bulk_load_leaves_the_merge_setting_as_it_was(env, monkeypa
 
 def test_a_small_bulk_load_keeps_the_indexes_and_the_merge_setting(env):
     """Below BIG_LOAD_ROWS rows (loaded or expected) nothing changes for the load's sake."""
-    from qconnect_local.storage import sqlite_quick_responses
+    from qconnect_local.storage.sqlite import bulk_load as sqlite_quick_responses
 
     store, ctx, kb = env
     with store.read() as session:
@@ -450,7 +450,7 @@ def test_a_new_database_has_8_kib_pages_and_an_old_one_keeps_its_own(tmp_path):
 def test_idle_indexes_the_rows_so_far_unless_the_load_is_big(env, monkeypatch, big):
     """While an import waits for its next batch, a load that is not big adds its rows to the
     search index early (a big one leaves them for a full FTS_BATCH_ROWS statement)."""
-    from qconnect_local.storage import sqlite_quick_responses
+    from qconnect_local.storage.sqlite import bulk_load as sqlite_quick_responses
 
     monkeypatch.setattr(sqlite_quick_responses, "BIG_LOAD_ROWS", 10)
     store, ctx, kb = env

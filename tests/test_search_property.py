@@ -16,9 +16,10 @@ from qconnect_local.config import Settings
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search import reference
-from qconnect_local.search import sqlite as search_sqlite
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
+from qconnect_local.storage.sqlite.search import executor as search_sqlite
+from qconnect_local.storage.sqlite.search import vocabulary as search_vocabulary
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
 WORDS = [
@@ -232,15 +233,15 @@ def test_search_matches_reference(store, cap, fetch_limit, group_limit, vocabula
     monkeypatch.setattr(search_sqlite, "FETCH_LIMIT", fetch_limit)
     monkeypatch.setattr(search_sqlite, "GROUP_LIMIT", group_limit)
     if vocabulary == "none":  # searches while the vocabulary is not loaded (never, here)
-        monkeypatch.setattr(search_sqlite, "BACKGROUND_LOADS", False)
-        monkeypatch.setattr(search_sqlite, "_VOCABULARIES", {})
+        monkeypatch.setattr(search_vocabulary, "BACKGROUND_LOADS", False)
+        monkeypatch.setattr(search_vocabulary, "_VOCABULARIES", {})
     s, settings_ = store
     n = data.draw(st.integers(0, 25), label="count")
     items = [data.draw(quick_response(i), label=f"qr{i}") for i in range(n)]
     kb_id, records = _load(s, settings_, items)
     if vocabulary == "loaded":  # wait for the background load the import made necessary
         with s.read() as session:
-            assert search_sqlite.vocabulary(session.conn).wait(session.conn)
+            assert search_vocabulary.vocabulary(session.conn).wait(session.conn)
     expr = data.draw(expression(), label="expression")
     page_size = data.draw(st.sampled_from([1, 3, 100]), label="page size")
 

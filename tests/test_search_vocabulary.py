@@ -16,9 +16,10 @@ from postgres_support import TEST_DATABASE_URL
 from qconnect_local.config import Settings
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search import reference
-from qconnect_local.search import sqlite as search_sqlite
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
+from qconnect_local.storage.sqlite.search import executor as search_sqlite
+from qconnect_local.storage.sqlite.search import vocabulary as search_vocabulary
 from storage_support import new_knowledge_base
 from support import ServerProcess
 
@@ -69,7 +70,7 @@ EXPRESSIONS = [
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     gate = threading.Event()
-    monkeypatch.setattr(search_sqlite, "LOAD_GATE", gate)
+    monkeypatch.setattr(search_vocabulary, "LOAD_GATE", gate)
     settings = Settings(data_dir=tmp_path)
     settings.prepare()
     store = open_store(settings.database)
@@ -108,7 +109,7 @@ def _expected(records, expr):
 
 def _vocabulary(store):
     with store.read() as session:
-        return search_sqlite.vocabulary(session.conn), session.conn
+        return search_vocabulary.vocabulary(session.conn), session.conn
 
 
 def test_searches_answer_right_while_the_vocabulary_loads(env):
@@ -142,10 +143,10 @@ def test_a_reload_after_an_import_runs_in_the_background(env, monkeypatch):
         assert vocab.wait(session.conn, timeout=30)
     assert vocab.loads == 1
     # An import whose words the vocabulary was not fed (as when it ran before the load ended).
-    monkeypatch.setattr(search_sqlite.Vocabulary, "feeds_bulk", lambda self, token: False)
+    monkeypatch.setattr(search_vocabulary.Vocabulary, "feeds_bulk", lambda self, token: False)
     records += _insert(store, ctx, kb, ["Refurbishment schedule", "Helloworld newsletter"], start=300)
     hold = threading.Event()
-    monkeypatch.setattr(search_sqlite, "LOAD_GATE", hold)
+    monkeypatch.setattr(search_vocabulary, "LOAD_GATE", hold)
     for expr in EXPRESSIONS + [
         {"queries": [{"name": "content", "values": ["refurb"], "operator": "CONTAINS_AND_PREFIX"}]}
     ]:

@@ -1,6 +1,6 @@
 """Quick-response search: the expression compiled to a store-neutral plan (`plan`), its reference
-semantics in plain Python (`reference`), attribute interpolation (`interpolation`), and the
-embedded store's executor (`sqlite`). Stores run a plan with
+semantics in plain Python (`reference`) and attribute interpolation (`interpolation`); nothing
+here knows a store. Stores run a plan with
 `session.search_quick_responses(account, region, kb_id, plan) -> list[(SortKey, record)]`:
 up to plan.limit + 1 results after plan.after, in the plan's order."""
 

@@ -125,7 +125,7 @@ def evaluate(plan: SearchPlan, records: Iterable[Record]) -> list[tuple[SortKey,
     """Up to plan.limit + 1 (key, record) results after plan.after, in order."""
     import functools
 
-    hits = []
+    hits: list[tuple[SortKey, Record]] = []
     for record in records:
         if not all(filter_matches(f, record) for f in plan.filters):
             continue
@@ -136,5 +136,9 @@ def evaluate(plan: SearchPlan, records: Iterable[Record]) -> list[tuple[SortKey,
         if plan.after is not None and compare(plan, key, plan.after) <= 0:
             continue
         hits.append((key, record))
-    hits.sort(key=functools.cmp_to_key(lambda a, b: compare(plan, a[0], b[0])))
+
+    def by_plan(a: tuple[SortKey, Record], b: tuple[SortKey, Record]) -> int:
+        return compare(plan, a[0], b[0])
+
+    hits.sort(key=functools.cmp_to_key(by_plan))
     return hits[: plan.limit + 1]

@@ -1,6 +1,8 @@
-"""State storage: one interface (`base.Store`), embedded SQLite by default.
+"""State storage: one interface (`base.Store`, `base.Session`), embedded SQLite by default.
 
-Dialect-specific SQL stays inside this package; operations only call session methods.
+The SQL both stores share is in `sql/` (spelled once, with a `dialect.Dialect` for what differs);
+each store's own work (connections, schema, bulk loading, search) is in its package, `sqlite/`
+and `postgres/`. Operations only call session methods. See docs/storage.md.
 """
 
 from __future__ import annotations

@@ -28,21 +28,24 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
 import psycopg
 import psycopg.errors
-from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from qconnect_local.errors import ConflictException
-from qconnect_local.storage.base import Record
-from qconnect_local.storage.postgres_import_jobs import ImportJobQueries
-from qconnect_local.storage.postgres_quick_responses import QuickResponseQueries
-from qconnect_local.storage.postgres_schema import MIGRATIONS
+from qconnect_local.storage.postgres.dialect import POSTGRES
+from qconnect_local.storage.postgres.quick_responses import QuickResponseWrites
+from qconnect_local.storage.postgres.schema import MIGRATIONS
+from qconnect_local.storage.sql.idempotency import IdempotencyQueries
+from qconnect_local.storage.sql.import_jobs import ImportJobQueries
+from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
+from qconnect_local.storage.sql.uploads import UploadQueries
 
 log = logging.getLogger("qconnect_local.postgres")
 
@@ -53,26 +56,29 @@ _KEPT_ON_RESET = ("schema_migrations", "shared_settings")
 
 
 def _configure(conn: psycopg.Connection) -> None:
-    # orjson for every json/jsonb value on this connection (3-10x faster than the json module).
+    # orjson for every json/jsonb value on this connection (faster than the json module).
     set_json_loads(orjson.loads, conn)
     set_json_dumps(orjson.dumps, conn)
 
 
-class PostgresSession(QuickResponseQueries, ImportJobQueries):
-    """All SQL of the operations, for one pooled connection; one transaction when writing.
+class PostgresSession(QuickResponseWrites, IdempotencyQueries, UploadQueries, ImportJobQueries, DirectoryQueries):
+    """All SQL of the operations, for one pooled connection; one transaction when writing: the
+    shared queries (storage/sql/) and this store's quick-response writes and search."""
 
-    The SQL of each concern lives in its own mixin module beside this one.
-    """
+    dialect = POSTGRES
 
-    def __init__(self, conn: psycopg.Connection, writing: bool, side_connection: Any = None) -> None:
-        self.conn = conn
-        self.writing = writing
-        # Another pooled connection (a context manager), for work that commits on its own while
-        # this session's transaction runs (see postgres_quick_responses.WordsWriter); may be None.
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        writing: bool,
+        side_connection: Callable[[], AbstractContextManager[psycopg.Connection]] | None = None,
+    ) -> None:
+        super().__init__(conn, writing)
         self.side_connection = side_connection
         self._held: set[str] = set()
 
-    # -- locks -------------------------------------------------------------------------------
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.cursor().executemany(self.dialect.sql(sql), rows)
 
     def lock(self, *key: str) -> None:
         """A transaction-scoped advisory lock on a logical key (a no-op when reading).
@@ -86,92 +92,6 @@ class PostgresSession(QuickResponseQueries, ImportJobQueries):
             return
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
         self._held.add(name)
-
-    def _row_lock(self) -> str:
-        """The clause that locks the rows a write session reads before it changes them."""
-        return " FOR NO KEY UPDATE" if self.writing else ""
-
-    # -- knowledge bases ---------------------------------------------------------------------
-
-    def insert_knowledge_base(self, account: str, region: str, kb: Record) -> None:
-        self.conn.execute(
-            "INSERT INTO knowledge_bases (account_id, region, id, data) VALUES (%s, %s, %s, %s)",
-            (account, region, kb["knowledgeBaseId"], Jsonb(kb)),
-        )
-
-    def get_knowledge_base(self, account: str, region: str, kb_id: str) -> Record | None:
-        row = self.conn.execute(
-            "SELECT data FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s" + self._row_lock(),
-            (account, region, kb_id),
-        ).fetchone()
-        return row[0] if row else None
-
-    def knowledge_base_seq(self, account: str, region: str, kb_id: str) -> int | None:
-        row = self.conn.execute(
-            "SELECT seq FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s" + self._row_lock(),
-            (account, region, kb_id),
-        ).fetchone()
-        return row[0] if row else None
-
-    def update_knowledge_base(self, account: str, region: str, kb: Record) -> None:
-        self.conn.execute(
-            "UPDATE knowledge_bases SET data = %s WHERE account_id = %s AND region = %s AND id = %s",
-            (Jsonb(kb), account, region, kb["knowledgeBaseId"]),
-        )
-
-    def delete_knowledge_base(self, account: str, region: str, kb_id: str) -> bool:
-        # Child tables reference knowledge_bases(seq) ON DELETE CASCADE.
-        cur = self.conn.execute(
-            "DELETE FROM knowledge_bases WHERE account_id = %s AND region = %s AND id = %s",
-            (account, region, kb_id),
-        )
-        return cur.rowcount > 0
-
-    def count_knowledge_bases(self, account: str, region: str) -> int:
-        # A count in a write session comes before a create: hold the quota until commit.
-        self.lock("knowledge-base-quota", account, region)
-        return self.conn.execute(
-            "SELECT count(*) FROM knowledge_bases WHERE account_id = %s AND region = %s",
-            (account, region),
-        ).fetchone()[0]
-
-    def list_knowledge_bases(self, account: str, region: str, after: int, limit: int) -> list[tuple[int, Record]]:
-        rows = self.conn.execute(
-            "SELECT seq, data FROM knowledge_bases WHERE account_id = %s AND region = %s"
-            " AND seq > %s ORDER BY seq LIMIT %s",
-            (account, region, after, limit),
-        ).fetchall()
-        return [(seq, data) for seq, data in rows]
-
-    # -- idempotency -------------------------------------------------------------------------
-
-    def get_idempotency(
-        self, account: str, region: str, operation: str, scope: str, token: str
-    ) -> tuple[str, str] | None:
-        # The lookup decides whether to create: two requests with one token must not both miss.
-        self.lock("client-token", account, region, operation, scope, token)
-        row = self.conn.execute(
-            "SELECT request_hash, resource_id FROM idempotency_tokens WHERE account_id = %s"
-            " AND region = %s AND operation = %s AND scope = %s AND token = %s",
-            (account, region, operation, scope, token),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def put_idempotency(
-        self,
-        account: str,
-        region: str,
-        operation: str,
-        scope: str,
-        token: str,
-        request_hash: str,
-        resource_id: str,
-        created: float,
-    ) -> None:
-        self.conn.execute(
-            "INSERT INTO idempotency_tokens VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (account, region, operation, scope, token, request_hash, resource_id, created),
-        )
 
 
 class PostgresStore:
@@ -261,7 +181,14 @@ class PostgresStore:
                 names = ", ".join(f'"{t}"' for t in tables)
                 session.conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
-    def shared_secret(self, name: str, size: int = 32) -> bytes:
+    def search_vocabulary_state(self) -> str | None:
+        """None: search reads its words from the database, there is no vocabulary to load."""
+        return None
+
+    def stop_background_work(self) -> None:
+        """Nothing runs in the background beyond the requests' own work."""
+
+    def shared_secret(self, name: str, size: int = 32) -> bytes | None:
         """A random value made once per database and shared by every server and worker
         (the key that signs URLs and tokens must be the same on all of them)."""
         with self.write() as session:

@@ -17,16 +17,19 @@ import sqlite3
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
+from typing import Any
 
-import orjson
-
-from qconnect_local.storage.base import Record
-from qconnect_local.storage.sqlite_import_jobs import ImportJobQueries
-from qconnect_local.storage.sqlite_quick_responses import QuickResponseQueries
-from qconnect_local.storage.sqlite_schema import MIGRATIONS
+from qconnect_local.storage.sql.idempotency import IdempotencyQueries
+from qconnect_local.storage.sql.import_jobs import ImportJobQueries
+from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
+from qconnect_local.storage.sql.uploads import UploadQueries
+from qconnect_local.storage.sqlite.dialect import SQLITE
+from qconnect_local.storage.sqlite.quick_responses import QuickResponseWrites
+from qconnect_local.storage.sqlite.schema import MIGRATIONS
+from qconnect_local.storage.sqlite.search.vocabulary import close_vocabulary, vocabulary_state
 
 PAGE_SIZE = 8192  # bytes, for databases created from now on (see _connect)
 
@@ -34,21 +37,14 @@ PAGE_SIZE = 8192  # bytes, for databases created from now on (see _connect)
 def _bind_none_and_bytes_directly() -> None:
     """Registers identity adapters for None and bytes, unless the process has adapters of its own.
 
-    The sqlite3 module binds int, float and str as they are, but first looks for an adapter for
-    every other value, and for None and bytes that lookup fails through two attribute errors per
-    parameter, with the GIL held: ~2 us a row of an import's multi-row INSERT (a third of its
-    binding time, and time the import's checking thread waited for). An adapter that returns
-    the value itself binds exactly as before (NULL, BLOB) and is found at once.
-
-    The adapters are C functions (`bytes`, and `get` of an empty mapping, which gives None for
-    None), not a Python `lambda v: v`: calling Python code runs the interpreter loop, which hands
-    the GIL to a waiting thread, so an import's writer gave the GIL to its checking thread up to
-    once per parameter while binding a 36,000-parameter INSERT, and waited to get it back each
-    time (a 200,000-row insert with a busy checking thread: ~1.36 s of insert time instead of
-    ~1.01 s)."""
+    The sqlite3 module looks for an adapter for every value that is not an int, float or str,
+    and for None and bytes that lookup fails slowly with the GIL held; an adapter that returns
+    the value itself binds exactly as before (NULL, BLOB) and is found at once. The adapters are
+    C functions (`bytes`, and `get` of an empty mapping), not a Python `lambda v: v`: Python code
+    would hand the GIL to the import's checking thread once per bound parameter."""
     for kind, same in ((type(None), _NOTHING.get), (bytes, bytes)):
         if (kind, sqlite3.PrepareProtocol) not in sqlite3.adapters:
-            sqlite3.register_adapter(kind, same)
+            sqlite3.register_adapter(kind, same)  # type: ignore[arg-type]  # typeshed wants one type
 
 
 _NOTHING: Mapping[object, object] = MappingProxyType({})
@@ -57,105 +53,28 @@ _NOTHING: Mapping[object, object] = MappingProxyType({})
 _bind_none_and_bytes_directly()
 
 
-def _dumps(record: Record) -> bytes:
-    return orjson.dumps(record)
+class SQLiteSession(QuickResponseWrites, IdempotencyQueries, UploadQueries, ImportJobQueries, DirectoryQueries):
+    """All SQL of the operations, for one connection inside one transaction: the shared queries
+    (storage/sql/) and this store's quick-response writes and search."""
 
+    dialect = SQLITE
 
-def _loads(data: bytes | str) -> Record:
-    return orjson.loads(data)
+    def __init__(self, conn: sqlite3.Connection, writing: bool = False) -> None:
+        super().__init__(conn, writing)
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        # The shared queries are written in SQLite's spelling: no translation.
+        return self.conn.execute(sql, params)
 
-class SQLiteSession(QuickResponseQueries, ImportJobQueries):
-    """All SQL of the operations, for one connection inside one transaction.
-
-    The SQL of each concern lives in its own mixin module beside this one.
-    """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    # -- knowledge bases ---------------------------------------------------------------------
-
-    def insert_knowledge_base(self, account: str, region: str, kb: Record) -> None:
-        self.conn.execute(
-            "INSERT INTO knowledge_bases (account_id, region, id, data) VALUES (?, ?, ?, ?)",
-            (account, region, kb["knowledgeBaseId"], _dumps(kb)),
-        )
-
-    def get_knowledge_base(self, account: str, region: str, kb_id: str) -> Record | None:
-        row = self.conn.execute(
-            "SELECT data FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?",
-            (account, region, kb_id),
-        ).fetchone()
-        return _loads(row[0]) if row else None
-
-    def knowledge_base_seq(self, account: str, region: str, kb_id: str) -> int | None:
-        row = self.conn.execute(
-            "SELECT seq FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?",
-            (account, region, kb_id),
-        ).fetchone()
-        return row[0] if row else None
-
-    def update_knowledge_base(self, account: str, region: str, kb: Record) -> None:
-        self.conn.execute(
-            "UPDATE knowledge_bases SET data = ? WHERE account_id = ? AND region = ? AND id = ?",
-            (_dumps(kb), account, region, kb["knowledgeBaseId"]),
-        )
-
-    def delete_knowledge_base(self, account: str, region: str, kb_id: str) -> bool:
-        # Child tables reference knowledge_bases(seq) ON DELETE CASCADE.
-        cur = self.conn.execute(
-            "DELETE FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?",
-            (account, region, kb_id),
-        )
-        return cur.rowcount > 0
-
-    def count_knowledge_bases(self, account: str, region: str) -> int:
-        return self.conn.execute(
-            "SELECT count(*) FROM knowledge_bases WHERE account_id = ? AND region = ?",
-            (account, region),
-        ).fetchone()[0]
-
-    def list_knowledge_bases(self, account: str, region: str, after: int, limit: int) -> list[tuple[int, Record]]:
-        rows = self.conn.execute(
-            "SELECT seq, data FROM knowledge_bases WHERE account_id = ? AND region = ? AND seq > ?"
-            " ORDER BY seq LIMIT ?",
-            (account, region, after, limit),
-        ).fetchall()
-        return [(seq, _loads(data)) for seq, data in rows]
-
-    # -- idempotency -------------------------------------------------------------------------
-
-    def get_idempotency(
-        self, account: str, region: str, operation: str, scope: str, token: str
-    ) -> tuple[str, str] | None:
-        row = self.conn.execute(
-            "SELECT request_hash, resource_id FROM idempotency_tokens WHERE account_id = ?"
-            " AND region = ? AND operation = ? AND scope = ? AND token = ?",
-            (account, region, operation, scope, token),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def put_idempotency(
-        self,
-        account: str,
-        region: str,
-        operation: str,
-        scope: str,
-        token: str,
-        request_hash: str,
-        resource_id: str,
-        created: float,
-    ) -> None:
-        self.conn.execute(
-            "INSERT INTO idempotency_tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (account, region, operation, scope, token, request_hash, resource_id, created),
-        )
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
 
 
 class SQLiteStore:
     kind = "sqlite"
     session_class = SQLiteSession
+    # Reads are local and short: the server runs them on its event loop.
+    reads_on_event_loop = True
 
     def __init__(self, database: str) -> None:
         self._tmpdir: str | None = None
@@ -187,9 +106,7 @@ class SQLiteStore:
             check_same_thread=False,
             timeout=60.0,
         )
-        # 8 KiB pages for a new database (an existing one keeps its own: this is a no-op once
-        # it has a table): a million-row import took ~46.2 s instead of ~47.8 s (two runs each
-        # of bench/import.py's rows through a server), with ~2 s less CPU. 16 KiB: ~47.8 s.
+        # 8 KiB pages for a new database (an existing one keeps its own): big imports are faster.
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         if not self._uri:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -231,7 +148,7 @@ class SQLiteStore:
         # A deferred transaction gives the reader one consistent snapshot.
         conn.execute("BEGIN")
         try:
-            yield self.session_class(conn)
+            yield self.session_class(conn, writing=False)
         finally:
             conn.execute("COMMIT")
 
@@ -241,7 +158,7 @@ class SQLiteStore:
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.session_class(conn)
+                yield self.session_class(conn, writing=True)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -280,18 +197,18 @@ class SQLiteStore:
         except sqlite3.Error:
             return None
 
-    def search_vocabulary_state(self) -> str | None:
-        """The in-memory search vocabulary: "loading", "ready" or "none" (search/sqlite.py)."""
-        from qconnect_local.search.sqlite import vocabulary_state
+    def shared_secret(self, name: str, size: int = 32) -> bytes | None:
+        """None: one process uses an SQLite database, so a per-process key serves."""
+        return None
 
+    def search_vocabulary_state(self) -> str | None:
+        """The in-memory search vocabulary: "loading", "ready" or "none" (search/vocabulary.py)."""
         path = self._path()
         return vocabulary_state(path) if path is not None else None
 
     def stop_background_work(self) -> None:
         """Stops a search-vocabulary load in progress (it reads on its own connection), and so
         releases searches waiting for it: the server calls this before waiting for requests."""
-        from qconnect_local.search.sqlite import close_vocabulary
-
         path = self._path()
         if path is not None:
             close_vocabulary(path)

@@ -27,32 +27,20 @@ are dropped; order and keyset are the plan's (`compare`), written as SQL.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
 from typing import Any
 
-from qconnect_local.search.plan import FilterPlan, QueryPlan, SearchPlan, SortKey, fuzzy_distance
-from qconnect_local.storage.postgres_quick_responses import RECORD_NAMES, SELECT_RECORD, SEP, record_from_row
-
-# Searchable record fields -> (storage column, lexeme prefix).
-FIELD_PREFIXES = {"name": "n", "shortcut_key": "s", "description": "d", "content": "c"}
-# A longer word is indexed by its hash (a tsvector lexeme holds at most 2047 bytes); it can then
-# be found whole, not by prefix or fuzzily.
-_MAX_WORD_BYTES = 500
-# fuzzystrmatch's levenshtein takes strings of at most 255 characters.
-_MAX_FUZZY_WORD = 250
-
-
-def _word_lexeme(prefix: str, word: str) -> str:
-    if len(word.encode("utf-8")) > _MAX_WORD_BYTES:
-        word = "#" + hashlib.blake2b(word.encode("utf-8"), digest_size=16).hexdigest()
-    return f"{prefix}:{word}"
-
-
-def _exact_lexeme(prefix: str, words: Iterable[str]) -> str:
-    digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).hexdigest()
-    return f"x{prefix}:{digest}"
-
+from qconnect_local.search.plan import QueryPlan, SearchPlan, SortKey, fuzzy_distance
+from qconnect_local.storage.postgres.dialect import POSTGRES
+from qconnect_local.storage.postgres.rows import (
+    FIELD_PREFIXES,
+    MAX_FUZZY_WORD,
+    MAX_WORD_BYTES,
+    exact_lexeme,
+    word_lexeme,
+)
+from qconnect_local.storage.quick_response_records import record_from_columns
+from qconnect_local.storage.sql.quick_responses import RECORD_NAMES, SELECT_RECORD
+from qconnect_local.storage.sql.search_filters import filter_sql
 
 # -- queries as tsqueries ----------------------------------------------------------------------
 
@@ -63,7 +51,7 @@ def _quote(lexeme: str) -> str:
 
 def _fuzzy_alternatives(conn: Any, word: str) -> list[str]:
     limit = fuzzy_distance(word)
-    if limit == 0 or len(word) > _MAX_FUZZY_WORD:
+    if limit == 0 or len(word) > MAX_FUZZY_WORD:
         return [word]
     rows = conn.execute(
         "SELECT word FROM quick_response_words WHERE length(word) BETWEEN %s AND %s"
@@ -84,45 +72,16 @@ class QuerySql:
             terms = []
             for i, word in enumerate(value):
                 alternatives = _fuzzy_alternatives(conn, word) if query.fuzzy else [word]
-                parts = [_quote(_word_lexeme(prefix, w)) for w in alternatives]
-                if query.prefix and i == len(value) - 1 and len(word.encode("utf-8")) <= _MAX_WORD_BYTES:
-                    parts.append(_quote(_word_lexeme(prefix, word)) + ":*")
+                parts = [_quote(word_lexeme(prefix, w)) for w in alternatives]
+                if query.prefix and i == len(value) - 1 and len(word.encode("utf-8")) <= MAX_WORD_BYTES:
+                    parts.append(_quote(word_lexeme(prefix, word)) + ":*")
                 terms.append(parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")")
             values.append("(" + " & ".join(terms) + ")")
         self.match = " | ".join(values)
-        self.exact = " | ".join(_quote(_exact_lexeme(prefix, value)) for value in query.values)
+        self.exact = " | ".join(_quote(exact_lexeme(prefix, value)) for value in query.values)
 
 
 # -- filters, order, keyset ----------------------------------------------------------------------
-
-
-def _filter_sql(flt: FilterPlan) -> tuple[str, list[Any]]:
-    col = "q." + flt.column
-    missing = f"{col} IS NULL"
-    if flt.values is None:
-        return (missing if flt.include_missing else f"{col} IS NOT NULL"), []
-    tests: list[str] = []
-    params: list[Any] = []
-    for value in flt.values:
-        if flt.kind == "bool":
-            tests.append(f"{col} = %s")
-            params.append(1 if value else 0)
-        elif flt.kind == "time":
-            tests.append(f"abs({col} - %s) < 0.0005")
-            params.append(value)
-        elif flt.kind == "list":
-            tests.append(f"strpos({col}, %s) > 0")
-            params.append(SEP + value + (SEP if flt.operator == "EQUALS" else ""))
-        elif flt.operator == "PREFIX":
-            tests.append(f"starts_with({col}, %s)")
-            params.append(value)
-        else:
-            tests.append(f"{col} = %s")
-            params.append(value)
-    sql = "(" + (" OR ".join(tests) if tests else "false") + ")"
-    if flt.include_missing:
-        sql = f"({sql} OR {missing})"
-    return sql, params
 
 
 def _order_sql(plan: SearchPlan) -> str:
@@ -158,9 +117,10 @@ def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str
     queries = [QuerySql(conn, q) for q in plan.queries if q.values]
     if plan.queries and not queries:
         return []  # every query was word-less: nothing matches
-    where, params = ["q.kb = %s"], [kb]
+    where: list[str] = ["q.kb = %s"]
+    params: list[Any] = [kb]
     for flt in plan.filters:
-        sql, p = _filter_sql(flt)
+        sql, p = filter_sql(flt, POSTGRES)
         where.append(sql)
         params.extend(p)
     score_params: list[Any] = []
@@ -189,7 +149,7 @@ def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str
     )
     rows = conn.execute(sql, (*score_params, *params, *keyset_params, plan.limit + 1)).fetchall()
     return [
-        # row: v, score, then the record's columns (r_name is row[6])
-        (SortKey(row[0] if plan.order is not None else None, row[1], row[6]), record_from_row(*row[2:]))
+        # row: v, score, then the record's columns (r_name is row[6]; `data` decoded: JSONB)
+        (SortKey(row[0] if plan.order is not None else None, row[1], row[6]), record_from_columns(*row[2:]))
         for row in rows
     ]

@@ -1,0 +1,151 @@
+"""Versioned schema migrations of the PostgreSQL store. Append only: never edit a released step.
+
+The version numbers mirror the SQLite store's (1-99 here, 100-199 quick responses, 200-299
+uploads and import jobs), so one number means the same schema step on both stores.
+"""
+
+from __future__ import annotations
+
+BASE_MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE knowledge_bases (
+            seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- creation order
+            account_id  TEXT NOT NULL,
+            region      TEXT NOT NULL,
+            id          TEXT NOT NULL,
+            data        JSONB NOT NULL,                    -- the KnowledgeBaseData record
+            UNIQUE (account_id, region, id)
+        );
+        CREATE INDEX knowledge_bases_scope ON knowledge_bases (account_id, region, seq);
+
+        CREATE TABLE idempotency_tokens (
+            account_id    TEXT NOT NULL,
+            region        TEXT NOT NULL,
+            operation     TEXT NOT NULL,
+            scope         TEXT NOT NULL,
+            token         TEXT NOT NULL,
+            request_hash  TEXT NOT NULL,
+            resource_id   TEXT NOT NULL,
+            created       DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (account_id, region, operation, scope, token)
+        );
+
+        -- Values every server of one deployment must share (the URL-signing key).
+        CREATE TABLE shared_settings (
+            name   TEXT PRIMARY KEY,
+            value  BYTEA NOT NULL
+        );
+        """,
+    ),
+]
+
+# Quick responses and their search words (see rows.py and search.py).
+QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
+    (
+        100,
+        """
+        CREATE EXTENSION IF NOT EXISTS fuzzystrmatch;
+        CREATE TABLE quick_responses (
+            seq                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- creation order
+            kb                 BIGINT NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
+            id                 TEXT COLLATE "C" NOT NULL UNIQUE,
+            name               TEXT COLLATE "C" NOT NULL,
+            shortcut_key       TEXT COLLATE "C",
+            description        TEXT COLLATE "C",
+            content            TEXT COLLATE "C" NOT NULL,   -- contents.plainText (searched)
+            markdown           TEXT,                        -- contents.markdown when it differs
+            content_type       TEXT COLLATE "C" NOT NULL,
+            is_active          INTEGER NOT NULL,
+            language           TEXT COLLATE "C",
+            channels           TEXT COLLATE "C",            -- '\x1f'-delimited, NULL when absent/empty
+            grouping_criteria  TEXT COLLATE "C",
+            grouping_values    TEXT COLLATE "C",            -- '\x1f'-delimited, NULL when absent/empty
+            created_time       DOUBLE PRECISION NOT NULL,
+            modified_time      DOUBLE PRECISION NOT NULL,
+            modified_by        TEXT COLLATE "C",
+            data               JSONB NOT NULL,              -- the record without `contents`
+            search_words       tsvector NOT NULL            -- see search.py
+        );
+        CREATE UNIQUE INDEX quick_responses_name ON quick_responses (kb, name);
+        CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)
+            WHERE shortcut_key IS NOT NULL;
+        CREATE INDEX quick_responses_search ON quick_responses USING gin (search_words);
+
+        -- Every word ever indexed (for allowFuzziness); never shrinks, a superset is harmless.
+        CREATE TABLE quick_response_words (
+            word  TEXT COLLATE "C" PRIMARY KEY
+        );
+        CREATE INDEX quick_response_words_length ON quick_response_words (length(word));
+        """,
+    ),
+    (
+        101,
+        """
+        -- The exact whole-field lexemes (x<f>:<hash>, see search.py), kept out of the
+        -- GIN index: search only tests them on rows the index already found, and as a new,
+        -- random key per field and row they were a fifth of an import's database work. NULL
+        -- in rows written before, whose search_words hold them.
+        ALTER TABLE quick_responses ADD COLUMN exact_words tsvector;
+        """,
+    ),
+]
+
+# Uploads, import jobs and the local directory of Connect routing profiles.
+IMPORT_MIGRATIONS: list[tuple[int, str]] = [
+    (
+        200,
+        """
+        CREATE TABLE uploads (
+            seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            kb_seq        BIGINT NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
+            account_id    TEXT NOT NULL,
+            region        TEXT NOT NULL,
+            id            TEXT NOT NULL,
+            kb_id         TEXT NOT NULL,
+            content_type  TEXT NOT NULL,
+            created       DOUBLE PRECISION NOT NULL,
+            expires       DOUBLE PRECISION NOT NULL,     -- the upload URL's expiry
+            uploaded      DOUBLE PRECISION,              -- NULL until a PUT succeeded
+            size          BIGINT,
+            etag          TEXT,
+            UNIQUE (account_id, region, id)
+        );
+
+        CREATE TABLE import_jobs (
+            seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- creation order, for pagination
+            kb_seq         BIGINT NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
+            account_id     TEXT NOT NULL,
+            region         TEXT NOT NULL,
+            id             TEXT NOT NULL,
+            kb_id          TEXT NOT NULL,
+            upload_id      TEXT NOT NULL,
+            status         TEXT NOT NULL,
+            modified       DOUBLE PRECISION NOT NULL,
+            data           JSONB NOT NULL,     -- the fixed members of ImportJobData
+            caller_arn     TEXT NOT NULL,      -- lastModifiedBy of the quick responses it creates
+            report_key     TEXT,               -- blob key of the failed-record report
+            run_after      DOUBLE PRECISION,               -- NULL: held until POST /_qconnect/import-jobs/{id}/run
+            lease_owner    TEXT,
+            lease_expires  DOUBLE PRECISION,
+            attempts       INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (account_id, region, id)
+        );
+        CREATE INDEX import_jobs_kb ON import_jobs (account_id, region, kb_id, seq);
+        CREATE INDEX import_jobs_pending ON import_jobs (status, run_after);
+
+        CREATE TABLE connect_instances (
+            instance_id  TEXT PRIMARY KEY
+        );
+        CREATE TABLE connect_routing_profiles (
+            instance_id  TEXT NOT NULL REFERENCES connect_instances(instance_id) ON DELETE CASCADE,
+            name         TEXT NOT NULL,     -- case-sensitive, as Connect compares them
+            arn          TEXT NOT NULL,
+            PRIMARY KEY (instance_id, name)
+        );
+        """,
+    ),
+]
+
+MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS)

@@ -1,0 +1,28 @@
+"""The local directory of Amazon Connect routing profiles (instance -> name -> ARN)."""
+
+from __future__ import annotations
+
+from qconnect_local.storage.sql.session import SqlSession
+
+
+class DirectoryQueries(SqlSession):
+    def replace_routing_profiles(self, instance_id: str, profiles: dict[str, str]) -> None:
+        self.execute("DELETE FROM connect_routing_profiles WHERE instance_id = ?", (instance_id,))
+        self.execute("INSERT INTO connect_instances VALUES (?) ON CONFLICT DO NOTHING", (instance_id,))
+        self.executemany(
+            "INSERT INTO connect_routing_profiles (instance_id, name, arn) VALUES (?, ?, ?)",
+            [(instance_id, name, arn) for name, arn in profiles.items()],
+        )
+
+    def routing_profiles(self, instance_id: str) -> dict[str, str] | None:
+        """name -> ARN for a known instance, None for an unknown one."""
+        if not self.execute("SELECT 1 FROM connect_instances WHERE instance_id = ?", (instance_id,)).fetchone():
+            return None
+        rows = self.execute(
+            "SELECT name, arn FROM connect_routing_profiles WHERE instance_id = ? ORDER BY name", (instance_id,)
+        ).fetchall()
+        return dict(rows)
+
+    def delete_routing_profiles(self, instance_id: str) -> bool:
+        cur = self.execute("DELETE FROM connect_instances WHERE instance_id = ?", (instance_id,))
+        return bool(cur.rowcount > 0)

@@ -1,0 +1,111 @@
+"""The SQL of a search on the SQLite store: filters, order, keyset, and reading the hits."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from qconnect_local.search.plan import SearchPlan, SortKey
+from qconnect_local.storage.sql.quick_responses import SELECT_RECORD
+from qconnect_local.storage.sql.search_filters import filter_sql
+from qconnect_local.storage.sqlite.dialect import SQLITE
+from qconnect_local.storage.sqlite.rows import record_from_row
+
+Hit = tuple[SortKey, int]  # (sort key, seq)
+
+
+def _filters_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
+    parts, params = ["q.kb = ?"], []
+    for flt in plan.filters:
+        sql, p = filter_sql(flt, SQLITE)
+        parts.append(sql)
+        params.extend(p)
+    return " AND ".join(parts), params
+
+
+# Columns that are never NULL (no "missing last" term needed, so an index can serve the order).
+_NOT_NULL = {"name", "content_type", "is_active", "created_time", "modified_time"}
+
+
+def _order_sql(plan: SearchPlan) -> str:
+    if plan.order is None:
+        return "q.name"
+    col = "q." + plan.order.column
+    direction = " DESC" if plan.order.descending else ""
+    if plan.order.column in _NOT_NULL:
+        return f"{col}{direction}, q.name"
+    return f"{col} IS NULL, {col}{direction}, q.name"
+
+
+def _keyset_sql(plan: SearchPlan, exact: bool) -> tuple[str, list[Any]]:
+    """Rows after plan.after in SQL. `exact` (all scores 0): the exact keyset; otherwise a lower
+    bound on the order value only (rows equal to it are then compared in Python)."""
+    after = plan.after
+    if after is None:
+        return "", []
+    if plan.order is None:
+        return (" AND q.name > ?", [after.name]) if exact else ("", [])
+    col = "q." + plan.order.column
+    if after.value is None:
+        return (f" AND {col} IS NULL AND q.name > ?", [after.name]) if exact else (f" AND {col} IS NULL", [])
+    op = "<" if plan.order.descending else ">"
+    if exact:
+        return f" AND ({col} IS NULL OR {col} {op} ? OR ({col} = ? AND q.name > ?))", [
+            after.value,
+            after.value,
+            after.name,
+        ]
+    return f" AND ({col} IS NULL OR {col} {op}= ?)", [after.value]
+
+
+def _order_value(plan: SearchPlan, value: Any) -> Any:
+    return value if plan.order is not None else None
+
+
+def sort_hits(plan: SearchPlan, hits: list[Hit]) -> None:
+    """Sorts (key, seq) pairs in the plan's order (`plan.compare`), with native keys: stable
+    passes from the last criterion to the first."""
+    hits.sort(key=lambda h: (-h[0].score, h[0].name))
+    if plan.order is not None:
+        present = [h for h in hits if h[0].value is not None]
+        missing = [h for h in hits if h[0].value is None]
+        present.sort(key=lambda h: h[0].value, reverse=plan.order.descending)
+        hits[:] = present + missing
+
+
+def _records(conn: sqlite3.Connection, hits: list[Hit]) -> list[tuple[SortKey, dict[str, Any]]]:
+    if not hits:
+        return []
+    rows = {
+        row[0]: record_from_row(*row[1:])
+        for row in conn.execute(
+            f"SELECT q.seq, {SELECT_RECORD} FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb"
+            " WHERE q.seq IN (SELECT value FROM json_each(?))",
+            (orjson.dumps([seq for _, seq in hits]),),
+        )
+    }
+    return [(key, rows[seq]) for key, seq in hits]
+
+
+def _browse(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
+    """No queries: every filtered row, score 0, in SQL order with a SQL keyset."""
+    where, params = _filters_sql(plan)
+    order_col = f"q.{plan.order.column}" if plan.order else "NULL"
+    start, start_params = _keyset_sql(plan, exact=True)
+    sql = (
+        f"SELECT q.seq, q.name, {order_col} FROM quick_responses q WHERE {where}{start}"
+        f" ORDER BY {_order_sql(plan)} LIMIT ?"
+    )
+    return [
+        (SortKey(_order_value(plan, value), 0, name), seq)
+        for seq, name, value in conn.execute(sql, (kb, *params, *start_params, plan.limit + 1))
+    ]
+
+
+def _fts_rowids(conn: sqlite3.Connection, expression: str, limit: int | None = None) -> list[int]:
+    sql = "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ?"
+    if limit is None:
+        return [r for (r,) in conn.execute(sql, (expression,))]
+    return [r for (r,) in conn.execute(sql + " LIMIT ?", (expression, limit))]

@@ -132,7 +132,7 @@ def serve(settings: Settings) -> int:
         timeout_graceful_shutdown=5,
     )
     server = _server_class()(config)
-    server.on_stop = getattr(app.store, "stop_background_work", None)
+    server.on_stop = app.store.stop_background_work
     server.run(sockets=[sock])
     return 0
 

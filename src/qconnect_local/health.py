@@ -46,8 +46,7 @@ def _first(blobs: Any) -> list[str]:
 def _import_queue(app: Any) -> dict[str, int] | None:
     try:
         with app.store.read() as session:
-            depth = getattr(session, "import_queue_depth", None)
-            return depth() if depth is not None else None
+            return session.import_queue_depth()
     except Exception:
         log.warning("import queue health check failed", exc_info=True)
         return None
@@ -56,8 +55,7 @@ def _import_queue(app: Any) -> dict[str, int] | None:
 def _search_vocabulary(app: Any) -> str | None:
     """The SQLite store's in-memory search vocabulary: "loading" (searches run without it, more
     slowly), "ready", or "none" (no search needed it yet); null for other stores."""
-    state = getattr(app.store, "search_vocabulary_state", None)
-    return state() if state is not None else None
+    return app.store.search_vocabulary_state()
 
 
 def health_report(app: Any) -> tuple[int, dict[str, Any]]:

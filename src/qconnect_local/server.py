@@ -78,9 +78,9 @@ class App:
         self.reset_hooks: list[Callable[[], None]] = [self.store.reset]
         self.shutdown_hooks: list[Callable[[], None]] = []
         self._add_internal_routes()
-        shared_secret = getattr(self.store, "shared_secret", None)
+        shared_secret = self.store.shared_secret("url-signing-key")
         if shared_secret is not None:  # every server and worker of a shared store signs alike
-            settings.shared_key = shared_secret("url-signing-key")
+            settings.shared_key = shared_secret
         from qconnect_local.importing.endpoints import install as install_import_pipeline
 
         install_import_pipeline(self)  # uploads, downloads, the import runner
@@ -147,9 +147,7 @@ class App:
             hook()
         # Background work of the store that requests may wait on (the SQLite store's search
         # vocabulary load) stops first, so that waiting for the requests cannot hang.
-        stop = getattr(self.store, "stop_background_work", None)
-        if stop is not None:
-            stop()
+        self.store.stop_background_work()
         self.executor.shutdown(wait=True)
         self.store.close()
 
@@ -182,7 +180,7 @@ class App:
         body = await read_body(receive, headers, self.settings.max_request_bytes)
         query = scope.get("query_string", b"").decode("latin-1")
         method = scope["method"]
-        if method == "GET" and getattr(self.store, "reads_on_event_loop", True):
+        if method == "GET" and self.store.reads_on_event_loop:
             # Reads never wait on a lock (WAL): answering them on the event loop saves the thread
             # hop, which is most of a GetKnowledgeBase's cost. Writes may wait for the store's
             # write lock, so they run in a worker thread. (A networked store such as PostgreSQL

@@ -100,14 +100,12 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 class WorkerRunner(ImportRunner):
-    """The import runner, claiming with one statement where the store can (SKIP LOCKED), so
-    many workers polling at once each get a different job and never wait on one another."""
+    """The import runner, claiming with one statement (SKIP LOCKED on PostgreSQL), so many
+    workers polling at once each get a different job and never wait on one another."""
 
     def run_next(self) -> float | None:
         now = time.time()
         lease = self.settings.imports.lease_seconds
-        if not hasattr(self.store.session_class, "claim_next_import_job"):
-            return super().run_next()  # a store without it (SQLite): the runner's own two steps
         with self.store.write() as session:
             job, soonest = session.claim_next_import_job(self.owner, now, now + lease)
         if job is None:
@@ -124,9 +122,9 @@ def run(settings: Any) -> int:
     except ConnectionError as exc:
         print(f"qconnect-local worker: {exc}", file=sys.stderr)
         return 1
-    shared_secret = getattr(store, "shared_secret", None)
+    shared_secret = store.shared_secret("url-signing-key")
     if shared_secret is not None:
-        settings.shared_key = shared_secret("url-signing-key")
+        settings.shared_key = shared_secret
     blobs = open_blob_store(settings)
     source = settings.imports.connect_directory
     directory = AmazonConnectDirectory() if source == AWS else LocalDirectory(store)

@@ -13,11 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import BinaryIO, Protocol
 
-CHUNK_SIZE = 256 * 1024
-
-
-class BlobNotFound(KeyError):
-    pass
+from qconnect_local.blobs.common import CHUNK_SIZE, BlobNotFound
 
 
 class BlobWriter(Protocol):

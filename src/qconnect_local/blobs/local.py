@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from qconnect_local.blobs import BlobNotFound
+from qconnect_local.blobs.common import BlobNotFound
 
 _KEY_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 _TMP_PREFIX = ".tmp-"

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from qconnect_local.blobs import CHUNK_SIZE, BlobNotFound
+from qconnect_local.blobs.common import CHUNK_SIZE, BlobNotFound
 
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024
 

@@ -47,6 +47,7 @@ from qconnect_local.importing.keyset import KeySet
 from qconnect_local.importing.report import ReportWriter, report_key, write_file_problem
 from qconnect_local.importing.routing_profiles import DirectoryError, RoutingProfileDirectory
 from qconnect_local.operations.context import RequestContext
+from qconnect_local.storage.base import Session, Store
 
 log = logging.getLogger("qconnect_local.importing")
 
@@ -269,7 +270,7 @@ class JobProcessor:
     def __init__(
         self,
         job: dict[str, Any],
-        store: Any,
+        store: Store,
         blobs: BlobStore,
         directory: RoutingProfileDirectory,
         settings: Any,
@@ -323,10 +324,10 @@ class JobProcessor:
             kb = session.get_knowledge_base(self.account, self.region, self.kb_id)
             if kb is None:
                 raise LostLease(self.job_id)
-            names, shortcuts, count = session.quick_response_keys(self.account, self.region, self.kb_id)
+            known_names, known_shortcuts, count = session.quick_response_keys(self.account, self.region, self.kb_id)
             # Held until the job lands, with the file's names added: compact (see KeySet).
             expected = self._expected_rows()
-            names, shortcuts = KeySet(names, expected), KeySet(shortcuts, expected)
+            names, shortcuts = KeySet(known_names, expected), KeySet(known_shortcuts, expected)
             quota = self.settings.quotas.quick_responses_per_knowledge_base
             with session.quick_response_loader(self.account, self.region, self.kb_id, expected) as loader:
                 checker = _Checker(
@@ -413,7 +414,7 @@ class JobProcessor:
             arns.append(arn)
         return arns
 
-    def _still_ours(self, session: Any) -> None:
+    def _still_ours(self, session: Session) -> None:
         job = session.get_import_job_by_id(self.job_id)
         if job is None or job["status"] != "START_IN_PROGRESS" or job["_leaseOwner"] != self.owner:
             raise LostLease(self.job_id)

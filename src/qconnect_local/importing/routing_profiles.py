@@ -30,6 +30,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from qconnect_local.storage.base import Store
+
 AWS = "aws"
 
 
@@ -91,7 +93,7 @@ def load_directory_file(path: str | Path, default_account: str, default_region: 
 
 
 class LocalDirectory:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def profiles(self, account: str, region: str, instance_id: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from qconnect_local.blobs import BlobStore
 from qconnect_local.importing.job import JobProcessor, LostLease
 from qconnect_local.importing.report import report_key, write_file_problem
 from qconnect_local.importing.routing_profiles import RoutingProfileDirectory
+from qconnect_local.storage.base import Store
 
 log = logging.getLogger("qconnect_local.importing")
 
@@ -40,7 +41,7 @@ class Stopping(LostLease):
 class ImportRunner:
     def __init__(
         self,
-        store: Any,
+        store: Store,
         blobs: BlobStore,
         settings: Any,
         directory: RoutingProfileDirectory,

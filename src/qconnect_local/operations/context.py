@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qconnect_local.config import Settings
-from qconnect_local.storage import Store
+from qconnect_local.storage.base import Store
 
 
 @dataclass

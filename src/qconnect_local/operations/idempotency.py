@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from qconnect_local.errors import ConflictException
+from qconnect_local.storage.base import Session
 
 
 def request_hash(params: dict[str, Any]) -> str:
@@ -21,7 +22,7 @@ def request_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def replayed_resource_id(session: Any, ctx: Any, operation: str, scope: str, params: dict[str, Any]) -> str | None:
+def replayed_resource_id(session: Session, ctx: Any, operation: str, scope: str, params: dict[str, Any]) -> str | None:
     """The resource a previous call with this token created, or None for a new token.
 
     Raises ConflictException when the token was used with a different request.
@@ -38,7 +39,7 @@ def replayed_resource_id(session: Any, ctx: Any, operation: str, scope: str, par
     return resource_id
 
 
-def remember(session: Any, ctx: Any, operation: str, scope: str, params: dict[str, Any], resource_id: str) -> None:
+def remember(session: Session, ctx: Any, operation: str, scope: str, params: dict[str, Any], resource_id: str) -> None:
     token = params.get("clientToken")
     if token:
         session.put_idempotency(
@@ -54,7 +55,7 @@ def remember(session: Any, ctx: Any, operation: str, scope: str, params: dict[st
 
 
 def replay(
-    session: Any,
+    session: Session,
     ctx: Any,
     operation: str,
     scope: str,

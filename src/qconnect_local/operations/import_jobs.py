@@ -31,7 +31,7 @@ from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import DELETE_GUARDS, load_knowledge_base
 from qconnect_local.operations.uploads import OPERATIONS as UPLOAD_OPERATIONS
 from qconnect_local.operations.uploads import report_path, upload_path, url_lifetime
-from qconnect_local.storage.base import Record
+from qconnect_local.storage.base import Record, Session
 
 
 def _check_quick_responses_kb(kb: Record) -> None:
@@ -42,7 +42,7 @@ def _check_quick_responses_kb(kb: Record) -> None:
         )
 
 
-def _check_upload(session: Any, ctx: RequestContext, kb_id: str, upload_id: str) -> None:
+def _check_upload(session: Session, ctx: RequestContext, kb_id: str, upload_id: str) -> None:
     upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
     if upload is None:
         raise ValidationException(
@@ -63,7 +63,7 @@ def _check_upload(session: Any, ctx: RequestContext, kb_id: str, upload_id: str)
         raise ValidationException(f"The upload '{upload_id}' expired at {when}; upload the file again")
 
 
-def _check_no_job_in_progress(session: Any, ctx: RequestContext, kb_id: str) -> None:
+def _check_no_job_in_progress(session: Session, ctx: RequestContext, kb_id: str) -> None:
     limit = ctx.settings.imports.max_jobs_in_progress
     if limit and session.count_import_jobs_in_progress(ctx.account_id, ctx.region, kb_id) >= limit:
         raise ConflictException(
@@ -136,7 +136,7 @@ def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
     return {"importJob": job_view(ctx, job)}
 
 
-def _load_job(session: Any, ctx: RequestContext, params: dict[str, Any]) -> Record:
+def _load_job(session: Session, ctx: RequestContext, params: dict[str, Any]) -> Record:
     kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
     job = session.get_import_job(ctx.account_id, ctx.region, kb["knowledgeBaseId"], params["importJobId"])
     if job is None:
@@ -182,7 +182,7 @@ def delete_import_job(ctx: RequestContext, params: dict[str, Any]) -> None:
     return None
 
 
-def _no_import_in_progress(session: Any, ctx: RequestContext, kb: Record) -> None:
+def _no_import_in_progress(session: Session, ctx: RequestContext, kb: Record) -> None:
     """DeleteKnowledgeBase guard: not while an import job is landing rows in it."""
     if session.count_import_jobs_in_progress(ctx.account_id, ctx.region, kb["knowledgeBaseId"]):
         raise ConflictException(

@@ -12,7 +12,7 @@ from qconnect_local.errors import (
 )
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
-from qconnect_local.storage.base import Record
+from qconnect_local.storage.base import Record, Session
 
 # Members of CreateKnowledgeBase that are stored and echoed back as given.
 _ECHOED = (
@@ -77,7 +77,7 @@ def create_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[s
     return {"knowledgeBase": kb}
 
 
-def load_knowledge_base(session: Any, ctx: RequestContext, label: str) -> Record:
+def load_knowledge_base(session: Session, ctx: RequestContext, label: str) -> Record:
     """The knowledge base named by an ID-or-ARN label, or ResourceNotFoundException."""
     kb_id = ids.id_from_label(label)
     if label.startswith("arn:"):

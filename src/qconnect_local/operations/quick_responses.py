@@ -22,7 +22,7 @@ from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base
 from qconnect_local.search.interpolation import interpolate
 from qconnect_local.search.plan import SortKey, compile_search
-from qconnect_local.storage.base import Record
+from qconnect_local.storage.base import Record, Session
 
 PLAIN = "application/x.quickresponse;format=plain"
 MARKDOWN = "application/x.quickresponse;format=markdown"
@@ -193,13 +193,13 @@ def prepare_quick_response(ctx: RequestContext, kb: Record, params: dict[str, An
 # -- loading ------------------------------------------------------------------------------------
 
 
-def _load_kb(session: Any, ctx: RequestContext, label: str) -> Record:
+def _load_kb(session: Session, ctx: RequestContext, label: str) -> Record:
     kb = load_knowledge_base(session, ctx, label)
     check_knowledge_base_type(kb)
     return kb
 
 
-def _load(session: Any, ctx: RequestContext, params: dict[str, Any]) -> tuple[Record, Record]:
+def _load(session: Session, ctx: RequestContext, params: dict[str, Any]) -> tuple[Record, Record]:
     """(knowledge base, quick response) named by the path labels (IDs or ARNs)."""
     kb = _load_kb(session, ctx, params["knowledgeBaseId"])
     label = params["quickResponseId"]

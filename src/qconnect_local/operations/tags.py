@@ -13,29 +13,29 @@ from typing import Any
 from qconnect_local import ids
 from qconnect_local.errors import ResourceNotFoundException, TooManyTagsException
 from qconnect_local.operations.context import RequestContext
-from qconnect_local.storage.base import Record
+from qconnect_local.storage.base import Record, Session
 
 Loader = Callable[[Any, RequestContext, list[str]], Record | None]
 Saver = Callable[[Any, RequestContext, Record], None]
 
 
-def _load_kb(session: Any, ctx: RequestContext, resource_ids: list[str]) -> Record | None:
+def _load_kb(session: Session, ctx: RequestContext, resource_ids: list[str]) -> Record | None:
     if len(resource_ids) != 1:
         return None
     return session.get_knowledge_base(ctx.account_id, ctx.region, resource_ids[0])
 
 
-def _save_kb(session: Any, ctx: RequestContext, record: Record) -> None:
+def _save_kb(session: Session, ctx: RequestContext, record: Record) -> None:
     session.update_knowledge_base(ctx.account_id, ctx.region, record)
 
 
-def _load_qr(session: Any, ctx: RequestContext, resource_ids: list[str]) -> Record | None:
+def _load_qr(session: Session, ctx: RequestContext, resource_ids: list[str]) -> Record | None:
     if len(resource_ids) != 2:
         return None
     return session.get_quick_response(ctx.account_id, ctx.region, resource_ids[0], resource_ids[1])
 
 
-def _save_qr(session: Any, ctx: RequestContext, record: Record) -> None:
+def _save_qr(session: Session, ctx: RequestContext, record: Record) -> None:
     session.update_quick_response(ctx.account_id, ctx.region, record["knowledgeBaseId"], record)
 
 
@@ -46,7 +46,7 @@ TAGGABLE: dict[str, tuple[Loader, Saver]] = {
 }
 
 
-def _resolve(session: Any, ctx: RequestContext, arn: str) -> tuple[Record, Saver]:
+def _resolve(session: Session, ctx: RequestContext, arn: str) -> tuple[Record, Saver]:
     parsed = ids.parse_arn(arn)
     if (
         parsed is not None

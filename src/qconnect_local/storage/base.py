@@ -163,12 +163,4 @@ class Store(Protocol):
 
 
 # The interface's concerns, for the completeness test and docs/storage.md.
-SESSION_CONCERNS: tuple[type, ...] = (
-    KnowledgeBaseSession,
-    IdempotencySession,
-    QuickResponseSession,
-    BulkLoadSession,
-    UploadSession,
-    ImportJobSession,
-    DirectorySession,
-)
+SESSION_CONCERNS: tuple[type, ...] = tuple(b for b in Session.__bases__ if b is not Protocol)

@@ -17,6 +17,11 @@ class Dialect:
     name: str
     # The placeholder of a query parameter as the driver wants it ("?" or "%s").
     placeholder: str
+    # Column types of the shared schema steps (sql/schema.py).
+    serial_key: str  # an auto-numbered integer primary key
+    big_int: str
+    real: str
+    json_type: str
     # The larger of two values: SQLite's two-argument max(), PostgreSQL's greatest().
     greatest: str
     # The current time in epoch seconds, as an SQL expression.

@@ -135,3 +135,53 @@ def record_from_columns(
     if extras:
         record.update(extras)
     return record
+
+
+# The columns `record_columns` gives, in order; a store's row adds `data` and its search columns.
+COLUMNS = (
+    "kb",
+    "id",
+    "name",
+    "shortcut_key",
+    "description",
+    "content",
+    "markdown",
+    "content_type",
+    "is_active",
+    "language",
+    "channels",
+    "grouping_criteria",
+    "grouping_values",
+    "created_time",
+    "modified_time",
+    "modified_by",
+)
+
+
+def record_columns(kb_seq: int, record: Record) -> tuple[Any, ...]:
+    """The values of COLUMNS for a record of the knowledge base whose row is `kb_seq`: the
+    searchable fields are [2:6] (name, shortcut key, description, content), the list columns
+    [10:13] (what `data_extras` takes)."""
+    get = record.get
+    contents = record["contents"]
+    plain = contents["plainText"]["content"]
+    markdown = contents["markdown"]["content"]
+    grouping = get("groupingConfiguration") or {}
+    return (
+        kb_seq,
+        record["quickResponseId"],
+        record["name"],
+        get("shortcutKey"),
+        get("description"),
+        plain,
+        None if markdown == plain else markdown,
+        record["contentType"],
+        1 if get("isActive", True) else 0,
+        get("language"),
+        encode_list(get("channels")),
+        grouping.get("criteria"),
+        encode_list(grouping.get("values")),
+        record["createdTime"],
+        record["lastModifiedTime"],
+        get("lastModifiedBy"),
+    )

@@ -16,6 +16,10 @@ def _same(value: Any) -> Any:
 POSTGRES = Dialect(
     name="postgresql",
     placeholder="%s",
+    serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    big_int="BIGINT",
+    real="DOUBLE PRECISION",
+    json_type="JSONB",
     greatest="greatest",
     now_epoch="extract(epoch FROM now())",
     row_lock=" FOR NO KEY UPDATE",

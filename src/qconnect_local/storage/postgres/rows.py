@@ -18,7 +18,8 @@ import psycopg.errors
 
 from qconnect_local.errors import ConflictException
 from qconnect_local.search.plan import tokenize
-from qconnect_local.storage.quick_response_records import Record, data_extras, encode_list
+from qconnect_local.storage.quick_response_records import COLUMNS as RECORD_COLUMNS
+from qconnect_local.storage.quick_response_records import Record, data_extras, record_columns
 
 # Searchable record fields -> (storage column, lexeme prefix).
 FIELD_PREFIXES = {"name": "n", "shortcut_key": "s", "description": "d", "content": "c"}
@@ -40,27 +41,7 @@ def exact_lexeme(prefix: str, words: Iterable[str]) -> str:
     return f"x{prefix}:{digest}"
 
 
-COLUMNS = (
-    "kb",
-    "id",
-    "name",
-    "shortcut_key",
-    "description",
-    "content",
-    "markdown",
-    "content_type",
-    "is_active",
-    "language",
-    "channels",
-    "grouping_criteria",
-    "grouping_values",
-    "created_time",
-    "modified_time",
-    "modified_by",
-    "data",
-    "search_words",
-    "exact_words",
-)
+COLUMNS = (*RECORD_COLUMNS, *("data", "search_words", "exact_words"))
 INSERT = f"INSERT INTO quick_responses ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 COPY = f"COPY quick_responses ({', '.join(COLUMNS)}) FROM STDIN"
 UPDATE = f"UPDATE quick_responses SET {', '.join(f'{c} = %s' for c in COLUMNS)} WHERE seq = %s"
@@ -115,38 +96,11 @@ def build_row(kb_seq: int, record: Record, words: set[str] | None = None) -> tup
 
 def row_and_words(kb_seq: int, record: Record) -> tuple[tuple[Any, ...], set[str]]:
     """The column values of a record, and its indexed words."""
-    get = record.get
-    contents = record["contents"]
-    plain = contents["plainText"]["content"]
-    markdown = contents["markdown"]["content"]
-    grouping = get("groupingConfiguration") or {}
-    name, shortcut, description = record["name"], get("shortcutKey"), get("description")
-    channels, criteria = encode_list(get("channels")), grouping.get("criteria")
-    values = encode_list(grouping.get("values"))
-    search_words, exact_words, found = index_words((name, shortcut, description, plain))
-    return (
-        kb_seq,
-        record["quickResponseId"],
-        name,
-        shortcut,
-        description,
-        plain,
-        None if markdown == plain else markdown,
-        record["contentType"],
-        1 if get("isActive", True) else 0,
-        get("language"),
-        channels,
-        criteria,
-        values,
-        record["createdTime"],
-        record["lastModifiedTime"],
-        get("lastModifiedBy"),
-        # Text, not Jsonb: COPY's text format and INSERT both let the server parse it as jsonb
-        # (and the tsvector literal the same way).
-        _data(record, channels, criteria, values),
-        search_words,
-        exact_words,
-    ), found
+    columns = record_columns(kb_seq, record)
+    search_words, exact_words, found = index_words(columns[2:6])
+    # `data` as text, not Jsonb: COPY's text format and INSERT both let the server parse it as
+    # jsonb (and the tsvector literals the same way).
+    return (*columns, _data(record, *columns[10:13]), search_words, exact_words), found
 
 
 # Adds words to the fuzzy-search vocabulary. Sorted, so that concurrent writers insert shared

@@ -6,32 +6,14 @@ uploads and import jobs), so one number means the same schema step on both store
 
 from __future__ import annotations
 
+from qconnect_local.storage.postgres.dialect import POSTGRES
+from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
+
 BASE_MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
-        """
-        CREATE TABLE knowledge_bases (
-            seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- creation order
-            account_id  TEXT NOT NULL,
-            region      TEXT NOT NULL,
-            id          TEXT NOT NULL,
-            data        JSONB NOT NULL,                    -- the KnowledgeBaseData record
-            UNIQUE (account_id, region, id)
-        );
-        CREATE INDEX knowledge_bases_scope ON knowledge_bases (account_id, region, seq);
-
-        CREATE TABLE idempotency_tokens (
-            account_id    TEXT NOT NULL,
-            region        TEXT NOT NULL,
-            operation     TEXT NOT NULL,
-            scope         TEXT NOT NULL,
-            token         TEXT NOT NULL,
-            request_hash  TEXT NOT NULL,
-            resource_id   TEXT NOT NULL,
-            created       DOUBLE PRECISION NOT NULL,
-            PRIMARY KEY (account_id, region, operation, scope, token)
-        );
-
+        knowledge_base_step(POSTGRES)
+        + """
         -- Values every server of one deployment must share (the URL-signing key).
         CREATE TABLE shared_settings (
             name   TEXT PRIMARY KEY,
@@ -93,59 +75,6 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # Uploads, import jobs and the local directory of Connect routing profiles.
-IMPORT_MIGRATIONS: list[tuple[int, str]] = [
-    (
-        200,
-        """
-        CREATE TABLE uploads (
-            seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            kb_seq        BIGINT NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
-            account_id    TEXT NOT NULL,
-            region        TEXT NOT NULL,
-            id            TEXT NOT NULL,
-            kb_id         TEXT NOT NULL,
-            content_type  TEXT NOT NULL,
-            created       DOUBLE PRECISION NOT NULL,
-            expires       DOUBLE PRECISION NOT NULL,     -- the upload URL's expiry
-            uploaded      DOUBLE PRECISION,              -- NULL until a PUT succeeded
-            size          BIGINT,
-            etag          TEXT,
-            UNIQUE (account_id, region, id)
-        );
-
-        CREATE TABLE import_jobs (
-            seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- creation order, for pagination
-            kb_seq         BIGINT NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
-            account_id     TEXT NOT NULL,
-            region         TEXT NOT NULL,
-            id             TEXT NOT NULL,
-            kb_id          TEXT NOT NULL,
-            upload_id      TEXT NOT NULL,
-            status         TEXT NOT NULL,
-            modified       DOUBLE PRECISION NOT NULL,
-            data           JSONB NOT NULL,     -- the fixed members of ImportJobData
-            caller_arn     TEXT NOT NULL,      -- lastModifiedBy of the quick responses it creates
-            report_key     TEXT,               -- blob key of the failed-record report
-            run_after      DOUBLE PRECISION,               -- NULL: held until POST /_qconnect/import-jobs/{id}/run
-            lease_owner    TEXT,
-            lease_expires  DOUBLE PRECISION,
-            attempts       INTEGER NOT NULL DEFAULT 0,
-            UNIQUE (account_id, region, id)
-        );
-        CREATE INDEX import_jobs_kb ON import_jobs (account_id, region, kb_id, seq);
-        CREATE INDEX import_jobs_pending ON import_jobs (status, run_after);
-
-        CREATE TABLE connect_instances (
-            instance_id  TEXT PRIMARY KEY
-        );
-        CREATE TABLE connect_routing_profiles (
-            instance_id  TEXT NOT NULL REFERENCES connect_instances(instance_id) ON DELETE CASCADE,
-            name         TEXT NOT NULL,     -- case-sensitive, as Connect compares them
-            arn          TEXT NOT NULL,
-            PRIMARY KEY (instance_id, name)
-        );
-        """,
-    ),
-]
+IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(POSTGRES))]
 
 MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS)

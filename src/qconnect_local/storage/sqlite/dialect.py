@@ -9,6 +9,10 @@ from qconnect_local.storage.dialect import Dialect
 SQLITE = Dialect(
     name="sqlite",
     placeholder="?",
+    serial_key="INTEGER PRIMARY KEY AUTOINCREMENT",
+    big_int="INTEGER",
+    real="REAL",
+    json_type="BLOB",
     greatest="max",
     now_epoch="((julianday('now') - 2440587.5) * 86400.0)",
     row_lock="",  # one process-wide writer: nothing to lock

@@ -30,29 +30,16 @@ import orjson
 
 from qconnect_local.errors import ConflictException
 from qconnect_local.search.plan import tokenize
-from qconnect_local.storage.quick_response_records import Record, data_extras, encode_list, record_from_columns
+from qconnect_local.storage.quick_response_records import COLUMNS as RECORD_COLUMNS
+from qconnect_local.storage.quick_response_records import (
+    Record,
+    data_extras,
+    record_columns,
+    record_from_columns,
+)
 from qconnect_local.storage.sqlite.search.exact_keys import FTS_COLUMNS, exact_key, exact_keys
 
-COLUMNS = (
-    "kb",
-    "id",
-    "name",
-    "shortcut_key",
-    "description",
-    "content",
-    "markdown",
-    "content_type",
-    "is_active",
-    "language",
-    "channels",
-    "grouping_criteria",
-    "grouping_values",
-    "created_time",
-    "modified_time",
-    "modified_by",
-    "data",
-    "exact_keys",
-)
+COLUMNS = (*RECORD_COLUMNS, *("data", "exact_keys"))
 INSERT = f"INSERT INTO quick_responses ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 FTS_INSERT = (
     "INSERT INTO quick_responses_fts (rowid, name, shortcut_key, description, content, exact_keys)"
@@ -77,34 +64,8 @@ WordSink = Callable[[str, list[str]], None]  # (column, the words of one row's f
 
 
 def build_row(kb_seq: int, record: Record, sink: WordSink | None = None) -> tuple[Any, ...]:
-    get = record.get
-    contents = record["contents"]
-    plain = contents["plainText"]["content"]
-    markdown = contents["markdown"]["content"]
-    grouping = get("groupingConfiguration") or {}
-    name, shortcut, description = record["name"], get("shortcutKey"), get("description")
-    channels, criteria = encode_list(get("channels")), grouping.get("criteria")
-    values = encode_list(grouping.get("values"))
-    return (
-        kb_seq,
-        record["quickResponseId"],
-        name,
-        shortcut,
-        description,
-        plain,
-        None if markdown == plain else markdown,
-        record["contentType"],
-        1 if get("isActive", True) else 0,
-        get("language"),
-        channels,
-        criteria,
-        values,
-        record["createdTime"],
-        record["lastModifiedTime"],
-        get("lastModifiedBy"),
-        _data(record, channels, criteria, values),
-        index_words((name, shortcut, description, plain), sink),
-    )
+    columns = record_columns(kb_seq, record)
+    return (*columns, _data(record, *columns[10:13]), index_words(columns[2:6], sink))
 
 
 def count_words(docs: dict[str, Counter[str]], row: tuple[Any, ...]) -> None:

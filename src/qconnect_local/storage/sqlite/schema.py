@@ -7,34 +7,10 @@ the same steps).
 
 from __future__ import annotations
 
-BASE_MIGRATIONS: list[tuple[int, str]] = [
-    (
-        1,
-        """
-        CREATE TABLE knowledge_bases (
-            seq         INTEGER PRIMARY KEY AUTOINCREMENT,  -- creation order, for stable pagination
-            account_id  TEXT NOT NULL,
-            region      TEXT NOT NULL,
-            id          TEXT NOT NULL,
-            data        BLOB NOT NULL,                      -- the KnowledgeBaseData record, JSON
-            UNIQUE (account_id, region, id)
-        );
-        CREATE INDEX knowledge_bases_scope ON knowledge_bases (account_id, region, seq);
+from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
+from qconnect_local.storage.sqlite.dialect import SQLITE
 
-        CREATE TABLE idempotency_tokens (
-            account_id    TEXT NOT NULL,
-            region        TEXT NOT NULL,
-            operation     TEXT NOT NULL,
-            scope         TEXT NOT NULL,    -- the parent resource ('' for account-level creates)
-            token         TEXT NOT NULL,
-            request_hash  TEXT NOT NULL,
-            resource_id   TEXT NOT NULL,
-            created       REAL NOT NULL,
-            PRIMARY KEY (account_id, region, operation, scope, token)
-        );
-        """,
-    ),
-]
+BASE_MIGRATIONS: list[tuple[int, str]] = [(1, knowledge_base_step(SQLITE))]
 
 # Quick responses and their search index (see rows.py).
 QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
@@ -111,59 +87,6 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # Uploads, import jobs and the local directory of Connect routing profiles.
-IMPORT_MIGRATIONS: list[tuple[int, str]] = [
-    (
-        200,
-        """
-        CREATE TABLE uploads (
-            seq           INTEGER PRIMARY KEY AUTOINCREMENT,
-            kb_seq        INTEGER NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
-            account_id    TEXT NOT NULL,
-            region        TEXT NOT NULL,
-            id            TEXT NOT NULL,
-            kb_id         TEXT NOT NULL,
-            content_type  TEXT NOT NULL,
-            created       REAL NOT NULL,
-            expires       REAL NOT NULL,     -- the upload URL's expiry
-            uploaded      REAL,              -- NULL until a PUT succeeded
-            size          INTEGER,
-            etag          TEXT,
-            UNIQUE (account_id, region, id)
-        );
-
-        CREATE TABLE import_jobs (
-            seq            INTEGER PRIMARY KEY AUTOINCREMENT,  -- creation order, for pagination
-            kb_seq         INTEGER NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
-            account_id     TEXT NOT NULL,
-            region         TEXT NOT NULL,
-            id             TEXT NOT NULL,
-            kb_id          TEXT NOT NULL,
-            upload_id      TEXT NOT NULL,
-            status         TEXT NOT NULL,
-            modified       REAL NOT NULL,
-            data           BLOB NOT NULL,      -- the fixed members of ImportJobData, JSON
-            caller_arn     TEXT NOT NULL,      -- lastModifiedBy of the quick responses it creates
-            report_key     TEXT,               -- blob key of the failed-record report
-            run_after      REAL,               -- NULL: held until POST /_qconnect/import-jobs/{id}/run
-            lease_owner    TEXT,
-            lease_expires  REAL,
-            attempts       INTEGER NOT NULL DEFAULT 0,
-            UNIQUE (account_id, region, id)
-        );
-        CREATE INDEX import_jobs_kb ON import_jobs (account_id, region, kb_id, seq);
-        CREATE INDEX import_jobs_pending ON import_jobs (status, run_after);
-
-        CREATE TABLE connect_instances (
-            instance_id  TEXT PRIMARY KEY
-        );
-        CREATE TABLE connect_routing_profiles (
-            instance_id  TEXT NOT NULL REFERENCES connect_instances(instance_id) ON DELETE CASCADE,
-            name         TEXT NOT NULL,     -- case-sensitive, as Connect compares them
-            arn          TEXT NOT NULL,
-            PRIMARY KEY (instance_id, name)
-        );
-        """,
-    ),
-]
+IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(SQLITE))]
 
 MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS)

@@ -34,6 +34,7 @@ from qconnect_local.importing.routing_profiles import (
     parse_instance,
 )
 from qconnect_local.importing.runner import ImportRunner
+from qconnect_local.public_urls import signing_host
 
 UUIDISH = r"[A-Za-z0-9-]{1,128}"
 # How much of an over-limit body is read and dropped so the client sees the error response
@@ -154,7 +155,8 @@ class Endpoints:
     async def _signature_ok(self, req: Any) -> bool:
         """Checks the signed URL; when it fails, answers with S3's XML error and returns False."""
         try:
-            self.signer.verify(req.method, req.headers.get("host", ""), req.path, req.query, req.headers, time.time())
+            host = signing_host(self.app.settings, req.headers)
+            self.signer.verify(req.method, host, req.path, req.query, req.headers, time.time())
         except SignatureProblem as problem:
             await _xml_error(req, problem.status, problem.code, problem.message)
             return False

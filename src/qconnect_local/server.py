@@ -88,6 +88,9 @@ class App:
         from qconnect_local.importing.endpoints import install as install_import_pipeline
 
         install_import_pipeline(self)  # uploads, downloads, the import runner
+        from qconnect_local.leftovers import install as clean_leftovers
+
+        clean_leftovers(self)  # tmpfs directories of killed in-memory servers
 
     # -- internal endpoints ----------------------------------------------------------------
 

@@ -46,7 +46,8 @@ def test_nul_in_any_string_is_a_validation_error(qconnect, quick_responses_kb):
         ),
         lambda: qconnect.tag_resource(resourceArn=quick_responses_kb["knowledgeBaseArn"], tags={"k": NUL}),
         lambda: qconnect.search_quick_responses(
-            knowledgeBaseId=kb_id, searchExpression={"queries": [{"name": "content", "values": [NUL], "operator": "CONTAINS"}]}
+            knowledgeBaseId=kb_id,
+            searchExpression={"queries": [{"name": "content", "values": [NUL], "operator": "CONTAINS"}]},
         ),
     ]
     for call in calls:

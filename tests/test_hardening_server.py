@@ -254,3 +254,36 @@ def test_a_killed_in_memory_server_leaves_nothing_in_dev_shm():
         assert not any(Path("/dev/shm", n).exists() for n in theirs)
     finally:
         follower.stop()
+
+
+def test_an_accounts_routing_profile_directory_is_not_usable_by_another(server, endpoint):
+    from import_support import import_file, report_rows
+
+    instance = "11111111-2222-3333-4444-555555555555"
+    body = b'{"routingProfiles": ["Sales"]}'
+    assert _call("PUT", f"{endpoint}/_qconnect/connect-instances/{instance}/routing-profiles", {}, body)[0] == 200
+    csv_body = b"Name,Content,Routing Profile\r\nqr,hello,Sales\r\n"
+    config = {"source": "AMAZON_CONNECT", "configuration": {"connectConfiguration": {"instanceId": instance}}}
+    results = {}
+    for account in ("000000000000", "111111111111"):
+        client = server.client(access_key=account)
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
+        job = import_file(client, kb_id, csv_body, externalSourceConfiguration=config)
+        results[account] = (job["status"], report_rows(job) if job.get("failedRecordReport") else [])
+    assert results["000000000000"][0] == "COMPLETE", results
+    assert results["111111111111"][0] == "FAILED" and "not known" in str(results["111111111111"][1]), results
+
+
+def test_a_lock_wait_that_ran_out_is_a_retryable_408():
+    import sqlite3
+
+    from qconnect_local.protocol.retryable import as_retryable
+
+    busy = as_retryable(sqlite3.OperationalError("database is locked"))
+    assert busy is not None and busy.code == "RequestTimeoutException" and busy.status == 408
+    lock_timeout = type("LockNotAvailable", (Exception,), {"sqlstate": "55P03"})()
+    assert as_retryable(lock_timeout) is not None
+    assert as_retryable(sqlite3.OperationalError("no such table: x")) is None
+    assert as_retryable(ValueError("x")) is None

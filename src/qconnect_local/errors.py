@@ -68,6 +68,11 @@ class AccessDeniedException(ServiceError):
     status = 403
 
 
+class RequestTimeoutException(ServiceError):
+    code = "RequestTimeoutException"
+    status = 408
+
+
 class PreconditionFailedException(ServiceError):
     code = "PreconditionFailedException"
     status = 412

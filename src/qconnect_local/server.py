@@ -34,6 +34,7 @@ from qconnect_local.operations import OPERATIONS, RequestContext
 from qconnect_local.protocol.auth import caller_from_headers
 from qconnect_local.protocol.model import service_model
 from qconnect_local.protocol.parsing import parse_input
+from qconnect_local.protocol.retryable import as_retryable
 from qconnect_local.protocol.routing import Router
 from qconnect_local.protocol.serialization import JSON, serialize_error, serialize_output
 from qconnect_local.protocol.validation import validate
@@ -221,7 +222,10 @@ class App:
             return status, {}, payload
         except ServiceError as exc:
             return serialize_error(exc)
-        except Exception:
+        except Exception as exc:
+            retry = as_retryable(exc)  # a lock wait that ran out: rolled back, retryable
+            if retry is not None:
+                return serialize_error(retry)
             log.exception("unexpected error in request %s", request_id)
             return serialize_error(InternalServerException("An internal error occurred. Request id: " + request_id))
 

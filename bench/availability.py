@@ -49,7 +49,7 @@ def main() -> int:
 
     extra = ["--max-upload-bytes", str(512 * 1024 * 1024), "--max-quick-responses", str(args.rows + 100_000)]
     if args.database_url:
-        extra += ["--database-url", args.database_url, "--allow-internal-endpoints"]
+        extra += ["--database-url", args.database_url]
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(*extra, data_dir=Path(tmp)).start()
         try:

@@ -24,8 +24,6 @@ def as_retryable(exc: BaseException) -> ServiceError | None:
             return _busy()
     if getattr(exc, "sqlstate", None) in _POSTGRES_RETRYABLE:
         return _busy()
-    if type(exc).__name__ == "PoolTimeout":  # psycopg_pool: every connection busy for too long
-        return _busy()
     return None
 
 

@@ -287,3 +287,9 @@ def test_a_lock_wait_that_ran_out_is_a_retryable_408():
     assert as_retryable(lock_timeout) is not None
     assert as_retryable(sqlite3.OperationalError("no such table: x")) is None
     assert as_retryable(ValueError("x")) is None
+
+
+def test_nul_in_the_routing_profile_directory_is_a_400(endpoint):
+    body = b'{"routingProfiles": ["Sa\\u0000les"]}'
+    status, text = _call("PUT", f"{endpoint}/_qconnect/connect-instances/i-nul/routing-profiles", {}, body)
+    assert status == 400 and b"U+0000" in text, text

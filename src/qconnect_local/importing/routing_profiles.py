@@ -68,6 +68,10 @@ def parse_instance(
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             raise ValueError(f"instance {instance_id}: each routing profile needs a 'name' string")
         arn = item.get("arn")
+        if any(
+            "\x00" in str(v) for v in (item["name"], arn, item.get("routingProfileId"), instance_id, account, region)
+        ):
+            raise ValueError(f"instance {instance_id}: U+0000 is not allowed (as in the API)")
         if not arn:
             # A stable id, so the same file gives the same ARNs after every restart.
             profile_id = item.get("routingProfileId") or str(

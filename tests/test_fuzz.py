@@ -2,7 +2,8 @@
 the botocore model's input shapes, sent through botocore (client-side validation off) and as raw
 HTTP with hostile bytes. Whatever is sent: never a 5xx, and every error parses with botocore.
 
-About 2,500 requests in all (FUZZ_EXAMPLES per operation, RAW_EXAMPLES raw ones).
+About 2,700 requests in all (FUZZ_EXAMPLES per operation, RAW_EXAMPLES raw ones and
+INTERNAL_EXAMPLES to qconnect-local's own endpoints).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from qconnect_local.protocol.model import service_model
 
 FUZZ_EXAMPLES = int(os.environ.get("QCONNECT_FUZZ_EXAMPLES", "100"))
 RAW_EXAMPLES = int(os.environ.get("QCONNECT_FUZZ_RAW_EXAMPLES", "700"))
+INTERNAL_EXAMPLES = int(os.environ.get("QCONNECT_FUZZ_INTERNAL_EXAMPLES", "200"))
 MODEL = service_model()
 STATS: Counter[str] = Counter()
 SEEDED: dict[str, str] = {}
@@ -246,6 +248,42 @@ def test_fuzz_raw_http(seeded, method, path, label, query, body, content_type):
         code = parsed.get("Error", {}).get("Code", "")
         assert code, (status, payload[:300])
     _record(status, code)
+
+
+_INTERNAL = [
+    ("PUT", "/_qconnect/connect-instances/{x}/routing-profiles"),
+    ("GET", "/_qconnect/connect-instances/{x}/routing-profiles"),
+    ("DELETE", "/_qconnect/connect-instances/{x}/routing-profiles"),
+    ("POST", "/_qconnect/import-jobs/{x}/run"),
+    ("GET", "/_qconnect/import-jobs/{x}/failed-record-report"),
+    ("PUT", "/_qconnect/uploads/{x}"),
+    ("GET", "/_qconnect/uploads/{x}"),
+    ("GET", "/_qconnect/health"),
+]
+
+
+@settings(max_examples=INTERNAL_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(
+    route=st.sampled_from(_INTERNAL),
+    label=st.sampled_from(["upload-id", "i-1", "%00", "%C3%A9", "x" * 200, "a-b"]),
+    query=st.sampled_from(
+        ["", "wait=true", "X-Qc-Expires=1&X-Qc-Signature=00", "X-Qc-Signature=%C3%A9&X-Qc-Expires=9"]
+    ),
+    body=_raw_bodies(),
+)
+def test_fuzz_internal_endpoints(seeded, route, label, query, body):
+    """qconnect-local's own endpoints answer S3 XML or plain JSON errors: never a 5xx."""
+    method, path = route
+    url = seeded.meta.endpoint_url + path.replace("{x}", SEEDED.get(label, label)) + ("?" + query if query else "")
+    req = urllib.request.Request(url, data=body if method not in ("GET", "DELETE") else None, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            status = r.status
+            r.read()
+    except urllib.error.HTTPError as e:
+        status = e.code
+        e.read()
+    _record(status, "")
 
 
 _HOSTILE_HEADS = [

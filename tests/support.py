@@ -35,6 +35,7 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--in-memory"]
         storage += self._test_database_args()
+        storage += self._guard_args(storage)
         cmd = [sys.executable, "-m", "qconnect_local", "serve", "--port", "0", *storage, *self.args]
         self.proc = subprocess.Popen(
             cmd,
@@ -72,6 +73,14 @@ class ServerProcess:
         if self.data_dir is None:
             return ["--database-url", postgres_support.new_database()]
         return ["--database-url", postgres_support.database_for(str(self.data_dir))]
+
+    def _guard_args(self, storage: list[str]) -> list[str]:
+        """On PostgreSQL the internal endpoints (reset, ...) are guarded; the tests use them
+        (tests of the guard itself pass their own --admin-token)."""
+        args = [*storage, *self.args]
+        if "--database-url" not in args or "--admin-token" in args or "--allow-internal-endpoints" in args:
+            return []
+        return ["--allow-internal-endpoints"]
 
     def _drain(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qconnect_local import hardening
 from qconnect_local import team as team_options
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_options.add_arguments(serve)
     team_options.add_arguments(serve)
+    hardening.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
@@ -66,6 +68,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         settings.database_url = args.database_url
     import_options.apply_arguments(args, settings)
     team_options.apply_arguments(args, settings)
+    if hasattr(args, "admin_token"):  # `serve` only
+        hardening.apply_arguments(args, settings)
     return settings
 
 
@@ -103,6 +107,7 @@ def _server_class():
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from qconnect_local.protocol.limits import uvicorn_options
     from qconnect_local.server import App
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -127,9 +132,9 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
-        http="httptools",
         loop="uvloop",
         timeout_graceful_shutdown=5,
+        **uvicorn_options(settings.hardening),  # header size and time, connection count
     )
     server = _server_class()(config)
     server.on_stop = app.store.stop_background_work

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qconnect_local.hardening import HardeningSettings
+
 
 @dataclass
 class Quotas:
@@ -38,6 +40,7 @@ class Settings:
     )
     run_import_runner: bool = True
     shared_key: bytes | None = None
+    hardening: HardeningSettings = field(default_factory=HardeningSettings)  # docs/security.md
 
     @property
     def database(self) -> str:

@@ -8,6 +8,10 @@ status (a test checks that both agree).
 
 from __future__ import annotations
 
+# An error message lists this many validation failures at most (a list of 10,000 bad values
+# must not make a megabyte of message).
+MAX_LISTED_FAILURES = 10
+
 
 class ServiceError(Exception):
     code = "InternalServerException"
@@ -28,7 +32,9 @@ class ValidationException(ServiceError):
         """AWS style: '2 validation errors detected: A; B'."""
         n = len(failures)
         noun = "error" if n == 1 else "errors"
-        return cls(f"{n} validation {noun} detected: " + "; ".join(failures))
+        shown = failures[:MAX_LISTED_FAILURES]
+        more = f"; and {n - len(shown)} more" if n > len(shown) else ""
+        return cls(f"{n} validation {noun} detected: " + "; ".join(shown) + more)
 
 
 class ResourceNotFoundException(ServiceError):
@@ -60,6 +66,11 @@ class TooManyTagsException(ServiceError):
 class AccessDeniedException(ServiceError):
     code = "AccessDeniedException"
     status = 403
+
+
+class RequestTimeoutException(ServiceError):
+    code = "RequestTimeoutException"
+    status = 408
 
 
 class PreconditionFailedException(ServiceError):

@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,13 +28,17 @@ from qconnect_local.errors import (
     ServiceError,
     UnknownOperationException,
 )
+from qconnect_local.internal_guard import check_internal_access
+from qconnect_local.lanes import Lanes
 from qconnect_local.operations import OPERATIONS, RequestContext
 from qconnect_local.protocol.auth import caller_from_headers
 from qconnect_local.protocol.model import service_model
 from qconnect_local.protocol.parsing import parse_input
+from qconnect_local.protocol.retryable import as_retryable
 from qconnect_local.protocol.routing import Router
 from qconnect_local.protocol.serialization import JSON, serialize_error, serialize_output
 from qconnect_local.protocol.validation import validate
+from qconnect_local.public_urls import public_endpoint
 from qconnect_local.storage import Store, open_store
 
 log = logging.getLogger("qconnect_local")
@@ -71,7 +75,8 @@ class App:
         self.model = service_model()
         self.router = Router(self.model)
         self.started = time.time()
-        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qconnect-op")
+        self.lanes = Lanes(self.router, settings.hardening)  # reads never queue behind blocked writes
+        self.executor = self.lanes.writes
         # Shared services for operations (blob store, URL signer, ...), by name.
         self.services: dict[str, Any] = {}
         self.internal_routes: list[tuple[str, re.Pattern[str], InternalHandler]] = []
@@ -84,6 +89,9 @@ class App:
         from qconnect_local.importing.endpoints import install as install_import_pipeline
 
         install_import_pipeline(self)  # uploads, downloads, the import runner
+        from qconnect_local.leftovers import install as clean_leftovers
+
+        clean_leftovers(self)  # tmpfs directories of killed in-memory servers
 
     # -- internal endpoints ----------------------------------------------------------------
 
@@ -97,7 +105,7 @@ class App:
     async def _health(self, req: HttpRequest) -> None:
         from qconnect_local.health import health_report  # database, blob store, import queue
 
-        status, body = await self.run_sync(health_report, self)
+        status, body = await self.run_sync(health_report, self, executor=self.lanes.reads)
         await send_json(req.send, status, body, req.request_id)
 
     async def _reset(self, req: HttpRequest) -> None:
@@ -148,17 +156,18 @@ class App:
         # Background work of the store that requests may wait on (the SQLite store's search
         # vocabulary load) stops first, so that waiting for the requests cannot hang.
         self.store.stop_background_work()
-        self.executor.shutdown(wait=True)
+        self.lanes.shutdown()
         self.store.close()
 
-    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+    async def run_sync(self, fn: Callable[..., Any], *args: Any, executor: Executor | None = None) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(executor or self.executor, fn, *args)
 
     async def _internal(self, scope: Scope, receive: Receive, send: Send, path: str, request_id: str) -> None:
         method = scope["method"]
         for route_method, pattern, handler in self.internal_routes:
             m = pattern.fullmatch(path)
             if m and route_method == method:
+                check_internal_access(self, method, path, _headers(scope))
                 req = HttpRequest(
                     self,
                     scope,
@@ -187,7 +196,10 @@ class App:
             # waits on every read, so its reads go to the threads too, and overlap.)
             status, extra, payload = self.dispatch(method, path, query, headers, body, request_id)
         else:
-            status, extra, payload = await self.run_sync(self.dispatch, method, path, query, headers, body, request_id)
+            lane = self.lanes.for_request(method, path, query)
+            status, extra, payload = await self.run_sync(
+                self.dispatch, method, path, query, headers, body, request_id, executor=lane
+            )
         await send_response(send, status, payload, request_id, JSON if payload else None, extra)
 
     def dispatch(
@@ -208,7 +220,10 @@ class App:
             return status, {}, payload
         except ServiceError as exc:
             return serialize_error(exc)
-        except Exception:
+        except Exception as exc:
+            retry = as_retryable(exc)  # a lock wait that ran out: rolled back, retryable
+            if retry is not None:
+                return serialize_error(retry)
             log.exception("unexpected error in request %s", request_id)
             return serialize_error(InternalServerException("An internal error occurred. Request id: " + request_id))
 
@@ -245,8 +260,7 @@ class App:
         return serialize_output(op, handler(ctx, params))
 
     def _endpoint_of(self, headers: dict[str, str]) -> str:
-        host = headers.get("host") or f"{self.settings.host}:{self.settings.port}"
-        return f"{headers.get('x-forwarded-proto', 'http')}://{host}"
+        return public_endpoint(self.settings, headers)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from qconnect_local.blobs.common import BlobNotFound
+from qconnect_local.leftovers import sweep_tmp_files
 
 _KEY_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 _TMP_PREFIX = ".tmp-"
@@ -25,7 +26,8 @@ _TMP_PREFIX = ".tmp-"
 class _FileWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.tmp = path.with_name(f"{_TMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
+        # The pid lets a later start remove the file if this process is killed (leftovers.py).
+        self.tmp = path.with_name(f"{_TMP_PREFIX}{os.getpid()}-{path.name}-{uuid.uuid4().hex}")
         self.file = open(self.tmp, "wb")
         self.size = 0
         self.committed = False
@@ -53,6 +55,7 @@ class LocalBlobStore:
         self.root = root
         self.temporary = temporary
         self.root.mkdir(parents=True, exist_ok=True)
+        sweep_tmp_files(self.root)  # half-written files of killed processes
 
     @classmethod
     def for_settings(cls, settings) -> LocalBlobStore:  # noqa: ANN001

@@ -24,6 +24,11 @@ SIGNED_HEADERS = "X-Qc-SignedHeaders"
 SIGNATURE = "X-Qc-Signature"
 
 
+_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+)
+
+
 @dataclass
 class SignatureProblem(Exception):
     """Why a presigned request is refused, in S3's words (code, message, HTTP status)."""
@@ -71,15 +76,13 @@ class UrlSigner:
                 "AccessDenied",
                 "Query-string authentication requires the X-Qc-Signature and X-Qc-Expires parameters",
             )
+        if not (signature.isascii() and expires.isascii()):  # compare_digest refuses non-ASCII text
+            raise SignatureProblem("SignatureDoesNotMatch", _MISMATCH)
         names = [n for n in (_one(query, SIGNED_HEADERS) or "").split(";") if n]
         sent = {name: headers.get(name.lower(), "") for name in names}
         expected = self._signature(method, host, path, expires, sent)
         if not hmac.compare_digest(expected, signature):
-            raise SignatureProblem(
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided. "
-                "Check your key and signing method.",
-            )
+            raise SignatureProblem("SignatureDoesNotMatch", _MISMATCH)
         missing = [name for name in names if name.lower() not in headers]
         if missing:  # only reachable when a header was signed with an empty value
             raise SignatureProblem(

@@ -14,6 +14,9 @@ Choices where AWS documents nothing (all [I]):
   empty cell of an optional column means the member is absent; rows whose cells are all empty
   are skipped (spreadsheets leave them at the end).
 - Multi-value cells (channels, routing profiles) are split on `|`.
+- A quote inside a field that is not quoted (`a"b`) fails its row, as does a cell of any size
+  that CreateQuickResponse refuses (the file goes on); empty header cells at the end of the header
+  (a spreadsheet's trailing comma) are ignored, and so are the cells under them.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ CONTENT_TYPE_MARKDOWN = "application/x.quickresponse;format=markdown"
 # a whole wait without a hand-over). At 8 KiB (~20 rows, ~0.6 ms of checking) the writer
 # waited for the GIL most of the time: a million-row import took ~47 s; at 256 KiB ~27 s.
 READ_CHUNK_BYTES = 256 * 1024
+# The csv module refuses a cell over 128 KiB as a broken file; a big cell is a row's problem (the
+# upload limit bounds the size anyway).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+# One whole CSV record in which every field is either quoted (RFC 4180) or has no quote at all.
+_CLEAN_RECORD = re.compile(r'(?:"(?:[^"]|"")*"|[^",\r\n]*)(?:,(?:"(?:[^"]|"")*"|[^",\r\n]*))*\r?\n?')
+_LISTED_UNKNOWN = 10
 
 
 @dataclass(frozen=True)
@@ -115,9 +124,12 @@ class Header:
 
 
 def parse_header(cells: list[str]) -> Header:
+    original = cells
     columns: list[Column | None] = []
     seen: dict[str, str] = {}
     unknown: list[str] = []
+    while len(cells) > 1 and cells[-1].strip() == "":
+        cells = cells[:-1]  # trailing empty header cells (a spreadsheet's trailing comma)
     for cell in cells:
         if _key(cell) == _key(ERROR_COLUMN):
             columns.append(None)
@@ -132,18 +144,22 @@ def parse_header(cells: list[str]) -> Header:
         seen[column.name] = cell
         columns.append(column)
     if unknown:
-        listed = ", ".join(repr(u) for u in unknown)
+        listed = ", ".join(repr(u if len(u) <= 64 else u[:64] + "...") for u in unknown[:_LISTED_UNKNOWN])
+        if len(unknown) > _LISTED_UNKNOWN:
+            listed += f" and {len(unknown) - _LISTED_UNKNOWN} more"
         raise FileProblem(f"The header has unknown column(s) {listed}; the columns are: {', '.join(TEMPLATE_HEADER)}")
     missing = [c.name for c in COLUMNS if c.required and c.name not in seen]
     if missing:
         raise FileProblem(f"The header lacks the required column(s): {', '.join(missing)}")
-    return Header(list(cells), columns)
+    width = len(columns)
+    return Header(list(cells) + [""] * (len(original) - width), columns + [None] * (len(original) - width))
 
 
 @dataclass
 class Row:
     line: int  # the file line the record starts on (1-based; a quoted cell may span lines)
     cells: list[str]
+    problem: str | None = None  # why the row cannot be imported, seen while reading it
 
 
 def read_rows(stream: BinaryIO) -> tuple[Header, Iterator[Row]]:
@@ -155,8 +171,9 @@ def read_rows(stream: BinaryIO) -> tuple[Header, Iterator[Row]]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
     text._CHUNK_SIZE = READ_CHUNK_BYTES  # see READ_CHUNK_BYTES
     # strict: a stray quote is an error, not silently glued into the cell.
-    reader = csv.reader(text, strict=True)
-    records = _records(reader)
+    raw: list[str] = []
+    reader = csv.reader(_remembered(text, raw), strict=True)
+    records = _records(reader, raw)
     first = next(records, None)
     if first is None:
         raise FileProblem("The file is empty: it has no header row")
@@ -164,13 +181,25 @@ def read_rows(stream: BinaryIO) -> tuple[Header, Iterator[Row]]:
     return header, _data_rows(records)
 
 
-def _records(reader: Any) -> Iterator[Row]:
+def _remembered(lines: Iterator[str], raw: list[str]) -> Iterator[str]:
+    """The lines, each also kept in `raw` (the csv reader reads one record's lines at a time)."""
+    for line in lines:
+        raw.append(line)
+        yield line
+
+
+def _records(reader: Any, raw: list[str]) -> Iterator[Row]:
     last_line = 0
     try:
         for cells in reader:
             start = last_line + 1
             last_line = reader.line_num
+            text = raw[0] if len(raw) == 1 else "".join(raw)
+            raw.clear()
             if not any(cells):  # blank line, or a row of empty cells
+                continue
+            if '"' in text and _CLEAN_RECORD.fullmatch(text) is None:
+                yield Row(start, cells, "The row has a quote inside a field that is not quoted")
                 continue
             yield Row(start, cells)
     except UnicodeDecodeError as exc:
@@ -257,6 +286,8 @@ class RowMapper:
 
     def to_input(self, row: Row) -> dict[str, Any]:
         cells = row.cells
+        if row.problem is not None:
+            raise RowProblem(row.problem)
         if len(cells) != self.width or REQUIRED_MARKER in cells:
             return self._to_input(cells)
         params: dict[str, Any] = {"knowledgeBaseId": self.kb_id}

@@ -17,6 +17,7 @@ on success. A second PUT before expiry replaces the file. Bodies stream to blob 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from typing import Any
@@ -34,6 +35,7 @@ from qconnect_local.importing.routing_profiles import (
     parse_instance,
 )
 from qconnect_local.importing.runner import ImportRunner
+from qconnect_local.public_urls import signing_host
 
 UUIDISH = r"[A-Za-z0-9-]{1,128}"
 # How much of an over-limit body is read and dropped so the client sees the error response
@@ -150,11 +152,14 @@ class Endpoints:
         self.blobs = blobs
         self.signer = signer
         self.runner = runner
+        lanes = getattr(app, "lanes", None)  # downloads and lookups never queue behind blocked writes
+        self._read = functools.partial(app.run_sync, executor=lanes.reads) if lanes is not None else app.run_sync
 
     async def _signature_ok(self, req: Any) -> bool:
         """Checks the signed URL; when it fails, answers with S3's XML error and returns False."""
         try:
-            self.signer.verify(req.method, req.headers.get("host", ""), req.path, req.query, req.headers, time.time())
+            host = signing_host(self.app.settings, req.headers)
+            self.signer.verify(req.method, host, req.path, req.query, req.headers, time.time())
         except SignatureProblem as problem:
             await _xml_error(req, problem.status, problem.code, problem.message)
             return False
@@ -244,7 +249,7 @@ class Endpoints:
         upload_id = req.match["upload_id"]
         if not await self._signature_ok(req):
             return
-        upload = await self.app.run_sync(self._get_upload, upload_id)
+        upload = await self._read(self._get_upload, upload_id)
         content_type = (upload or {}).get("contentType") or "application/octet-stream"
         await self._send_blob(req, f"uploads/{upload_id}", content_type, (upload or {}).get("etag"))
 
@@ -252,7 +257,7 @@ class Endpoints:
         job_id = req.match["job_id"]
         if not await self._signature_ok(req):
             return
-        job = await self.app.run_sync(self._get_job, job_id)
+        job = await self._read(self._get_job, job_id)
         key = (job or {}).get("_reportKey")
         if not key:
             await _xml_error(req, 404, "NoSuchKey", "The specified key does not exist.")
@@ -260,7 +265,7 @@ class Endpoints:
         await self._send_blob(req, key, "text/csv; charset=utf-8", None)
 
     async def _send_blob(self, req: Any, key: str, content_type: str, etag: str | None) -> None:
-        run = self.app.run_sync
+        run = self._read
         try:
             stream = await run(self.blobs.open, key)
         except BlobNotFound:
@@ -352,7 +357,7 @@ class Endpoints:
             with self.app.store.read() as session:
                 return session.routing_profiles(instance_id)
 
-        profiles = await self.app.run_sync(load)
+        profiles = await self._read(load)
         if profiles is None:
             await _json(req, 404, {"message": f"Amazon Connect instance '{instance_id}' is not in the directory"})
             return

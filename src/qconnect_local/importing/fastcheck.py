@@ -68,10 +68,10 @@ def _string(meta: dict[str, Any]) -> Check:
         lo = meta.get("min") or 0
         hi = meta["max"] if meta.get("max") is not None else sys.maxsize
         if enum is None:
-            return lambda v: isinstance(v, str) and lo <= len(v) <= hi
+            return lambda v: isinstance(v, str) and lo <= len(v) <= hi and "\x00" not in v
 
         def check(v: Any) -> bool:
-            return isinstance(v, str) and lo <= len(v) <= hi and v in enum
+            return isinstance(v, str) and lo <= len(v) <= hi and v in enum and "\x00" not in v
 
         return check
     # A pattern costs a regex match; an import repeats the same few values (the knowledge base
@@ -82,7 +82,13 @@ def _string(meta: dict[str, Any]) -> Check:
     def check_pattern(v: Any) -> bool:
         if v == passed[0] and isinstance(v, str):
             return True
-        ok = isinstance(v, str) and size(len(v)) and (enum is None or v in enum) and pattern(v) is not None
+        ok = (
+            isinstance(v, str)
+            and size(len(v))
+            and (enum is None or v in enum)
+            and pattern(v) is not None
+            and "\x00" not in v  # validate() refuses U+0000 everywhere
+        )
         if ok:
             passed[0] = v
         return ok

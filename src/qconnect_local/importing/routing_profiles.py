@@ -70,6 +70,10 @@ def parse_instance(
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             raise ValueError(f"instance {instance_id}: each routing profile needs a 'name' string")
         arn = item.get("arn")
+        if any(
+            "\x00" in str(v) for v in (item["name"], arn, item.get("routingProfileId"), instance_id, account, region)
+        ):
+            raise ValueError(f"instance {instance_id}: U+0000 is not allowed (as in the API)")
         if not arn:
             # A stable id, so the same file gives the same ARNs after every restart.
             profile_id = item.get("routingProfileId") or str(
@@ -92,6 +96,11 @@ def load_directory_file(path: str | Path, default_account: str, default_region: 
         raise DirectoryError(f"cannot use the Connect directory file {path}: {exc}") from None
 
 
+def _arn_account(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and parts[0] == "arn" else None
+
+
 class LocalDirectory:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -99,6 +108,10 @@ class LocalDirectory:
     def profiles(self, account: str, region: str, instance_id: str) -> dict[str, str]:
         with self.store.read() as session:
             found = session.routing_profiles(instance_id)
+        if found is not None:
+            # An instance belongs to the account in its profiles' ARNs: another account's import
+            # can neither use nor probe it (the table is keyed by instance id alone).
+            found = {name: arn for name, arn in found.items() if _arn_account(arn) in (account, None)} or None
         if found is None:
             raise DirectoryError(
                 f"The Amazon Connect instance '{instance_id}' is not known to qconnect-local's "

@@ -100,7 +100,7 @@ def get_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
 
 
 def list_knowledge_bases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    after = pagination.decode_token("ListKnowledgeBases", params.get("nextToken")) or 0
+    after = pagination.decode_token("ListKnowledgeBases", params.get("nextToken"), ctx.settings.secret_key()) or 0
     if not isinstance(after, int):
         raise ValidationException("Invalid pagination token")
     limit = pagination.page_size(params)
@@ -108,7 +108,7 @@ def list_knowledge_bases(ctx: RequestContext, params: dict[str, Any]) -> dict[st
         rows = session.list_knowledge_bases(ctx.account_id, ctx.region, after, limit + 1)
     out: dict[str, Any] = {"knowledgeBaseSummaries": [kb for _, kb in rows[:limit]]}
     if len(rows) > limit:
-        out["nextToken"] = pagination.encode_token("ListKnowledgeBases", rows[limit - 1][0])
+        out["nextToken"] = pagination.encode_token("ListKnowledgeBases", rows[limit - 1][0], ctx.settings.secret_key())
     return out
 
 

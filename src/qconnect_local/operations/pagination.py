@@ -1,14 +1,17 @@
-"""Opaque pagination tokens (reference §9).
+"""Opaque, tamper-proof pagination tokens (reference §9).
 
 A token is the sort key of the last item returned (keyset pagination), so it stays valid while
-items are added or removed. It is bound to the listing it came from: a token from another
-listing, or one that was tampered with, is a ValidationException.
+items are added or removed. It is bound to the listing it came from and signed with the store's
+secret (HMAC-SHA256, `Settings.secret_key()`): a token from another listing, or one that was
+forged, truncated or tampered with, is a ValidationException, and the operations never see a key
+they did not make.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
+import hashlib
+import hmac
 from typing import Any
 
 import orjson
@@ -16,25 +19,38 @@ import orjson
 from qconnect_local.errors import ValidationException
 
 DEFAULT_PAGE_SIZE = 100
+_MAC_BYTES = 16
 
 
-def encode_token(listing: str, key: Any) -> str:
-    raw = orjson.dumps({"l": listing, "k": key})
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_token(listing: str, token: str | None) -> Any:
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode("ascii"))
+
+
+def _mac(secret: bytes, listing: str, payload: bytes) -> bytes:
+    return hmac.new(secret, listing.encode() + b"\0" + payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def encode_token(listing: str, key: Any, secret: bytes) -> str:
+    payload = orjson.dumps(key)
+    return f"{_b64(payload)}.{_b64(_mac(secret, listing, payload))}"
+
+
+def decode_token(listing: str, token: str | None, secret: bytes) -> Any:
     """The key of a token (None when there is no token)."""
     if token is None:
         return None
     try:
-        padded = token + "=" * (-len(token) % 4)
-        data = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeEncodeError):
+        encoded, _, mac = token.partition(".")
+        payload = _unb64(encoded)
+        if not hmac.compare_digest(_unb64(mac), _mac(secret, listing, payload)):
+            raise ValueError("bad signature")
+        return orjson.loads(payload)
+    except (ValueError, UnicodeError, TypeError):  # binascii.Error is a ValueError
         raise ValidationException("Invalid pagination token") from None
-    if not isinstance(data, dict) or data.get("l") != listing or "k" not in data:
-        raise ValidationException("Invalid pagination token")
-    return data["k"]
 
 
 def page_size(params: dict[str, Any]) -> int:

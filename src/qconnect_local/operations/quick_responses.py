@@ -299,7 +299,7 @@ def delete_quick_response(ctx: RequestContext, params: dict[str, Any]) -> None:
 
 
 def list_quick_responses(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    after = pagination.decode_token("ListQuickResponses", params.get("nextToken"))
+    after = pagination.decode_token("ListQuickResponses", params.get("nextToken"), ctx.settings.secret_key())
     if after is not None and not isinstance(after, str):
         raise ValidationException("Invalid pagination token")
     limit = pagination.page_size(params)
@@ -308,7 +308,9 @@ def list_quick_responses(ctx: RequestContext, params: dict[str, Any]) -> dict[st
         records = session.list_quick_responses(ctx.account_id, ctx.region, kb["knowledgeBaseId"], after, limit + 1)
     out: dict[str, Any] = {"quickResponseSummaries": records[:limit]}
     if len(records) > limit:
-        out["nextToken"] = pagination.encode_token("ListQuickResponses", records[limit - 1]["name"])
+        out["nextToken"] = pagination.encode_token(
+            "ListQuickResponses", records[limit - 1]["name"], ctx.settings.secret_key()
+        )
     return out
 
 
@@ -323,7 +325,7 @@ def search_quick_responses(ctx: RequestContext, params: dict[str, Any]) -> dict[
     expression = params["searchExpression"]
     digest = _expression_hash(expression)
     after = None
-    token = pagination.decode_token("SearchQuickResponses", params.get("nextToken"))
+    token = pagination.decode_token("SearchQuickResponses", params.get("nextToken"), ctx.settings.secret_key())
     if token is not None:
         if not isinstance(token, dict) or token.get("h") != digest:
             raise ValidationException("Invalid pagination token: it belongs to another search expression")
@@ -336,7 +338,7 @@ def search_quick_responses(ctx: RequestContext, params: dict[str, Any]) -> dict[
     out: dict[str, Any] = {"results": [interpolate(record, attributes) for _, record in hits[: plan.limit]]}
     if len(hits) > plan.limit:
         out["nextToken"] = pagination.encode_token(
-            "SearchQuickResponses", {"h": digest, "k": hits[plan.limit - 1][0].to_json()}
+            "SearchQuickResponses", {"h": digest, "k": hits[plan.limit - 1][0].to_json()}, ctx.settings.secret_key()
         )
     return out
 

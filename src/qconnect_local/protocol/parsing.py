@@ -56,15 +56,63 @@ def parse_input(
             if member.serialization.get("location") is None:
                 wire = member.serialization.get("name", name)
                 if wire in document and document[wire] is not None:
-                    params[name] = document[wire]
+                    params[name] = _prune(member, document[wire])
     return params
+
+
+# Deeper than any input shape of the model needs; a bound keeps every later walk (validation,
+# logging, orjson's 254-level limit when dumping) away from hostile nesting.
+MAX_JSON_DEPTH = 64
 
 
 def parse_json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
+        document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise SerializationException(f"Could not parse the request body as JSON: {exc}") from None
+    if _too_deep(document, MAX_JSON_DEPTH):
+        raise SerializationException(f"The request body is nested more than {MAX_JSON_DEPTH} levels deep")
+    return document
+
+
+def _too_deep(document: Any, limit: int) -> bool:
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _prune(shape: Shape, value: Any) -> Any:
+    """The value with the members the model does not have dropped, at every level (AWS ignores
+    them; they must not be stored). Values of the wrong type are left for validation to report."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict) and not shape.metadata.get("document"):
+        out = {}
+        for name, member in shape.members.items():
+            wire = member.serialization.get("name", name)
+            if wire in value:
+                out[name] = _prune(member, value[wire])
+        return out
+    if kind == "list" and isinstance(value, list):
+        member = shape.member
+        if member.type_name in ("structure", "list", "map"):
+            return [_prune(member, item) for item in value]
+        return value
+    if kind == "map" and isinstance(value, dict):
+        item_shape = shape.value
+        if item_shape.type_name in ("structure", "list", "map"):
+            return {k: _prune(item_shape, v) for k, v in value.items()}
+        return value
+    return value
 
 
 def _convert(shape: Shape, text: str) -> Any:

@@ -22,6 +22,9 @@ from botocore.model import Shape, StructureShape
 
 from qconnect_local.errors import ValidationException
 
+# How much of an invalid value an error message quotes.
+MAX_ECHOED_CHARS = 256
+
 
 @functools.cache
 def _regex(pattern: str) -> re.Pattern[str]:
@@ -43,7 +46,9 @@ def _describe(value: Any, path: str, sensitive: bool) -> str:
         return f"Value null{where}"
     if sensitive or isinstance(value, (dict, list)):
         return f"Value{where}"
-    shown = str(value).lower() if isinstance(value, bool) else value
+    shown = str(value).lower() if isinstance(value, bool) else str(value)
+    if len(shown) > MAX_ECHOED_CHARS:  # a 9 MB invalid value must not make a 9 MB error
+        shown = f"{shown[:MAX_ECHOED_CHARS]}... ({len(shown)} characters)"
     return f"Value '{shown}'{where}"
 
 
@@ -100,6 +105,8 @@ def _check(shape: Shape, value: Any, path: str, failures: list[str]) -> None:
             _fail(failures, value, path, shape, "Member must be of type string")
             return
         _check_size(shape, len(value), value, path, failures, "length")
+        if "\x00" in value:  # PostgreSQL cannot store it: refused on both stores alike
+            _fail(failures, value, path, shape, "Member must not contain the null character (U+0000)")
         enum = shape.metadata.get("enum")
         if enum and value not in enum:
             _fail(failures, value, path, shape, f"Member must satisfy enum value set: [{', '.join(enum)}]")

@@ -7,8 +7,12 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from import_support import csv_bytes, start, upload, wait_job
 from support import ServerProcess, query_state
+
+pytestmark = pytest.mark.slow  # stops servers mid-import
 
 ROWS = 250_000  # big enough to be mid-import a second in (~50,000 rows a second here)
 

@@ -71,12 +71,14 @@ def test_same_test_both_ways(qconnect_client, qconnect_mode):
 """
 
 
+@pytest.mark.slow
 def test_fixtures_in_a_separate_pytest_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_fixtures=FIXTURE_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=7)
 
 
+@pytest.mark.slow
 def test_mode_option_and_ini(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_mode="""
@@ -106,6 +108,7 @@ def test_worker_server(n, qconnect_client, qconnect_server):
 """
 
 
+@pytest.mark.slow
 def test_xdist_one_server_per_worker(pytester: pytest.Pytester, tmp_path, monkeypatch) -> None:
     pytester.makepyfile(test_x=XDIST_TESTS)
     monkeypatch.setenv("ENDPOINTS_DIR", str(tmp_path))
@@ -117,6 +120,7 @@ def test_xdist_one_server_per_worker(pytester: pytest.Pytester, tmp_path, monkey
     assert len(files) == 6 and len(workers) == 2 and len(endpoints) == 2
 
 
+@pytest.mark.slow
 def test_failing_start_up_raises_at_once(pytester: pytest.Pytester, tmp_path) -> None:
     pytester.makepyfile(
         test_f="""

@@ -13,7 +13,7 @@ from import_support import csv_bytes, start, upload, wait_job
 from support import ServerProcess
 from team_support import WorkerProcess, needs_postgres, query
 
-pytestmark = needs_postgres
+pytestmark = [needs_postgres, pytest.mark.slow]  # kills and stops worker processes
 
 BIG = ["--max-quick-responses", "100000", "--max-upload-bytes", str(64 * 1024 * 1024)]
 

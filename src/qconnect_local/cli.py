@@ -103,11 +103,11 @@ def _server_class():
 def serve(settings: Settings) -> int:
     import uvicorn
 
-    from qconnect_local.server import App
+    from qconnect_local.services import build_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        app = App(settings)
+        app = build_app(settings)
     except ConnectionError as exc:  # an unreachable PostgreSQL: one line, no traceback
         print(f"qconnect-local: {exc}", file=sys.stderr)
         return 1

@@ -30,6 +30,9 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from qconnect_local.operations.routing_profiles import routing_profiles
+from qconnect_local.storage import Store
+
 AWS = "aws"
 
 
@@ -91,12 +94,11 @@ def load_directory_file(path: str | Path, default_account: str, default_region: 
 
 
 class LocalDirectory:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def profiles(self, account: str, region: str, instance_id: str) -> dict[str, str]:
-        with self.store.read() as session:
-            found = session.routing_profiles(instance_id)
+        found = routing_profiles(self.store, instance_id)
         if found is None:
             raise DirectoryError(
                 f"The Amazon Connect instance '{instance_id}' is not known to qconnect-local's "

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qconnect_local.config import Settings
 from qconnect_local.storage import Store
+
+if TYPE_CHECKING:
+    from qconnect_local.services import Services
 
 
 @dataclass
@@ -18,11 +21,16 @@ class RequestContext:
     store: Store
     settings: Settings
     request_id: str = ""
-    # Services beside storage that operations may need (blob store, URL signer, ...), by name.
-    services: dict[str, Any] = field(default_factory=dict)
+    # The blob store, URL signer and import runner beside the store (None offline: `validate`).
+    services: Services | None = None
     # scheme://host[:port] as the client reached us (from the Host header): where the signed
     # upload/download URLs must point for that client.
     endpoint: str = ""
+
+    def require_services(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("this operation needs a server's services (blob store, import runner)")
+        return self.services
 
     @staticmethod
     def now() -> float:

@@ -6,8 +6,7 @@ input), `importing.rules.QuickResponseRules` (the API's validator + `prepare_qui
 `importing.job.RowChecker` (uniqueness of name and shortcut key, quota, and the messages), and
 `importing.report.ReportWriter` (the failed-record report's layout).
 
-Speed (a 1,000,000-row file in well under 15 s, where the full per-row pipeline costs ~16 µs a row
-on one thread, and more beside an import's writer). A row's outcome under those rules depends on
+Speed (the goal and figures are in docs/performance.md): a row's outcome under those rules depends on
 its free-text cells (Name, Content, Description, Shortcut key) only through whether each is empty,
 the `<*Required field>` marker, within its member's length bounds or outside them: those members
 are plain strings whose only constraints in the service model are min/max length (checked at

@@ -1,4 +1,4 @@
-"""CreateKnowledgeBase, GetKnowledgeBase, ListKnowledgeBases, DeleteKnowledgeBase (reference §3.x, §7)."""
+"""CreateKnowledgeBase, GetKnowledgeBase, ListKnowledgeBases, DeleteKnowledgeBase."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,12 @@ def _server_class():
         wait on background work: the search vocabulary's load)."""
 
         on_stop: Any = None
+        should_exit: bool
+        force_exit: bool
 
         @contextlib.contextmanager
-        def capture_signals(self):
-            def stop(signum, frame):
+        def capture_signals(self) -> Iterator[None]:
+            def stop(signum: int, frame: Any) -> None:
                 if self.should_exit:
                     self.force_exit = True
                 self.should_exit = True

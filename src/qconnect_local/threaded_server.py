@@ -70,8 +70,10 @@ class ThreadedServer:
 
     def _wait_started(self, timeout: float, sock: socket.socket) -> None:
         deadline = time.monotonic() + timeout
+        thread = self._thread
+        assert thread is not None  # start() made it
         while not self._server.started:
-            if not self._thread.is_alive():
+            if not thread.is_alive():
                 raise ServerStartError(
                     f"qconnect-local server on {self.endpoint_url} stopped during start-up: {self._error!r}"
                 ) from self._error

@@ -60,6 +60,7 @@ class ImportJobFailed(ImportJobError):
         if report_lines:
             message += ". Failed-record report:\n" + "\n".join(report_lines)
         super().__init__(message, job)
+        self.job: dict[str, Any] = job
         self.report_lines = report_lines
 
 

@@ -116,7 +116,7 @@ class S3BlobStore:
             response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
         except self.client.exceptions.NoSuchKey:
             raise BlobNotFound(key) from None
-        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=CHUNK_SIZE)  # type: ignore[return-value]
+        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=CHUNK_SIZE)
 
     def size(self, key: str) -> int | None:
         found = self.stat(key)

@@ -31,7 +31,10 @@ import types
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
+
+if TYPE_CHECKING:
+    from qconnect_local.storage import Store
 
 KB_ID = "00000000-0000-4000-8000-000000000000"  # a stand-in: the file is checked for no particular KB
 ACCOUNT, REGION = "000000000000", "us-east-1"
@@ -137,7 +140,7 @@ class Validator:
             account_id=ACCOUNT,
             region=REGION,
             caller_arn=f"arn:aws:iam::{ACCOUNT}:root",
-            store=None,
+            store=cast("Store", None),  # the rules run offline never touch the store
             settings=settings,
             request_id="validate",
         )
@@ -172,8 +175,7 @@ class Validator:
         configuration = {"connectConfiguration": {"instanceId": self.instance_id}} if self.instance_id else {}
         job = {"externalSourceConfiguration": {"configuration": configuration}} if configuration else {}
         fake = types.SimpleNamespace(job=job, _profiles=None, directory=directory, account=ACCOUNT, region=REGION)
-        resolve = getattr(JobProcessor, "resolve_routing_profiles", None) or JobProcessor._resolve_routing_profiles
-        return lambda names: resolve(fake, names)  # type: ignore[arg-type]
+        return lambda names: JobProcessor.resolve_routing_profiles(fake, names)  # type: ignore[arg-type]
 
     # -- the file ------------------------------------------------------------------------------
 
@@ -251,6 +253,7 @@ class Validator:
                 prepare, ctx, kb = self.rules.real.prepare, self.ctx, self.kb
                 signature_of = self._signature_function(header)
                 name_at = header.index_of("Name")
+                assert name_at is not None  # parse_header refuses a header without Name
                 shortcut_at = header.index_of("Shortcut key")
                 width = len(header.cells)
                 padding = [""] * width
@@ -390,16 +393,13 @@ class Chunk:
 
         if self.start == 0 and self.end is None:
             return open(path, "rb")
-        return io.BufferedReader(_Slice(path, self.header, self.start, self.end), 1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(_Slice(path, self.header, self.start, self.end), 1 << 20)  # type: ignore[type-var]
 
 
 class _Slice:
     """A readable raw stream: `prefix`, then the bytes [start, end) of a file (no copy in memory)."""
 
     def __init__(self, path: str, prefix: bytes, start: int, end: int | None) -> None:
-        import io
-
-        self._raw = io.RawIOBase()
         self.file = open(path, "rb")
         self.file.seek(start)
         self.prefix = memoryview(prefix)

@@ -150,7 +150,8 @@ def read_rows(stream: BinaryIO) -> tuple[Header, Iterator[Row]]:
     iterating (not UTF-8, broken CSV).
     """
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
-    text._CHUNK_SIZE = READ_CHUNK_BYTES  # see READ_CHUNK_BYTES
+    # CPython reads _CHUNK_SIZE bytes at a time and offers no public way to change it.
+    text._CHUNK_SIZE = READ_CHUNK_BYTES  # type: ignore[attr-defined]  # see READ_CHUNK_BYTES
     # strict: a stray quote is an error, not silently glued into the cell.
     reader = csv.reader(text, strict=True)
     records = _records(reader)
@@ -207,7 +208,7 @@ class RowMapper:
         # The common row (every cell there, no marker) in one loop without a call per cell:
         # (cell index, member, how) in header order, so members are added in the same order.
         plain = {"Shortcut key": "shortcutKey", "Description": "description", "Language": "language"}
-        self._plan = [
+        self._plan: list[tuple[int, str, Any]] = [
             (i, "name", _AS_IS)
             if name == "Name"
             else (i, "content", _WRAPPED)

@@ -83,7 +83,7 @@ class Router:
 
 def _match_segments(route: Route, parts: list[str]) -> dict[str, str] | None:
     labels: dict[str, str] = {}
-    for (kind, text), part in zip(route.segments, parts):
+    for (kind, text), part in zip(route.segments, parts, strict=False):
         if kind == "lit":
             if part != text:
                 return None

@@ -62,7 +62,7 @@ def _check(shape: Shape, value: Any, path: str, failures: list[str]) -> None:
         if not isinstance(value, dict):
             _fail(failures, value, path, shape, "Member must be a structure")
             return
-        _check_structure(shape, value, path, failures)  # type: ignore[arg-type]
+        _check_structure(shape, value, path, failures)
     elif kind == "list":
         if not isinstance(value, list):
             _fail(failures, value, path, shape, "Member must be a list")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
+
+from qconnect_local.threaded_server import ServerStartError, ThreadedServer
 
 FIXTURE_TESTS = """
 import json
@@ -138,15 +139,33 @@ def test_unrelated():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        started = time.monotonic()
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--qconnect-port", str(port))
-        elapsed = time.monotonic() - started
+        # A hang would fail at the timeout; "at once" is test_a_taken_port_fails_before_any_wait's.
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-q", "--qconnect-port", str(port), timeout=120
+        )
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(["*ServerStartError*cannot listen on 127.0.0.1:*Address already in use*"])
-    assert elapsed < 20
     # A data dir that cannot be created fails the same way.
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--qconnect-data-dir", str(blocker / "x"))
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(["*ServerStartError*could not start*"])
+
+
+def test_a_taken_port_fails_before_any_wait() -> None:
+    """ "At once" as an event rather than a duration: the bind error is raised before start-up
+    reads its clock, so it never waits for the server thread."""
+    reads: list[float] = []
+
+    def clock() -> float:
+        reads.append(0.0)
+        return 0.0
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = ThreadedServer(app=None, host="127.0.0.1", port=taken.getsockname()[1], clock=clock)
+        with pytest.raises(ServerStartError, match="cannot listen on 127.0.0.1:.*Address already in use"):
+            server.start()
+    assert reads == []

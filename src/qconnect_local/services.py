@@ -8,6 +8,8 @@ qconnect-local is wired alike.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,6 +38,9 @@ class Services:
     blobs: BlobStore
     signer: UrlSigner
     directory: RoutingProfileDirectory
+    # Epoch seconds for what the API stamps and expires (timestamps, URL and upload expiry);
+    # tests pass a clock they move instead of sleeping.
+    clock: Callable[[], float] = time.time
     runner: ImportRunner = field(init=False)
 
     def seed_directory(self) -> None:
@@ -57,7 +62,10 @@ class Services:
 
 
 def build_services(
-    settings: Settings, store: Store | None = None, runner_class: type[ImportRunner] = ImportRunner
+    settings: Settings,
+    store: Store | None = None,
+    runner_class: type[ImportRunner] = ImportRunner,
+    clock: Callable[[], float] = time.time,
 ) -> Services:
     settings.prepare()
     store = store or open_store(settings.database)
@@ -67,7 +75,7 @@ def build_services(
     signer = UrlSigner(settings.secret_key())
     source = settings.imports.connect_directory
     directory: RoutingProfileDirectory = AmazonConnectDirectory() if source == AWS else LocalDirectory(store)
-    services = Services(settings, store, open_blob_store(settings, signer), signer, directory)
+    services = Services(settings, store, open_blob_store(settings, signer), signer, directory, clock)
     services.runner = runner_class(services)
     return services
 

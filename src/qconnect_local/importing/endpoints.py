@@ -128,11 +128,12 @@ class Endpoints:
         self.blobs = app.services.blobs
         self.signer = app.services.signer
         self.runner = app.services.runner
+        self.clock = app.services.clock
 
     async def _signature_ok(self, req: Any) -> bool:
         """Checks the signed URL; when it fails, answers with S3's XML error and returns False."""
         try:
-            self.signer.verify(req.method, req.headers.get("host", ""), req.path, req.query, req.headers, time.time())
+            self.signer.verify(req.method, req.headers.get("host", ""), req.path, req.query, req.headers, self.clock())
         except SignatureProblem as problem:
             await _xml_error(req, problem.status, problem.code, problem.message)
             return False

@@ -44,7 +44,7 @@ from qconnect_local.importing.csv_format import FileProblem, RowMapper, RowProbl
 from qconnect_local.importing.keyset import KeySet
 from qconnect_local.importing.report import ReportWriter, report_key, write_file_problem
 from qconnect_local.importing.routing_profiles import DirectoryError
-from qconnect_local.operations.context import RequestContext
+from qconnect_local.operations.context import RequestContext, wall_clock
 
 if TYPE_CHECKING:
     from qconnect_local.services import Services
@@ -311,7 +311,7 @@ class JobProcessor:
         with self.store.write() as session:
             # Touching the job's row inside this transaction also locks it (PostgreSQL), so no
             # other worker can claim the job until it has landed, however long that takes.
-            if not session.renew_import_job_lease(self.job_id, self.owner, RequestContext.now() + lease):
+            if not session.renew_import_job_lease(self.job_id, self.owner, wall_clock() + lease):
                 raise LostLease(self.job_id)
             kb = session.get_knowledge_base(self.account, self.region, self.kb_id)
             if kb is None:
@@ -340,7 +340,7 @@ class JobProcessor:
                 imported = loader.finish()
             finished = time.perf_counter()
             failed = checker.failed
-            now = RequestContext.now()
+            now = wall_clock()  # the runner works on real time, as its leases do
             if imported:
                 session.touch_knowledge_base_content(self.account, self.region, self.kb_id, now)
             status = "FAILED" if failed else "COMPLETE"
@@ -418,6 +418,6 @@ class JobProcessor:
             with self.store.write() as session:
                 self._still_ours(session)
                 out.commit()
-                if not session.finish_import_job(self.job_id, self.owner, "FAILED", key, RequestContext.now()):
+                if not session.finish_import_job(self.job_id, self.owner, "FAILED", key, wall_clock()):
                     raise LostLease(self.job_id)
         return Outcome("FAILED", 0, 0, key)

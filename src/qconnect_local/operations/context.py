@@ -32,7 +32,11 @@ class RequestContext:
             raise RuntimeError("this operation needs a server's services (blob store, import runner)")
         return self.services
 
-    @staticmethod
-    def now() -> float:
-        # Millisecond precision: what AWS returns, and stable through JSON round trips.
-        return round(time.time(), 3)
+    def now(self) -> float:
+        """The request's time, from the services' clock (tests move it instead of sleeping)."""
+        return round(self.services.clock() if self.services is not None else time.time(), 3)
+
+
+def wall_clock() -> float:
+    # Millisecond precision: what AWS returns, and stable through JSON round trips.
+    return round(time.time(), 3)

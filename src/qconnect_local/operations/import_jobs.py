@@ -28,7 +28,7 @@ from qconnect_local.blobs import Link
 from qconnect_local.errors import ConflictException, ResourceNotFoundException, ValidationException
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
-from qconnect_local.operations.knowledge_bases import DELETE_GUARDS, load_knowledge_base
+from qconnect_local.operations.knowledge_bases import load_knowledge_base
 from qconnect_local.operations.uploads import OPERATIONS as UPLOAD_OPERATIONS
 from qconnect_local.operations.uploads import (
     check_direct_upload_size,
@@ -212,18 +212,6 @@ def release_import_job(store: Store, job_id: str) -> bool:
     with store.write() as session:
         return session.release_import_job(job_id)
 
-
-def _no_import_in_progress(session: Any, ctx: RequestContext, kb: Record) -> None:
-    """DeleteKnowledgeBase guard: not while an import job is landing rows in it."""
-    if session.count_import_jobs_in_progress(ctx.account_id, ctx.region, kb["knowledgeBaseId"]):
-        raise ConflictException(
-            f"Knowledge base {kb['knowledgeBaseId']} has an import job in progress (START_IN_PROGRESS); "
-            "delete it when the job has finished"
-        )
-
-
-if _no_import_in_progress not in DELETE_GUARDS:
-    DELETE_GUARDS.append(_no_import_in_progress)
 
 OPERATIONS = {
     **UPLOAD_OPERATIONS,

@@ -31,14 +31,16 @@ $(VENV)/.dev-installed: pyproject.toml
 
 LINTED := src tests bench
 
+# Every check runs, even after one fails, so one run shows everything to fix.
 lint: $(VENV)/.dev-installed
-	$(VENV)/bin/ruff check $(LINTED)
-	$(VENV)/bin/ruff format --check $(LINTED)
-	$(VENV)/bin/mypy
-	@# lint-imports fails when there is no contract to read: run it once pyproject.toml has some.
-	@if grep -q '^\[tool\.importlinter\]' pyproject.toml; then \
-		echo "$(VENV)/bin/lint-imports"; $(VENV)/bin/lint-imports; \
-	else echo "lint-imports: no [tool.importlinter] contracts in pyproject.toml, skipped"; fi
+	@status=0; \
+	echo "== ruff check"; $(VENV)/bin/ruff check $(LINTED) || status=1; \
+	echo "== ruff format --check"; $(VENV)/bin/ruff format --check $(LINTED) || status=1; \
+	echo "== mypy"; $(VENV)/bin/mypy || status=1; \
+	if grep -q '^\[tool\.importlinter\]' pyproject.toml; then \
+		echo "== lint-imports"; $(VENV)/bin/lint-imports || status=1; \
+	else echo "== lint-imports: no [tool.importlinter] contracts in pyproject.toml yet, skipped"; fi; \
+	exit $$status
 
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix $(LINTED)

@@ -159,7 +159,9 @@ class InProcessServer:
     """The API served from this process (uvicorn in a thread), built with `services` of the
     test's choosing, for instance a FakeClock; on the test database when one is set."""
 
-    def __init__(self, settings: Any, clock: FakeClock) -> None:
+    def __init__(self, settings: Any, clock: FakeClock | None = None, adapt: Any = None) -> None:
+        import time
+
         from qconnect_local.server import App
         from qconnect_local.services import build_services
         from qconnect_local.threaded_server import ThreadedServer
@@ -167,7 +169,10 @@ class InProcessServer:
         if postgres_support.TEST_DATABASE_URL:
             settings.database_url = postgres_support.new_database()
         self.clock = clock
-        self.app = App(settings, services=build_services(settings, clock=clock.time))
+        self.services = build_services(settings, clock=clock.time if clock is not None else time.time)
+        if adapt is not None:  # the test changes a service before the App is built on them
+            adapt(self.services)
+        self.app = App(settings, services=self.services)
         self.threaded = ThreadedServer(self.app).start()
         self.endpoint_url = self.threaded.endpoint_url
 

@@ -68,14 +68,20 @@ def build_services(
     clock: Callable[[], float] = time.time,
 ) -> Services:
     settings.prepare()
+    opened = store is None
     store = store or open_store(settings.database)
-    shared_secret = getattr(store, "shared_secret", None)
-    if shared_secret is not None:  # every server and worker of a shared store signs alike
-        settings.shared_key = shared_secret("url-signing-key")
-    signer = UrlSigner(settings.secret_key())
-    source = settings.imports.connect_directory
-    directory: RoutingProfileDirectory = AmazonConnectDirectory() if source == AWS else LocalDirectory(store)
-    services = Services(settings, store, open_blob_store(settings, signer), signer, directory, clock)
+    try:
+        shared_secret = getattr(store, "shared_secret", None)
+        if shared_secret is not None:  # every server and worker of a shared store signs alike
+            settings.shared_key = shared_secret("url-signing-key")
+        signer = UrlSigner(settings.secret_key())
+        source = settings.imports.connect_directory
+        directory: RoutingProfileDirectory = AmazonConnectDirectory() if source == AWS else LocalDirectory(store)
+        services = Services(settings, store, open_blob_store(settings, signer), signer, directory, clock)
+    except BaseException:
+        if opened:  # a blob store that cannot be reached must not leave the database open
+            store.close()
+        raise
     services.runner = runner_class(services)
     return services
 

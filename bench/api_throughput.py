@@ -154,8 +154,8 @@ def main() -> int:
                 )
         print()
         for conc in (1, 16):
-            ours_r = next(r for l, c, r in rows if l == "qconnect-local" and c == conc)
-            moto_r = next(r for l, c, r in rows if l == "moto" and c == conc)
+            ours_r = next(r for label, c, r in rows if label == "qconnect-local" and c == conc)
+            moto_r = next(r for label, c, r in rows if label == "moto" and c == conc)
             print(
                 f"c={conc}: qconnect-local / moto throughput ratio = {ours_r['rps'] / moto_r['rps']:.1f}x"
                 f"  (p99 {ours_r['p99']:.2f} ms vs {moto_r['p99']:.2f} ms)"

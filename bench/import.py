@@ -11,7 +11,7 @@ shortcut key, two channels, language), then
 - **floor**: in this process, `csv.reader` parse + sqlite3 `executemany` of the same rows into a
   table with a UUID primary key and a unique (knowledge base, name) index, plus an external-content
   FTS5 index filled by one INSERT…SELECT, in one transaction (WAL, synchronous=NORMAL, 256 MiB
-  cache) — the naive floor of ../shared/reference/perf-floors.md, measured in the same run.
+  cache) — the naive floor (docs/performance.md), measured in the same run.
 
     python bench/import.py                       # 10k, 100k and 1M rows (the full figures)
     python bench/import.py --rows 10000          # quick check
@@ -20,7 +20,7 @@ Also printed: the CPU seconds each side used (the server process's user + system
 upload to the end of the job; the floor's process time), which a busy machine moves less than
 wall time.
 
-Targets (issue 4): ours >= 0.8x the floor's rows/s; 1M rows < 60 s; memory growth < 300 MB.
+Targets: ours >= 0.8x the floor's rows/s; 1M rows < 60 s; memory growth < 300 MB.
 """
 
 from __future__ import annotations

@@ -138,8 +138,8 @@ def timed_import(server: ServerProcess, files: list[Path]) -> tuple[float, list[
     ]
     t0 = time.perf_counter()
     with ThreadPoolExecutor(len(files)) as pool:
-        job_ids = list(pool.map(lambda kf: upload_and_start(client, *kf), zip(kbs, files)))
-    wait_jobs(client, list(zip(kbs, job_ids)))
+        job_ids = list(pool.map(lambda kf: upload_and_start(client, *kf), zip(kbs, files, strict=True)))
+    wait_jobs(client, list(zip(kbs, job_ids, strict=True)))
     return time.perf_counter() - t0, kbs
 
 
@@ -292,7 +292,7 @@ def main() -> int:
             t_pg2, _ = timed_import(pg_server, halves)
             speedup = f"   speed-up over 1 worker {t_pg1 / t_pg2:.2f}x" if t_pg1 else ""
             print(f"import  PostgreSQL 2 workers {t_pg2:8.1f} s {args.rows / t_pg2:>9,.0f} rows/s{speedup}", flush=True)
-            for w, n in zip(workers, seen):
+            for w, n in zip(workers, seen, strict=True):
                 print_job_lines(w.output, n)
         for w in workers:
             w.stop()

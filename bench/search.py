@@ -286,7 +286,7 @@ def query_classes(vocab: list[str], rng: random.Random, ccp: bool = False) -> di
         return {"name": field, "values": [value], "operator": op, **kw}
 
     def typeahead(n: int) -> dict[str, Any]:
-        # What the CCP sends while an agent types (reference §8.6): one value over the four fields.
+        # What the CCP sends while an agent types: one value over the four fields.
         text = vocab[rng.randrange(3000)][:n]
         return {
             "queries": [
@@ -472,8 +472,9 @@ def naive_baseline(data_dir: Path, classes: dict[str, Any], repeat: int) -> dict
                 if query["operator"] == "CONTAINS_AND_PREFIX":
                     words[-1] += " *"
                 parts.append(
-                    "{%s} : (%s)"
-                    % ({"shortcutKey": "shortcut_key"}.get(query["name"], query["name"]), " AND ".join(words))
+                    "{{{}}} : ({})".format(
+                        {"shortcutKey": "shortcut_key"}.get(query["name"], query["name"]), " AND ".join(words)
+                    )
                 )
             t0 = time.perf_counter()
             conn.execute(

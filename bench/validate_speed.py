@@ -4,7 +4,7 @@ the same file with csv.reader, measured in the same run.
     .venv/bin/python bench/validate_speed.py                 # full: 1,000,000 rows (~410 MB)
     .venv/bin/python bench/validate_speed.py --rows 100000   # quick look
 
-Goal (issue 5): a 1,000,000-row file in under 15 s. The file (seed 42) has the columns of the
+Goal: a 1,000,000-row file in under 15 s. The file (seed 42) has the columns of the
 performance floors' data set: unique names and shortcut keys, ~300-character quoted content,
 channels "Chat|Email", language en_US; every row valid, so the whole pipeline runs to the end.
 """

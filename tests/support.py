@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -146,3 +147,47 @@ def query_state(data_dir: Path, sql: str) -> list[tuple]:
 
     with sqlite3.connect(Path(data_dir) / "state.sqlite3") as db:
         return db.execute(sql).fetchall()
+
+
+class FakeClock:
+    """Time that moves only when a test moves it, or when the code under test sleeps on it."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    advance = sleep
+
+
+class InProcessServer:
+    """The API served from this process (uvicorn in a thread), built with `services` of the
+    test's choosing, for instance a FakeClock; on the test database when one is set."""
+
+    def __init__(self, settings: Any, clock: FakeClock | None = None, adapt: Any = None) -> None:
+        import time
+
+        from qconnect_local.server import App
+        from qconnect_local.services import build_services
+        from qconnect_local.threaded_server import ThreadedServer
+
+        if postgres_support.TEST_DATABASE_URL:
+            settings.database_url = postgres_support.new_database()
+        self.clock = clock
+        self.services = build_services(settings, clock=clock.time if clock is not None else time.time)
+        if adapt is not None:  # the test changes a service before the App is built on them
+            adapt(self.services)
+        self.app = App(settings, services=self.services)
+        self.threaded = ThreadedServer(self.app).start()
+        self.endpoint_url = self.threaded.endpoint_url
+
+    def client(self, service: str = "qconnect", region: str = "us-east-1", access_key: str = "testing"):
+        return make_client(self.endpoint_url, service, region, access_key)
+
+    def stop(self) -> None:
+        self.threaded.stop()
+        self.app.close()

@@ -19,6 +19,8 @@ from qconnect_local.importing.csv_format import TEMPLATE_HEADER
 CLI = str(Path(sys.executable).parent / "qconnect-local")
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 
+pytestmark = pytest.mark.slow  # every test runs the command as a subprocess
+
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

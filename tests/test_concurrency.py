@@ -16,7 +16,7 @@ from import_support import csv_bytes, start, upload, wait_job
 from support import ServerProcess
 from team_support import WorkerProcess, needs_postgres, query
 
-pytestmark = needs_postgres
+pytestmark = [needs_postgres, pytest.mark.slow]  # several server and worker processes
 
 THREADS = 12
 

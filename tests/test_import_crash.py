@@ -11,6 +11,8 @@ import postgres_support
 from import_support import csv_bytes, start, upload, wait_job
 from support import ServerProcess, query_state
 
+pytestmark = pytest.mark.slow  # kills and restarts servers
+
 ROWS = 250_000  # big enough to be mid-import a second in (~50,000 rows a second here)
 INDEXES = {"quick_responses_name", "quick_responses_shortcut", "quick_responses_modified", "quick_responses_seq_name"}
 

@@ -225,6 +225,7 @@ def test_legacy_wisdom_client(wisdom, qconnect):
         wisdom.get_knowledge_base(knowledgeBaseId=str(uuid.uuid4()))
 
 
+@pytest.mark.slow
 def test_state_survives_a_restart_with_a_data_dir(tmp_path):
     first = ServerProcess(data_dir=tmp_path).start()
     try:
@@ -239,6 +240,7 @@ def test_state_survives_a_restart_with_a_data_dir(tmp_path):
         second.stop()
 
 
+@pytest.mark.slow
 def test_in_memory_state_does_not_survive(tmp_path):
     first = ServerProcess().start()
     create_kb(first.client())

@@ -205,6 +205,7 @@ def test_async_function_decorator():
 """
 
 
+@pytest.mark.slow
 def test_mock_in_a_separate_pytest_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mocked=MOCK_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
@@ -241,6 +242,7 @@ def test_patch_client_rejects_other_services():
 """
 
 
+@pytest.mark.slow
 def test_patch_client_for_clients_older_than_the_module(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_patch=PATCH_CLIENT_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:qconnect_local", "-p", "no:cacheprovider", "-q")

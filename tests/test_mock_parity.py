@@ -67,6 +67,7 @@ def test_validation_errors_and_pagination(client) -> None:
     assert sorted(s["name"] for p in pages for s in p["quickResponseSummaries"]) == [f"qr{i}" for i in range(5)]
 
 
+@pytest.mark.slow
 def test_upload_urls_work_with_any_http_client(client, tmp_path) -> None:
     """In mock mode too, the URLs point at a real (loopback) server: requests, urllib and curl."""
     kb = new_kb(client)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
+
+from qconnect_local.threaded_server import ServerStartError, ThreadedServer
 
 FIXTURE_TESTS = """
 import json
@@ -71,12 +72,14 @@ def test_same_test_both_ways(qconnect_client, qconnect_mode):
 """
 
 
+@pytest.mark.slow
 def test_fixtures_in_a_separate_pytest_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_fixtures=FIXTURE_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=7)
 
 
+@pytest.mark.slow
 def test_mode_option_and_ini(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_mode="""
@@ -106,6 +109,7 @@ def test_worker_server(n, qconnect_client, qconnect_server):
 """
 
 
+@pytest.mark.slow
 def test_xdist_one_server_per_worker(pytester: pytest.Pytester, tmp_path, monkeypatch) -> None:
     pytester.makepyfile(test_x=XDIST_TESTS)
     monkeypatch.setenv("ENDPOINTS_DIR", str(tmp_path))
@@ -117,6 +121,7 @@ def test_xdist_one_server_per_worker(pytester: pytest.Pytester, tmp_path, monkey
     assert len(files) == 6 and len(workers) == 2 and len(endpoints) == 2
 
 
+@pytest.mark.slow
 def test_failing_start_up_raises_at_once(pytester: pytest.Pytester, tmp_path) -> None:
     pytester.makepyfile(
         test_f="""
@@ -134,15 +139,33 @@ def test_unrelated():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        started = time.monotonic()
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--qconnect-port", str(port))
-        elapsed = time.monotonic() - started
+        # A hang would fail at the timeout; "at once" is test_a_taken_port_fails_before_any_wait's.
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-q", "--qconnect-port", str(port), timeout=120
+        )
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(["*ServerStartError*cannot listen on 127.0.0.1:*Address already in use*"])
-    assert elapsed < 20
     # A data dir that cannot be created fails the same way.
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--qconnect-data-dir", str(blocker / "x"))
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(["*ServerStartError*could not start*"])
+
+
+def test_a_taken_port_fails_before_any_wait() -> None:
+    """ "At once" as an event rather than a duration: the bind error is raised before start-up
+    reads its clock, so it never waits for the server thread."""
+    reads: list[float] = []
+
+    def clock() -> float:
+        reads.append(0.0)
+        return 0.0
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = ThreadedServer(app=None, host="127.0.0.1", port=taken.getsockname()[1], clock=clock)
+        with pytest.raises(ServerStartError, match="cannot listen on 127.0.0.1:.*Address already in use"):
+            server.start()
+    assert reads == []

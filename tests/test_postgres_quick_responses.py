@@ -19,10 +19,6 @@ from qconnect_local.errors import ConflictException
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
-from team_support import needs_postgres
-
-pytestmark = needs_postgres
-
 from storage_support import (
     ACCOUNT,
     REGION,
@@ -31,6 +27,9 @@ from storage_support import (
     assert_reads_back_as_written,
     new_knowledge_base,
 )
+from team_support import needs_postgres
+
+pytestmark = needs_postgres
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +137,7 @@ def test_bulk_index_words_are_the_search_modules():
         if n % 100 == 0:  # words too long to be kept whole
             fields = (fields[0], fields[1], "é" * 130 + " b", "x" * 600 + " tail")
         expected, expected_words = _one_lexeme_per_word(
-            dict(zip(("name", "shortcut_key", "description", "content"), fields))
+            dict(zip(("name", "shortcut_key", "description", "content"), fields, strict=False))
         )
         got, exact, words = index_words(fields)
         split = lambda literal: literal[1:-1].split("' '") if literal else []  # noqa: E731

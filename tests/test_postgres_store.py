@@ -55,6 +55,7 @@ def test_queue_depth_counts_jobs_left_to_workers(tmp_path):
         server.stop()
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_servers_starting_at_once_migrate_once():
     url = postgres_support.new_database("mig")
@@ -73,6 +74,7 @@ def test_servers_starting_at_once_migrate_once():
             s.stop()
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_a_lost_database_makes_health_degraded_and_calls_fail_cleanly():
     url = postgres_support.new_database("lost")
@@ -99,6 +101,7 @@ def test_a_lost_database_makes_health_degraded_and_calls_fail_cleanly():
         server.stop()
 
 
+@pytest.mark.slow
 def test_serve_refuses_an_unreachable_database():
     proc = subprocess.run(
         [
@@ -121,6 +124,7 @@ def test_serve_refuses_an_unreachable_database():
     assert "cannot connect to PostgreSQL" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_migrate_command_applies_the_schema_and_exits(tmp_path):
     args = ["--data-dir", str(tmp_path)]
     if postgres_support.TEST_DATABASE_URL:

@@ -206,6 +206,7 @@ def test_unknown_internal_endpoint(endpoint):
     assert status == 404 and headers["x-amzn-ErrorType"] == "UnknownOperationException"
 
 
+@pytest.mark.slow
 def test_port_in_use_fails_fast(server):
     port = server.endpoint_url.rsplit(":", 1)[1]
     import subprocess
@@ -221,6 +222,7 @@ def test_port_in_use_fails_fast(server):
     assert "cannot listen" in done.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly():
     server = ServerProcess().start()
     assert server.stop() == 0

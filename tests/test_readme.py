@@ -67,6 +67,7 @@ def test_python_examples(index: int, endpoint: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(blocks("python", named=True))))
 def test_pytest_examples(index: int, pytester: pytest.Pytester) -> None:
     name, code = blocks("python", named=True)[index]
@@ -76,6 +77,7 @@ def test_pytest_examples(index: int, pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["* passed*"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(blocks("bash", named=False))))
 def test_command_line_examples(index: int, endpoint: str, tmp_path: Path) -> None:
     _, code = blocks("bash", named=False)[index]

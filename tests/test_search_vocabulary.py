@@ -172,6 +172,7 @@ def test_closing_the_store_stops_a_load(env):
     assert vocab.state == "none"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="the vocabulary is the SQLite store's")
 def test_first_search_does_not_wait_and_sigterm_does_not_wait_for_the_load(tmp_path):
     """A server whose vocabulary load takes (at least) a minute: searches answer at once, right,
@@ -230,6 +231,7 @@ def test_a_long_fuzzy_walk_waits_for_the_load_and_searches_again(env, monkeypatc
         assert _search(store, kb, expr) == _expected(records, expr), expr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="the vocabulary is the SQLite store's")
 def test_sigterm_does_not_wait_for_a_search_waiting_for_the_load(tmp_path):
     """A fuzzy search that waits for the load (its walk ran past the budget) does not hold the

@@ -59,7 +59,9 @@ def test_create_with_too_many_tags(qconnect):
 
 @pytest.mark.parametrize("key", ["aws:reserved", "AWS:fine-actually", "bad key with spaces", "x" * 129])
 def test_tag_key_rules(qconnect, kb, key):
-    call = lambda: qconnect.tag_resource(resourceArn=kb["knowledgeBaseArn"], tags={key: "v"})
+    def call():
+        return qconnect.tag_resource(resourceArn=kb["knowledgeBaseArn"], tags={key: "v"})
+
     if key.startswith("AWS:"):
         call()  # the reserved prefix is lower-case 'aws:' only (pattern is case-sensitive)
         assert key in tags_of(qconnect, kb["knowledgeBaseArn"])

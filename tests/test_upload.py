@@ -11,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from import_support import http, s3_error_code, start, upload, wait_job
-from support import ServerProcess
+from qconnect_local.config import Settings
+from support import FakeClock, InProcessServer
 
 CSV = b"Name,Content\r\nhello,Hello there\r\n"
 
@@ -140,10 +141,14 @@ def test_upload_over_the_size_limit(qconnect, quick_responses_kb):
 
 
 @pytest.fixture(scope="module")
-def short_url_server(tmp_path_factory):
-    proc = ServerProcess("--url-ttl-cap", "1", "--upload-grace", "0").start()
-    yield proc
-    proc.stop()
+def short_url_server():
+    """URLs that live one second, on a server whose clock the test moves instead of sleeping."""
+    settings = Settings(in_memory=True, database_url=None)
+    settings.imports.url_ttl_cap_seconds = 1
+    settings.imports.upload_grace_seconds = 0
+    server = InProcessServer(settings, FakeClock(time.time()))
+    yield server
+    server.stop()
 
 
 def test_expired_upload_url_and_expired_upload(short_url_server):
@@ -154,7 +159,7 @@ def test_expired_upload_url_and_expired_upload(short_url_server):
     late = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/csv")
     in_time = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/csv")
     assert http("PUT", in_time["url"], CSV, in_time["headersToInclude"])[0] == 200
-    time.sleep(2.1)
+    short_url_server.clock.advance(2.1)
     status, _, body = http("PUT", late["url"], CSV, late["headersToInclude"])
     assert status == 403 and s3_error_code(body) == "AccessDenied"
     assert b"<Message>Request has expired</Message>" in body

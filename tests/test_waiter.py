@@ -11,7 +11,7 @@ from botocore.exceptions import WaiterError
 
 from qconnect_local import import_job_waiter, wait_for_import_job
 from qconnect_local.waiters import ImportJobFailed, ImportJobTimeout
-from support import ServerProcess
+from support import FakeClock, ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +79,10 @@ def test_failed_job_raises_with_the_reports_first_lines(manual_server, client) -
 
 def test_timeout_raises_with_the_last_state(client) -> None:
     kb_id, job_id = start_job(client, "Name,Content\nA,alpha\n")
-    started = time.monotonic()
+    clock = FakeClock()  # moved only by the waiter's own sleeps: no waiting, no wall-clock assert
     with pytest.raises(ImportJobTimeout) as timed_out:
-        wait_for_import_job(client, kb_id, job_id, timeout=0.6, poll_interval=0.1)
-    assert 0.5 < time.monotonic() - started < 5
+        wait_for_import_job(client, kb_id, job_id, timeout=0.6, poll_interval=0.1, clock=clock.time, sleep=clock.sleep)
+    assert clock.now == pytest.approx(0.6)  # it polled until the timeout, and not past it
     assert timed_out.value.job["status"] == "START_IN_PROGRESS"
 
 

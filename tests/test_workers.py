@@ -13,7 +13,7 @@ from import_support import csv_bytes, start, upload, wait_job
 from support import ServerProcess
 from team_support import WorkerProcess, needs_postgres, query
 
-pytestmark = needs_postgres
+pytestmark = [needs_postgres, pytest.mark.slow]  # kills and stops worker processes
 
 BIG = ["--max-quick-responses", "100000", "--max-upload-bytes", str(64 * 1024 * 1024)]
 
@@ -64,7 +64,7 @@ def test_no_worker_server_leaves_jobs_to_workers(database_url, data_dir):
 
 def test_a_worker_killed_mid_import_is_replaced_and_every_row_lands_once(database_url, data_dir):
     n = 30_000
-    server = ServerProcess("--no-worker", "--database-url", database_url, data_dir=data_dir, *BIG).start()
+    server = ServerProcess("--no-worker", "--database-url", database_url, *BIG, data_dir=data_dir).start()
     lease = ["--import-lease", "2"]
     first = WorkerProcess("--data-dir", str(data_dir), "--database-url", database_url, *BIG, *lease).start()
     second = None
@@ -103,7 +103,7 @@ def test_a_worker_killed_mid_import_is_replaced_and_every_row_lands_once(databas
 
 
 def test_a_stopped_worker_gives_its_job_back(database_url, data_dir):
-    server = ServerProcess("--no-worker", "--database-url", database_url, data_dir=data_dir, *BIG).start()
+    server = ServerProcess("--no-worker", "--database-url", database_url, *BIG, data_dir=data_dir).start()
     first = WorkerProcess("--data-dir", str(data_dir), "--database-url", database_url, *BIG).start()
     second = None
     try:

@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +84,12 @@ def _server_class():
         wait on background work: the search vocabulary's load)."""
 
         on_stop: Any = None
+        should_exit: bool
+        force_exit: bool
 
         @contextlib.contextmanager
-        def capture_signals(self):
-            def stop(signum, frame):
+        def capture_signals(self) -> Iterator[None]:
+            def stop(signum: int, frame: Any) -> None:
                 if self.should_exit:
                     self.force_exit = True
                 self.should_exit = True
@@ -108,11 +111,11 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from qconnect_local.protocol.limits import uvicorn_options
-    from qconnect_local.server import App
+    from qconnect_local.services import build_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        app = App(settings)
+        app = build_app(settings)
     except ConnectionError as exc:  # an unreachable PostgreSQL: one line, no traceback
         print(f"qconnect-local: {exc}", file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ from qconnect_local.hardening import HardeningSettings
 
 @dataclass
 class Quotas:
-    knowledge_bases: int = 10  # per account and region (reference §6)
+    knowledge_bases: int = 10  # per account and region
     quick_responses_per_knowledge_base: int = 1000
     tags_per_resource: int = 50
 
@@ -28,10 +28,10 @@ class Settings:
     max_request_bytes: int = 10 * 1024 * 1024  # API calls; uploads have their own limit
     quotas: Quotas = field(default_factory=Quotas)
     log_level: str = "warning"
-    imports: ImportSettings = field(default_factory=lambda: ImportSettings())  # issue 4
+    imports: ImportSettings = field(default_factory=lambda: ImportSettings())
     # A postgresql:// URL selects the PostgreSQL store (shared by several servers and workers).
     database_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_DATABASE_URL") or None)
-    # Running it for a team (issue 6): s3://bucket/prefix selects the S3 blob store; the import
+    # Running it for a team: s3://bucket/prefix selects the S3 blob store; the import
     # runner can be left to `qconnect-local worker` processes; a store shared by several
     # processes provides the URL-signing key they must all use.
     blob_url: str | None = field(default_factory=lambda: os.environ.get("QCONNECT_LOCAL_BLOB_URL") or None)
@@ -75,9 +75,9 @@ class Settings:
 
 @dataclass
 class ImportSettings:
-    """Uploads and import jobs (issue 4)."""
+    """Uploads and import jobs."""
 
-    # The service's per-document quota (reference §6); a bigger PUT gets 400 EntityTooLarge.
+    # The service's per-document quota; a bigger PUT gets 400 EntityTooLarge.
     max_upload_bytes: int = 5 * 1024 * 1024
     # async: jobs run in the background at once; manual: held in START_IN_PROGRESS until
     # POST /_qconnect/import-jobs/{id}/run.

@@ -23,24 +23,13 @@ log = logging.getLogger("qconnect_local.health")
 
 
 def _blob_store(app: Any) -> dict[str, Any]:
-    blobs = app.services.get("blobs")
-    if blobs is None:
-        return {"kind": None, "reachable": False}
-    ping = getattr(blobs, "ping", None)
-    kind = getattr(blobs, "kind", "local")
+    blobs = app.services.blobs
     try:
-        reachable = ping() if ping is not None else _first(blobs) is not None
+        reachable = blobs.ping()
     except Exception:  # any failure to answer is "not reachable", never a 500
         log.warning("blob store health check failed", exc_info=True)
         reachable = False
-    return {"kind": kind, "reachable": reachable}
-
-
-def _first(blobs: Any) -> list[str]:
-    """One key at most: proves the local blob directory can be listed."""
-    for key in blobs.keys():
-        return [key]
-    return []
+    return {"kind": blobs.kind, "reachable": reachable}
 
 
 def _import_queue(app: Any) -> dict[str, int] | None:

@@ -1,4 +1,4 @@
-"""Resource identity: IDs, ARNs and the 'ID or ARN' path labels (reference §8.1)."""
+"""Resource identity: IDs, ARNs and the 'ID or ARN' path labels (docs/behaviour.md)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,7 @@ def _make_ids() -> list[str]:
 def new_id() -> str:
     """A random (version 4) UUID, as `str(uuid.uuid4())` makes. The OS's random bytes are read
     for _BATCH ids at a time, per thread: os.urandom releases the GIL, and one call per id made an
-    import's checker thread queue for the GIL behind its writer thread on every row (~20% of its
-    time)."""
+    import's checker thread queue for the GIL behind its writer thread on every row."""
     made = getattr(_made, "ids", None)
     if not made:
         made = _made.ids = _make_ids()

@@ -16,6 +16,10 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qconnect_local.server import App
 
 log = logging.getLogger("qconnect_local.leftovers")
 
@@ -86,15 +90,12 @@ def sweep_shm(base: Path = SHM) -> int:
     return removed
 
 
-def install(app: object) -> None:
+def install(app: App) -> None:
     """At start-up: claims this in-memory server's tmpfs directories and removes dead ones'."""
-    settings = app.settings  # type: ignore[attr-defined]
-    if not settings.in_memory:
+    if not app.settings.in_memory:
         return
-    dirs = [Path(str(getattr(app.store, "database", ""))).parent]  # type: ignore[attr-defined]
-    blobs = app.services.get("blobs")  # type: ignore[attr-defined]
-    if blobs is not None and getattr(blobs, "temporary", False):
-        dirs.append(Path(blobs.root))
+    scratch = [app.store.scratch_directory(), app.services.blobs.scratch_directory()]
+    dirs = [Path(d) for d in scratch if d is not None]
     held = [hold_directory(d) for d in dirs if d.parent == SHM and d.name.startswith(SHM_PREFIX)]
 
     def release() -> None:
@@ -102,5 +103,5 @@ def install(app: object) -> None:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    app.shutdown_hooks.append(release)  # type: ignore[attr-defined]
+    app.shutdown_hooks.append(release)
     sweep_shm()

@@ -67,11 +67,11 @@ class _Backend:
 
     def __init__(self) -> None:
         from qconnect_local.config import Settings
-        from qconnect_local.server import App
+        from qconnect_local.services import build_app
 
         # Always the embedded in-memory store, whatever QCONNECT_LOCAL_DATABASE_URL says: a mock's
         # state is private to its process.
-        self.app = App(Settings(in_memory=True, database_url=None))
+        self.app = build_app(Settings(in_memory=True, database_url=None))
         self._loopback: Any = None
         self._loopback_lock = threading.Lock()
 

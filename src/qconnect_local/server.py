@@ -39,7 +39,8 @@ from qconnect_local.protocol.routing import Router
 from qconnect_local.protocol.serialization import JSON, serialize_error, serialize_output
 from qconnect_local.protocol.validation import validate
 from qconnect_local.public_urls import public_endpoint
-from qconnect_local.storage import Store, open_store
+from qconnect_local.services import Services, build_services
+from qconnect_local.storage import Store
 
 log = logging.getLogger("qconnect_local")
 
@@ -68,27 +69,26 @@ InternalHandler = Callable[[HttpRequest], Awaitable[None]]
 
 
 class App:
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None, services: Services | None = None) -> None:
         self.settings = settings
-        settings.prepare()
-        self.store = store or open_store(settings.database)
+        # Built by services.build_app in every way of running; `App(settings)` does the same.
+        self.services = services or build_services(settings, store)
+        self.store = self.services.store
         self.model = service_model()
         self.router = Router(self.model)
         self.started = time.time()
         self.lanes = Lanes(self.router, settings.hardening)  # reads never queue behind blocked writes
         self.executor = self.lanes.writes
-        # Shared services for operations (blob store, URL signer, ...), by name.
-        self.services: dict[str, Any] = {}
         self.internal_routes: list[tuple[str, re.Pattern[str], InternalHandler]] = []
-        self.reset_hooks: list[Callable[[], None]] = [self.store.reset]
-        self.shutdown_hooks: list[Callable[[], None]] = []
+        self.reset_hooks: list[Callable[[], None]] = [self.store.reset, self.services.reset]
+        self.shutdown_hooks: list[Callable[[], None]] = [self.services.stop]
         self._add_internal_routes()
-        shared_secret = self.store.shared_secret("url-signing-key")
-        if shared_secret is not None:  # every server and worker of a shared store signs alike
-            settings.shared_key = shared_secret
-        from qconnect_local.importing.endpoints import install as install_import_pipeline
+        from qconnect_local.importing.endpoints import add_routes as add_import_routes
 
-        install_import_pipeline(self)  # uploads, downloads, the import runner
+        add_import_routes(self)  # uploads, downloads, manual jobs, the routing-profile directory
+        self.services.seed_directory()
+        if settings.run_import_runner:  # `serve --no-worker` leaves jobs to `qconnect-local worker`
+            self.services.runner.start()
         from qconnect_local.leftovers import install as clean_leftovers
 
         clean_leftovers(self)  # tmpfs directories of killed in-memory servers

@@ -1,4 +1,4 @@
-"""Command-line options for running it for a team (issue 6): shared blob storage and where the
+"""Command-line options for running it for a team: shared blob storage and where the
 import runner runs. Kept here so cli.py needs only two calls, as for the import options."""
 
 from __future__ import annotations

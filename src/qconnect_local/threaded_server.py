@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -20,10 +21,13 @@ class ServerStartError(RuntimeError):
 
 
 class ThreadedServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.clock = clock  # start-up's deadline (tests pass one that records whether it was read)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -69,13 +73,15 @@ class ThreadedServer:
             sock.close()
 
     def _wait_started(self, timeout: float, sock: socket.socket) -> None:
-        deadline = time.monotonic() + timeout
+        deadline = self.clock() + timeout
+        thread = self._thread
+        assert thread is not None  # start() made it
         while not self._server.started:
-            if not self._thread.is_alive():
+            if not thread.is_alive():
                 raise ServerStartError(
                     f"qconnect-local server on {self.endpoint_url} stopped during start-up: {self._error!r}"
                 ) from self._error
-            if time.monotonic() > deadline:
+            if self.clock() > deadline:
                 self.stop()
                 raise ServerStartError(f"qconnect-local server on {self.endpoint_url} did not start in {timeout} s")
             time.sleep(0.005)

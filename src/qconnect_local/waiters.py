@@ -60,6 +60,7 @@ class ImportJobFailed(ImportJobError):
         if report_lines:
             message += ". Failed-record report:\n" + "\n".join(report_lines)
         super().__init__(message, job)
+        self.job: dict[str, Any] = job
         self.report_lines = report_lines
 
 
@@ -80,19 +81,22 @@ def wait_for_import_job(
     poll_interval: float = 0.2,
     max_poll_interval: float = 5.0,
     on_poll: Callable[[dict[str, Any], float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Polls GetImportJob until the job leaves START_IN_PROGRESS; see the module doc.
 
     Polling starts at `poll_interval` seconds and doubles up to `max_poll_interval`: quick for
     the local server, gentle on the real service's 10 TPS quota. `on_poll(job, elapsed)` is
-    called after each poll (the CLI draws its progress display with it).
+    called after each poll (the CLI draws its progress display with it). `clock` and `sleep`
+    are for tests that run the waiter on a fake clock.
     """
-    started = time.monotonic()
+    started = clock()
     deadline = started + timeout
     interval = poll_interval
     while True:
         job = client.get_import_job(knowledgeBaseId=knowledge_base_id, importJobId=import_job_id)["importJob"]
-        now = time.monotonic()
+        now = clock()
         if on_poll is not None:
             on_poll(job, now - started)
         status = job.get("status")
@@ -102,7 +106,7 @@ def wait_for_import_job(
             raise ImportJobFailed(job, report_head(job))
         if now >= deadline:
             raise ImportJobTimeout(f"Import job {import_job_id} is still {status} after {timeout:g} s", job)
-        time.sleep(min(interval, max(0.0, deadline - now)))
+        sleep(min(interval, max(0.0, deadline - now)))
         interval = min(interval * 2, max_poll_interval)
 
 

@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qconnect_local.blobs import open_blob_store
 from qconnect_local.importing import options as import_options
-from qconnect_local.importing.routing_profiles import AWS, AmazonConnectDirectory, LocalDirectory
 from qconnect_local.importing.runner import IDLE_POLL_SECONDS, ImportRunner
+from qconnect_local.services import build_services
 from qconnect_local.storage import open_store
 from qconnect_local.team import add_arguments as add_team_arguments
 
@@ -116,19 +115,12 @@ class WorkerRunner(ImportRunner):
 
 def run(settings: Any) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings.prepare()
     try:
-        store = open_store(settings.database)
+        services = build_services(settings, runner_class=WorkerRunner)
     except ConnectionError as exc:
         print(f"qconnect-local worker: {exc}", file=sys.stderr)
         return 1
-    shared_secret = store.shared_secret("url-signing-key")
-    if shared_secret is not None:
-        settings.shared_key = shared_secret
-    blobs = open_blob_store(settings)
-    source = settings.imports.connect_directory
-    directory = AmazonConnectDirectory() if source == AWS else LocalDirectory(store)
-    runner = WorkerRunner(store, blobs, settings, directory, {"blobs": blobs, "connect_directory": directory})
+    store, runner = services.store, services.runner
 
     stopping = threading.Event()
 
@@ -145,6 +137,6 @@ def run(settings: Any) -> int:
     while not stopping.wait(1.0):
         pass
     runner.stop(timeout=STOP_TIMEOUT_SECONDS)
-    blobs.close()
+    services.blobs.close()
     store.close()
     return 0

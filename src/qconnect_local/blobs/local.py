@@ -2,6 +2,8 @@
 
 Writes go to a temporary file beside the target and are renamed over it on commit, so a reader
 never sees half a file, and a reader that already opened the old file keeps reading it whole.
+Clients reach the files through this server's `/_qconnect/` endpoints, with URLs signed by the
+store's `UrlSigner`.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from qconnect_local.blobs.common import BlobNotFound
+from qconnect_local.blobs.common import BlobNotFound, Link
+from qconnect_local.blobs.signed_urls import UrlSigner
 from qconnect_local.leftovers import sweep_tmp_files
+
+if TYPE_CHECKING:
+    from qconnect_local.config import Settings
 
 _KEY_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 _TMP_PREFIX = ".tmp-"
@@ -51,19 +57,22 @@ class _FileWriter:
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path, temporary: bool = False) -> None:
+    kind = "local"
+
+    def __init__(self, root: Path, signer: UrlSigner, temporary: bool = False) -> None:
         self.root = root
+        self.signer = signer
         self.temporary = temporary
         self.root.mkdir(parents=True, exist_ok=True)
         sweep_tmp_files(self.root)  # half-written files of killed processes
 
     @classmethod
-    def for_settings(cls, settings) -> LocalBlobStore:  # noqa: ANN001
+    def for_settings(cls, settings: Settings, signer: UrlSigner) -> LocalBlobStore:
         if not settings.in_memory:
-            return cls(Path(settings.data_dir) / "blobs")
+            return cls(Path(settings.data_dir) / "blobs", signer)
         shm = "/dev/shm"
         base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-        return cls(Path(tempfile.mkdtemp(prefix="qconnect-local-blobs-", dir=base)), temporary=True)
+        return cls(Path(tempfile.mkdtemp(prefix="qconnect-local-blobs-", dir=base)), signer, temporary=True)
 
     def _path(self, key: str) -> Path:
         # Keys come from our own code, but a wrong one must never escape the root.
@@ -113,6 +122,26 @@ class LocalBlobStore:
             else:
                 child.unlink(missing_ok=True)
 
+    def scratch_directory(self) -> str | None:
+        return str(self.root) if self.temporary else None
+
     def close(self) -> None:
         if self.temporary:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def ping(self) -> bool:
+        """The directory can be listed."""
+        for _ in self.keys():
+            break
+        return True
+
+    # -- URLs: this server's own endpoints, signed -------------------------------------------
+
+    def upload_url(self, key: str, content_type: str, link: Link) -> str:
+        return self.signer.sign("PUT", link.endpoint, link.path, link.expires, {"content-type": content_type})
+
+    def download_url(self, key: str, link: Link) -> str:
+        return self.signer.sign("GET", link.endpoint, link.path, link.expires)
+
+    def direct_upload(self, key: str) -> tuple[int, str] | None:
+        return None  # every upload goes through the PUT endpoint, which records it

@@ -9,8 +9,9 @@ moto, ...), and then path-style addressing is used, which every such server unde
   `commit()` with boto3's transfer manager (multipart for big files). An S3 PUT is atomic, so a
   reader never sees half a blob, as with the local store.
 - `open()` streams the object's body; nothing is read whole into memory.
-- `presigned_put` / `presigned_get` give real S3 presigned URLs, so clients upload and download
-  straight from the bucket, as they do with the real service.
+- `upload_url` / `download_url` are real S3 presigned URLs, so clients upload and download
+  straight from the bucket, as they do with the real service; such an upload reaches no server,
+  so `direct_upload` looks for it in the bucket.
 """
 
 from __future__ import annotations
@@ -22,13 +23,9 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from qconnect_local.blobs.common import CHUNK_SIZE, BlobNotFound
+from qconnect_local.blobs.common import CHUNK_SIZE, BlobNotFound, Link
 
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024
-
-
-def is_s3_url(value: str | None) -> bool:
-    return bool(value) and value.startswith("s3://")  # type: ignore[union-attr]
 
 
 class _S3Writer:
@@ -119,7 +116,7 @@ class S3BlobStore:
             response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
         except self.client.exceptions.NoSuchKey:
             raise BlobNotFound(key) from None
-        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=CHUNK_SIZE)  # type: ignore[return-value]
+        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=CHUNK_SIZE)
 
     def size(self, key: str) -> int | None:
         found = self.stat(key)
@@ -160,7 +157,19 @@ class S3BlobStore:
     def close(self) -> None:
         pass
 
-    # -- beyond the interface: presigned URLs and health --------------------------------------
+    def scratch_directory(self) -> str | None:
+        return None  # the bucket outlives the server
+
+    # -- URLs: S3 presigned, straight to the bucket --------------------------------------------
+
+    def upload_url(self, key: str, content_type: str, link: Link) -> str:
+        return self.presigned_put(key, content_type, link.lifetime)
+
+    def download_url(self, key: str, link: Link) -> str:
+        return self.presigned_get(key, link.lifetime)
+
+    def direct_upload(self, key: str) -> tuple[int, str] | None:
+        return self.stat(key)
 
     def presigned_put(self, key: str, content_type: str, expires_in: int) -> str:
         """A URL the client PUTs the file to, with `Content-Type: content_type`."""
@@ -206,52 +215,6 @@ class S3BlobStore:
 
     def _delete_batch(self, batch: list[dict[str, str]]) -> None:
         self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
-
-
-# -- what the operations ask of an S3 blob store -----------------------------------------------
-
-
-def presigned_upload_url(ctx: Any, upload_id: str, content_type: str, lifetime: int) -> str | None:
-    """StartContentUpload's URL when blobs live in S3: a real S3 presigned PUT, so the client
-    uploads straight to the bucket (None with the local blob store)."""
-    blobs = ctx.services.get("blobs")
-    if not isinstance(blobs, S3BlobStore):
-        return None
-    return blobs.presigned_put(f"uploads/{upload_id}", content_type, lifetime)
-
-
-def presigned_download_url(ctx: Any, key: str, lifetime: int) -> str | None:
-    """GetImportJob's `url` / `failedRecordReport` when blobs live in S3 (None otherwise)."""
-    blobs = ctx.services.get("blobs")
-    if not isinstance(blobs, S3BlobStore):
-        return None
-    return blobs.presigned_get(key, lifetime)
-
-
-def adopt_direct_upload(session: Any, ctx: Any, upload: dict[str, Any]) -> bool:
-    """An upload PUT straight to the bucket reached no server, so nothing marked it uploaded:
-    look in the bucket and mark it now. False when there is no file (or no S3).
-
-    A presigned PUT cannot limit the size of what is sent, so the upload limit is checked here:
-    an oversized file is refused with a ValidationException naming both sizes [I].
-    """
-    from qconnect_local.errors import ValidationException
-
-    blobs = ctx.services.get("blobs")
-    if not isinstance(blobs, S3BlobStore):
-        return False
-    found = blobs.stat(f"uploads/{upload['uploadId']}")
-    if found is None:
-        return False
-    size, etag = found
-    limit = ctx.settings.imports.max_upload_bytes
-    if size > limit:
-        raise ValidationException(
-            f"The uploaded file is {size} bytes, larger than the limit of {limit} bytes for one upload"
-        )
-    session.mark_uploaded(upload["uploadId"], size, etag, ctx.now())
-    upload.update(uploaded=ctx.now(), size=size, etag=etag)
-    return True
 
 
 def _status(exc: Any) -> int | None:

@@ -6,8 +6,7 @@ input), `importing.rules.QuickResponseRules` (the API's validator + `prepare_qui
 `importing.job.RowChecker` (uniqueness of name and shortcut key, quota, and the messages), and
 `importing.report.ReportWriter` (the failed-record report's layout).
 
-Speed (a 1,000,000-row file in well under 15 s, where the full per-row pipeline costs ~16 µs a row
-on one thread, and more beside an import's writer). A row's outcome under those rules depends on
+Speed (the goal and figures are in docs/performance.md): a row's outcome under those rules depends on
 its free-text cells (Name, Content, Description, Shortcut key) only through whether each is empty,
 the `<*Required field>` marker, within its member's length bounds or outside them: those members
 are plain strings whose only constraints in the service model are min/max length (checked at
@@ -32,7 +31,10 @@ import types
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
+
+if TYPE_CHECKING:
+    from qconnect_local.storage import Store
 
 KB_ID = "00000000-0000-4000-8000-000000000000"  # a stand-in: the file is checked for no particular KB
 ACCOUNT, REGION = "000000000000", "us-east-1"
@@ -138,7 +140,7 @@ class Validator:
             account_id=ACCOUNT,
             region=REGION,
             caller_arn=f"arn:aws:iam::{ACCOUNT}:root",
-            store=None,
+            store=cast("Store", None),  # the rules run offline never touch the store
             settings=settings,
             request_id="validate",
         )
@@ -173,8 +175,7 @@ class Validator:
         configuration = {"connectConfiguration": {"instanceId": self.instance_id}} if self.instance_id else {}
         job = {"externalSourceConfiguration": {"configuration": configuration}} if configuration else {}
         fake = types.SimpleNamespace(job=job, _profiles=None, directory=directory, account=ACCOUNT, region=REGION)
-        resolve = getattr(JobProcessor, "resolve_routing_profiles", None) or JobProcessor._resolve_routing_profiles
-        return lambda names: resolve(fake, names)  # type: ignore[arg-type]
+        return lambda names: JobProcessor.resolve_routing_profiles(fake, names)  # type: ignore[arg-type]
 
     # -- the file ------------------------------------------------------------------------------
 
@@ -252,6 +253,7 @@ class Validator:
                 prepare, ctx, kb = self.rules.real.prepare, self.ctx, self.kb
                 signature_of = self._signature_function(header)
                 name_at = header.index_of("Name")
+                assert name_at is not None  # parse_header refuses a header without Name
                 shortcut_at = header.index_of("Shortcut key")
                 width = len(header.cells)
                 padding = [""] * width
@@ -391,16 +393,13 @@ class Chunk:
 
         if self.start == 0 and self.end is None:
             return open(path, "rb")
-        return io.BufferedReader(_Slice(path, self.header, self.start, self.end), 1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(_Slice(path, self.header, self.start, self.end), 1 << 20)  # type: ignore[type-var]
 
 
 class _Slice:
     """A readable raw stream: `prefix`, then the bytes [start, end) of a file (no copy in memory)."""
 
     def __init__(self, path: str, prefix: bytes, start: int, end: int | None) -> None:
-        import io
-
-        self._raw = io.RawIOBase()
         self.file = open(path, "rb")
         self.file.seek(start)
         self.prefix = memoryview(prefix)

@@ -1,11 +1,11 @@
-"""The CSV format of a quick-response import (reference §5.3; README section "csv").
+"""The CSV format of a quick-response import (docs/import.md).
 
 Each data row becomes the input of CreateQuickResponse. This module knows only the file format:
 the header set and its aliases, how a row's cells map to input members, and what makes a file
 unusable. Whether a row's input is acceptable is decided by CreateQuickResponse's own rules,
 elsewhere.
 
-Choices where AWS documents nothing (all [I]):
+Choices where AWS documents nothing (docs/behaviour.md):
 - Headers are matched case-insensitively, ignoring spaces, `_` and `-`, so `Shortcut key`,
   `shortcutKey` and `SHORTCUT_KEY` are one column; each column has the aliases listed in COLUMNS.
 - A column named `Error` is ignored, so a failed-record report can be fixed and imported again.
@@ -34,11 +34,8 @@ REQUIRED_MARKER = "<*Required field>"
 ERROR_COLUMN = "Error"
 CONTENT_TYPE_PLAIN = "application/x.quickresponse;format=plain"
 CONTENT_TYPE_MARKDOWN = "application/x.quickresponse;format=markdown"
-# Bytes the file is read in (TextIOWrapper's default is 8 KiB). Why bigger: every read gives up
-# the GIL for its system call, and each time it did, the import's writer thread, which was
-# waiting for the GIL, started its 0.5 ms wait over (CPython asks the holder to let go only after
-# a whole wait without a hand-over). At 8 KiB (~20 rows, ~0.6 ms of checking) the writer
-# waited for the GIL most of the time: a million-row import took ~47 s; at 256 KiB ~27 s.
+# Bytes the file is read in (TextIOWrapper's default is 8 KiB): every read gives up the GIL for
+# its system call, which restarts the wait of the import's writer thread (docs/performance.md).
 READ_CHUNK_BYTES = 256 * 1024
 # The csv module refuses a cell over 128 KiB as a broken file; a big cell is a row's problem (the
 # upload limit bounds the size anyway).
@@ -169,7 +166,8 @@ def read_rows(stream: BinaryIO) -> tuple[Header, Iterator[Row]]:
     iterating (not UTF-8, broken CSV).
     """
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
-    text._CHUNK_SIZE = READ_CHUNK_BYTES  # see READ_CHUNK_BYTES
+    # CPython reads _CHUNK_SIZE bytes at a time and offers no public way to change it.
+    text._CHUNK_SIZE = READ_CHUNK_BYTES  # type: ignore[attr-defined]  # see READ_CHUNK_BYTES
     # strict: a stray quote is an error, not silently glued into the cell.
     raw: list[str] = []
     reader = csv.reader(_remembered(text, raw), strict=True)
@@ -239,7 +237,7 @@ class RowMapper:
         # The common row (every cell there, no marker) in one loop without a call per cell:
         # (cell index, member, how) in header order, so members are added in the same order.
         plain = {"Shortcut key": "shortcutKey", "Description": "description", "Language": "language"}
-        self._plan = [
+        self._plan: list[tuple[int, str, Any]] = [
             (i, "name", _AS_IS)
             if name == "Name"
             else (i, "content", _WRAPPED)

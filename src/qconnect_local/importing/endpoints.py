@@ -1,4 +1,4 @@
-"""The import pipeline's HTTP endpoints under `/_qconnect/`, and its wiring into the App.
+"""The import pipeline's HTTP endpoints under `/_qconnect/`.
 
 | endpoint | what it does |
 |---|---|
@@ -12,6 +12,7 @@ The signed URLs behave like S3 presigned URLs: 403 with an S3 XML error (`Access
 "Request has expired", `SignatureDoesNotMatch`) when expired, tampered with or sent without a
 signed header; 400 `EntityTooLarge` past the upload limit; 200 with an `ETag` (the body's MD5)
 on success. A second PUT before expiry replaces the file. Bodies stream to blob storage.
+The handlers speak HTTP only: what they read or change in the store goes through operations.
 """
 
 from __future__ import annotations
@@ -20,22 +21,19 @@ import asyncio
 import functools
 import hashlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 import orjson
 
-from qconnect_local.blobs import BlobNotFound, iter_chunks, open_blob_store
-from qconnect_local.blobs.signed_urls import SignatureProblem, UrlSigner
-from qconnect_local.importing.routing_profiles import (
-    AWS,
-    AmazonConnectDirectory,
-    LocalDirectory,
-    load_directory_file,
-    parse_instance,
-)
-from qconnect_local.importing.runner import ImportRunner
+from qconnect_local.blobs import BlobNotFound, iter_chunks
+from qconnect_local.blobs.signed_urls import SignatureProblem
+from qconnect_local.importing.routing_profiles import parse_instance
+from qconnect_local.operations import import_jobs, routing_profiles, uploads
 from qconnect_local.public_urls import signing_host
+
+if TYPE_CHECKING:
+    from qconnect_local.server import App
 
 UUIDISH = r"[A-Za-z0-9-]{1,128}"
 # How much of an over-limit body is read and dropped so the client sees the error response
@@ -44,17 +42,9 @@ _DRAIN_LIMIT = 64 * 1024 * 1024
 _WRITE_BATCH = 1024 * 1024
 
 
-def install(app: Any) -> None:
-    """Adds blob storage, the URL signer, the routing-profile directory and the import runner to
-    `app.services`, registers the endpoints, and hooks reset and shutdown."""
-    settings = app.settings
-    blobs = open_blob_store(settings)
-    signer = UrlSigner(settings.secret_key())
-    source = settings.imports.connect_directory
-    directory = AmazonConnectDirectory() if source == AWS else LocalDirectory(app.store)
-    runner = ImportRunner(app.store, blobs, settings, directory, app.services)
-    app.services.update(blobs=blobs, url_signer=signer, connect_directory=directory, import_runner=runner)
-    endpoints = Endpoints(app, blobs, signer, runner)
+def add_routes(app: App) -> None:
+    """Registers the endpoints on the App (they use `app.services`)."""
+    endpoints = Endpoints(app)
     app.add_internal_route("PUT", rf"/_qconnect/uploads/(?P<upload_id>{UUIDISH})", endpoints.put_upload)
     app.add_internal_route("GET", rf"/_qconnect/uploads/(?P<upload_id>{UUIDISH})", endpoints.get_upload)
     app.add_internal_route(
@@ -65,19 +55,6 @@ def install(app: Any) -> None:
     app.add_internal_route("PUT", instance_route, endpoints.put_routing_profiles)
     app.add_internal_route("GET", instance_route, endpoints.get_routing_profiles)
     app.add_internal_route("DELETE", instance_route, endpoints.delete_routing_profiles)
-
-    def seed_directory() -> None:
-        if source and source != AWS:
-            instances = load_directory_file(source, settings.account_id, settings.region)
-            with app.store.write() as session:
-                for instance_id, profiles in instances.items():
-                    session.replace_routing_profiles(instance_id, profiles)
-
-    seed_directory()
-    app.reset_hooks.extend([blobs.clear, seed_directory])
-    app.shutdown_hooks.extend([runner.stop, blobs.close])
-    if settings.run_import_runner:  # `serve --no-worker` leaves jobs to `qconnect-local worker`
-        runner.start()
 
 
 # -- responses ----------------------------------------------------------------------------
@@ -147,19 +124,21 @@ async def _read_json(req: Any) -> Any:
 
 
 class Endpoints:
-    def __init__(self, app: Any, blobs: Any, signer: UrlSigner, runner: ImportRunner) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
-        self.blobs = blobs
-        self.signer = signer
-        self.runner = runner
-        lanes = getattr(app, "lanes", None)  # downloads and lookups never queue behind blocked writes
-        self._read = functools.partial(app.run_sync, executor=lanes.reads) if lanes is not None else app.run_sync
+        self.store = app.store
+        self.blobs = app.services.blobs
+        self.signer = app.services.signer
+        self.runner = app.services.runner
+        self.clock = app.services.clock
+        # Downloads and lookups never queue behind blocked writes.
+        self._read = functools.partial(app.run_sync, executor=app.lanes.reads)
 
     async def _signature_ok(self, req: Any) -> bool:
         """Checks the signed URL; when it fails, answers with S3's XML error and returns False."""
         try:
             host = signing_host(self.app.settings, req.headers)
-            self.signer.verify(req.method, host, req.path, req.query, req.headers, time.time())
+            self.signer.verify(req.method, host, req.path, req.query, req.headers, self.clock())
         except SignatureProblem as problem:
             await _xml_error(req, problem.status, problem.code, problem.message)
             return False
@@ -171,7 +150,7 @@ class Endpoints:
         upload_id = req.match["upload_id"]
         if not await self._signature_ok(req):
             return
-        upload = await self.app.run_sync(self._get_upload, upload_id)
+        upload = await self.app.run_sync(uploads.get_upload_by_id, self.store, upload_id)
         if upload is None:
             await _xml_error(
                 req, 404, "NoSuchUpload", "The upload does not exist (its knowledge base may have been deleted)"
@@ -189,7 +168,7 @@ class Endpoints:
                 MaxSizeAllowed=limit,
             )
             return
-        stored = await self._receive_into_blob(req, f"uploads/{upload_id}", limit)
+        stored = await self._receive_into_blob(req, uploads.upload_key(upload_id), limit)
         if stored is None:
             await _xml_error(
                 req,
@@ -200,16 +179,8 @@ class Endpoints:
             )
             return
         size, etag = stored
-        await self.app.run_sync(self._mark_uploaded, upload_id, size, etag)
+        await self.app.run_sync(uploads.mark_uploaded, self.store, upload_id, size, etag)
         await _respond(req, 200, b"", None, {"etag": f'"{etag}"'})
-
-    def _get_upload(self, upload_id: str) -> dict[str, Any] | None:
-        with self.app.store.read() as session:
-            return session.get_upload_by_id(upload_id)
-
-    def _mark_uploaded(self, upload_id: str, size: int, etag: str) -> None:
-        with self.app.store.write() as session:
-            session.mark_uploaded(upload_id, size, etag, time.time())
 
     async def _receive_into_blob(self, req: Any, key: str, limit: int) -> tuple[int, str] | None:
         """Streams the body into the blob (file writes off the event loop, in 1 MiB batches);
@@ -249,9 +220,9 @@ class Endpoints:
         upload_id = req.match["upload_id"]
         if not await self._signature_ok(req):
             return
-        upload = await self._read(self._get_upload, upload_id)
+        upload = await self._read(uploads.get_upload_by_id, self.store, upload_id)
         content_type = (upload or {}).get("contentType") or "application/octet-stream"
-        await self._send_blob(req, f"uploads/{upload_id}", content_type, (upload or {}).get("etag"))
+        await self._send_blob(req, uploads.upload_key(upload_id), content_type, (upload or {}).get("etag"))
 
     async def get_report(self, req: Any) -> None:
         job_id = req.match["job_id"]
@@ -295,12 +266,10 @@ class Endpoints:
     # -- manual mode ------------------------------------------------------------------------
 
     def _get_job(self, job_id: str) -> dict[str, Any] | None:
-        with self.app.store.read() as session:
-            return session.get_import_job_by_id(job_id)
+        return import_jobs.get_import_job_by_id(self.store, job_id)
 
     def _release(self, job_id: str) -> bool:
-        with self.app.store.write() as session:
-            return session.release_import_job(job_id)
+        return import_jobs.release_import_job(self.store, job_id)
 
     async def run_job(self, req: Any) -> None:
         job_id = req.match["job_id"]
@@ -343,21 +312,13 @@ class Endpoints:
             await _json(req, 400, {"message": f"Invalid routing-profile list: {exc}"})
             return
 
-        def save() -> None:
-            with self.app.store.write() as session:
-                session.replace_routing_profiles(instance_id, profiles)
-
-        await self.app.run_sync(save)
+        await self.app.run_sync(routing_profiles.replace_routing_profiles, self.store, instance_id, profiles)
         await _json(req, 200, _instance_body(instance_id, profiles))
 
     async def get_routing_profiles(self, req: Any) -> None:
         instance_id = req.match["instance_id"]
 
-        def load() -> dict[str, str] | None:
-            with self.app.store.read() as session:
-                return session.routing_profiles(instance_id)
-
-        profiles = await self._read(load)
+        profiles = await self._read(routing_profiles.routing_profiles, self.store, instance_id)
         if profiles is None:
             await _json(req, 404, {"message": f"Amazon Connect instance '{instance_id}' is not in the directory"})
             return
@@ -366,11 +327,7 @@ class Endpoints:
     async def delete_routing_profiles(self, req: Any) -> None:
         instance_id = req.match["instance_id"]
 
-        def delete() -> bool:
-            with self.app.store.write() as session:
-                return session.delete_routing_profiles(instance_id)
-
-        if not await self.app.run_sync(delete):
+        if not await self.app.run_sync(routing_profiles.delete_routing_profiles, self.store, instance_id):
             await _json(req, 404, {"message": f"Amazon Connect instance '{instance_id}' is not in the directory"})
             return
         await _respond(req, 204, b"", None)

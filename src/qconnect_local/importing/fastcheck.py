@@ -1,8 +1,9 @@
 """A fast yes/no version of `protocol.validation.validate` for one input shape.
 
 The import checks every row against CreateQuickResponse's input shape. The API's validator
-walks the botocore shape and builds messages, ~18 µs a row; this compiles the same constraints
-once into closures that only answer "would validate() find nothing wrong?" (~3 µs). A row it
+walks the botocore shape and builds messages; this compiles the same constraints once into
+closures that only answer "would validate() find nothing wrong?", several times faster
+(docs/performance.md). A row it
 passes cannot fail validate(); a row it refuses is handed to validate() itself, so every message
 a user sees is still the API's own. Keep the two in step: tests/test_import_format.py checks them
 against each other on generated rows.

@@ -15,15 +15,13 @@ Two threads work on a job at once, on the machine's two cores:
 
 Why one transaction from the start rather than "check first, then land": landing the rows is
 dominated by SQLite's index and full-text work, so the write lock would be held nearly as long
-either way, while overlapping the two halves the job's time. At a million rows the two halves
-take about as long; below that the checker is the slower half (the job logs how long each side
+either way, while overlapping the two halves the job's time (the job logs how long each side
 waited for the other). Memory stays flat: the queue holds a few batches, and the only per-row
-state is the set of names and shortcut keys (a compact `KeySet`, ~50 bytes a key). Because the
-names and shortcut keys are read inside the same transaction, nothing can slip in between check
-and insert. API reads go on meanwhile (WAL); API writes wait for the job to land (about half a
-minute for a million rows).
+state is the set of names and shortcut keys (a compact `KeySet`). Because the names and shortcut
+keys are read inside the same transaction, nothing can slip in between check and insert. API
+reads go on meanwhile (WAL); API writes wait for the job to land.
 
-Status (project decision, reference §5.3): COMPLETE when every row was imported; FAILED when the
+Status (a choice, docs/behaviour.md): COMPLETE when every row was imported; FAILED when the
 file could not be used (nothing imported) or when at least one row failed (the good rows are
 imported all the same, and the report lists every failed row).
 """
@@ -38,16 +36,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from qconnect_local.blobs import BlobNotFound, BlobStore, BlobWriter
+from qconnect_local.blobs import BlobNotFound, BlobWriter
 from qconnect_local.errors import ServiceError
 from qconnect_local.importing.csv_format import FileProblem, RowMapper, RowProblem, read_rows
 from qconnect_local.importing.keyset import KeySet
 from qconnect_local.importing.report import ReportWriter, report_key, write_file_problem
-from qconnect_local.importing.routing_profiles import DirectoryError, RoutingProfileDirectory
-from qconnect_local.operations.context import RequestContext
-from qconnect_local.storage.base import Session, Store
+from qconnect_local.importing.routing_profiles import DirectoryError
+from qconnect_local.operations.context import RequestContext, wall_clock
+from qconnect_local.storage.base import Session
+
+if TYPE_CHECKING:
+    from qconnect_local.services import Services
 
 log = logging.getLogger("qconnect_local.importing")
 
@@ -141,14 +142,10 @@ def quick_gil_handoff() -> Iterator[None]:
     """Lowers the interpreter's GIL switch interval (process-wide) while at least one import runs.
 
     Why: the writer thread gives up the GIL for each statement it runs in the database and needs
-    it back afterwards, while the checking thread runs Python without pause. With the default
-    5 ms interval the writer waited up to 5 ms for the GIL after every statement, and both
-    cores idled ~22% of a million-row SQLite import; at 0.5 ms that import took ~52 s instead
-    of ~69 s (bench/import.py). A lower interval costs a little more switching while several
-    threads want the GIL, so the default comes back when the last import ends. Measured again
-    once the checker stopped resetting the writer's wait with its small reads (see
-    csv_format.READ_CHUNK_BYTES), a million rows through a server: 31.4 s at 5 ms, 27.7 s at
-    0.5 ms, 26.7 s at 0.2 ms."""
+    it back afterwards, while the checking thread runs Python without pause; with the default
+    5 ms interval the writer waits up to 5 ms after every statement (docs/performance.md). A
+    lower interval costs a little more switching while several threads want the GIL, so the
+    default comes back when the last import ends."""
     global _handoff_users, _handoff_saved
     with _handoff_lock:
         if _handoff_users == 0:
@@ -270,20 +267,16 @@ class JobProcessor:
     def __init__(
         self,
         job: dict[str, Any],
-        store: Store,
-        blobs: BlobStore,
-        directory: RoutingProfileDirectory,
-        settings: Any,
-        services: dict[str, Any],
+        services: Services,
         rules: Any,
         check_stop: Callable[[], None],
         owner: str,
     ) -> None:
         self.job = job
-        self.store = store
-        self.blobs = blobs
-        self.directory = directory
-        self.settings = settings
+        self.store = store = services.store
+        self.blobs = services.blobs
+        self.directory = services.directory
+        self.settings = settings = services.settings
         self.rules = rules
         self.check_stop = check_stop
         self.owner = owner
@@ -319,7 +312,7 @@ class JobProcessor:
         with self.store.write() as session:
             # Touching the job's row inside this transaction also locks it (PostgreSQL), so no
             # other worker can claim the job until it has landed, however long that takes.
-            if not session.renew_import_job_lease(self.job_id, self.owner, RequestContext.now() + lease):
+            if not session.renew_import_job_lease(self.job_id, self.owner, wall_clock() + lease):
                 raise LostLease(self.job_id)
             kb = session.get_knowledge_base(self.account, self.region, self.kb_id)
             if kb is None:
@@ -348,7 +341,7 @@ class JobProcessor:
                 imported = loader.finish()
             finished = time.perf_counter()
             failed = checker.failed
-            now = RequestContext.now()
+            now = wall_clock()  # the runner works on real time, as its leases do
             if imported:
                 session.touch_knowledge_base_content(self.account, self.region, self.kb_id, now)
             status = "FAILED" if failed else "COMPLETE"
@@ -426,6 +419,6 @@ class JobProcessor:
             with self.store.write() as session:
                 self._still_ours(session)
                 out.commit()
-                if not session.finish_import_job(self.job_id, self.owner, "FAILED", key, RequestContext.now()):
+                if not session.finish_import_job(self.job_id, self.owner, "FAILED", key, wall_clock()):
                     raise LostLease(self.job_id)
         return Outcome("FAILED", 0, 0, key)

@@ -1,12 +1,12 @@
 """A compact set of strings for the import's uniqueness checks (names and shortcut keys).
 
 An import holds every name and shortcut key of the knowledge base and of the file's good rows
-until it lands. As Python sets of str that is ~110 bytes an entry: ~210 MB for a million rows,
-most of the import's memory budget (300 MB). `KeySet` answers the same two questions (`in`,
-`add`) exactly, in ~35 bytes an entry: open addressing over two arrays of 32-bit numbers (31
-bits of each key's hash, and where its UTF-8 bytes start in one shared bytearray, which
-therefore holds at most 4 GiB of keys). A hash hit compares the stored bytes, so two different
-keys are never taken for one another. ~1 us an operation more than a set.
+until it lands; as Python sets of str that is most of the import's memory budget (figures in
+docs/performance.md). `KeySet` answers the same two questions (`in`, `add`) exactly, in a third
+of the memory: open addressing over two arrays of 32-bit numbers (31 bits of each key's hash,
+and where its UTF-8 bytes start in one shared bytearray, which therefore holds at most 4 GiB of
+keys). A hash hit compares the stored bytes, so two different keys are never taken for one
+another.
 
 The import asks "is it free?" and then takes it: `vacancy` probes once and returns the slot
 that `fill` then writes (no second hash and probe), and a size hint (`expected`, from the
@@ -92,7 +92,7 @@ class KeySet:
         old_hashes, old_offsets = self._hashes, self._offsets
         self._allocate((self._mask + 1) * 2)
         hashes, offsets, mask = self._hashes, self._offsets, self._mask
-        for h, offset in zip(old_hashes, old_offsets):
+        for h, offset in zip(old_hashes, old_offsets, strict=True):
             if offset != _EMPTY:
                 i = h & mask
                 while offsets[i] != _EMPTY:

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Protocol
 
-from qconnect_local.blobs import BlobWriter
 from qconnect_local.importing.csv_format import ERROR_COLUMN, Header, Row, _key
 
 _FLUSH_AT = 256 * 1024
+
+
+class ByteSink(Protocol):
+    """Where a report goes: a blob writer (import jobs) or a file (`validate --report`)."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 def report_key(job_id: str) -> str:
@@ -24,7 +30,7 @@ def report_key(job_id: str) -> str:
 class ReportWriter:
     """Streams report rows into a blob writer (the caller commits it)."""
 
-    def __init__(self, out: BlobWriter) -> None:
+    def __init__(self, out: ByteSink) -> None:
         self.out = out
         self.buffer = io.StringIO()
         self.csv = csv.writer(self.buffer)
@@ -56,7 +62,7 @@ class ReportWriter:
         self.csv = csv.writer(self.buffer)
 
 
-def write_file_problem(out: BlobWriter, message: str) -> None:
+def write_file_problem(out: ByteSink, message: str) -> None:
     """The report of a file that could not be used at all: one `Error` column, one row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -30,6 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from qconnect_local.operations.routing_profiles import routing_profiles
 from qconnect_local.storage.base import Store
 
 AWS = "aws"
@@ -106,8 +107,7 @@ class LocalDirectory:
         self.store = store
 
     def profiles(self, account: str, region: str, instance_id: str) -> dict[str, str]:
-        with self.store.read() as session:
-            found = session.routing_profiles(instance_id)
+        found = routing_profiles(self.store, instance_id)
         if found is not None:
             # An instance belongs to the account in its profiles' ARNs: another account's import
             # can neither use nor probe it (the table is keyed by instance id alone).

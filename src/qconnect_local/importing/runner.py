@@ -20,13 +20,13 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qconnect_local.blobs import BlobStore
 from qconnect_local.importing.job import JobProcessor, LostLease
 from qconnect_local.importing.report import report_key, write_file_problem
-from qconnect_local.importing.routing_profiles import RoutingProfileDirectory
-from qconnect_local.storage.base import Store
+
+if TYPE_CHECKING:
+    from qconnect_local.services import Services
 
 log = logging.getLogger("qconnect_local.importing")
 
@@ -39,19 +39,12 @@ class Stopping(LostLease):
 
 
 class ImportRunner:
-    def __init__(
-        self,
-        store: Store,
-        blobs: BlobStore,
-        settings: Any,
-        directory: RoutingProfileDirectory,
-        services: dict[str, Any],
-    ) -> None:
-        self.store = store
-        self.blobs = blobs
-        self.settings = settings
-        self.directory = directory
+    def __init__(self, services: Services) -> None:
         self.services = services
+        self.store = services.store
+        self.blobs = services.blobs
+        self.settings = services.settings
+        self.directory = services.directory
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -118,10 +111,6 @@ class ImportRunner:
         try:
             processor = JobProcessor(
                 job,
-                self.store,
-                self.blobs,
-                self.directory,
-                self.settings,
                 self.services,
                 self._rules_(),
                 self._stop_checker(job_id),

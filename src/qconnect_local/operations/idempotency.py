@@ -1,4 +1,4 @@
-"""clientToken idempotency (reference §8.4).
+"""clientToken idempotency.
 
 Same token + same request → the same resource, with no new side effects; same token + a
 different request → ConflictException. Tokens are scoped to (account, region, operation, parent)

@@ -1,10 +1,10 @@
-"""StartImportJob, GetImportJob, ListImportJobs, DeleteImportJob (reference §3, §8.3, §8.4),
-and StartContentUpload (operations/uploads.py).
+"""StartImportJob, GetImportJob, ListImportJobs, DeleteImportJob, and StartContentUpload
+(operations/uploads.py).
 
 StartImportJob records the job and returns at once with status START_IN_PROGRESS; the import
 runner (importing/runner.py) does the work in the background.
 
-Choices where AWS documents nothing [I]:
+Choices where AWS documents nothing:
 - The uploadId must be one of this knowledge base's uploads, with a file PUT to it, used before
   its URL expiry plus a grace period (`--upload-grace`, 1 hour by default); each failure has
   its own ValidationException message. One upload may feed several jobs.
@@ -24,14 +24,20 @@ import datetime as dt
 from typing import Any
 
 from qconnect_local import ids
-from qconnect_local.blobs.s3 import adopt_direct_upload, presigned_download_url
+from qconnect_local.blobs import Link
 from qconnect_local.errors import ConflictException, ResourceNotFoundException, ValidationException
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
-from qconnect_local.operations.knowledge_bases import DELETE_GUARDS, load_knowledge_base
+from qconnect_local.operations.knowledge_bases import load_knowledge_base
 from qconnect_local.operations.uploads import OPERATIONS as UPLOAD_OPERATIONS
-from qconnect_local.operations.uploads import report_path, upload_path, url_lifetime
-from qconnect_local.storage.base import Record, Session
+from qconnect_local.operations.uploads import (
+    check_direct_upload_size,
+    report_path,
+    upload_key,
+    upload_path,
+    url_lifetime,
+)
+from qconnect_local.storage.base import Record, Session, Store
 
 
 def _check_quick_responses_kb(kb: Record) -> None:
@@ -42,7 +48,19 @@ def _check_quick_responses_kb(kb: Record) -> None:
         )
 
 
-def _check_upload(session: Session, ctx: RequestContext, kb_id: str, upload_id: str) -> None:
+def _direct_upload(ctx: RequestContext, upload_id: str) -> tuple[int, str] | None:
+    """A file PUT straight into the blob store (S3) reached no server, so nothing marked its
+    upload: look for it before the write transaction, which must not wait on the network."""
+    with ctx.store.read() as session:
+        upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
+    if upload is None or upload["uploaded"] is not None:
+        return None
+    return ctx.require_services().blobs.direct_upload(upload_key(upload_id))
+
+
+def _check_upload(
+    session: Session, ctx: RequestContext, kb_id: str, upload_id: str, direct: tuple[int, str] | None
+) -> None:
     upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
     if upload is None:
         raise ValidationException(
@@ -52,7 +70,11 @@ def _check_upload(session: Session, ctx: RequestContext, kb_id: str, upload_id: 
         raise ValidationException(
             f"The uploadId '{upload_id}' belongs to another knowledge base ({upload['knowledgeBaseId']})"
         )
-    if upload["uploaded"] is None and not adopt_direct_upload(session, ctx, upload):
+    if upload["uploaded"] is None and direct is not None:
+        size, etag = direct
+        check_direct_upload_size(ctx, size)
+        session.mark_uploaded(upload_id, size, etag, ctx.now())
+    elif upload["uploaded"] is None:
         raise ValidationException(
             f"No file has been uploaded for uploadId '{upload_id}': PUT the file to the url that "
             "StartContentUpload returned first"
@@ -75,18 +97,15 @@ def _check_no_job_in_progress(session: Session, ctx: RequestContext, kb_id: str)
 def job_view(ctx: RequestContext, job: Record) -> Record:
     """ImportJobData with freshly signed download links."""
     out = {k: v for k, v in job.items() if not k.startswith("_")}
-    signer = ctx.services["url_signer"]
+    blobs = ctx.require_services().blobs
     lifetime = url_lifetime(ctx, ctx.settings.imports.download_url_seconds)
     expires = int(ctx.now() + lifetime)
-    # With blobs in S3 the links are S3 presigned GETs; otherwise this server's own.
-    out["url"] = presigned_download_url(ctx, f"uploads/{job['uploadId']}", lifetime) or signer.sign(
-        "GET", ctx.endpoint, upload_path(job["uploadId"]), expires
-    )
+    upload_link = Link(ctx.endpoint, upload_path(job["uploadId"]), expires, lifetime)
+    out["url"] = blobs.download_url(upload_key(job["uploadId"]), upload_link)
     out["urlExpiry"] = expires
     if job.get("_reportKey"):
-        out["failedRecordReport"] = presigned_download_url(ctx, job["_reportKey"], lifetime) or signer.sign(
-            "GET", ctx.endpoint, report_path(job["importJobId"]), expires
-        )
+        report_link = Link(ctx.endpoint, report_path(job["importJobId"]), expires, lifetime)
+        out["failedRecordReport"] = blobs.download_url(job["_reportKey"], report_link)
     return out
 
 
@@ -96,6 +115,7 @@ def summary_view(job: Record) -> Record:
 
 def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     imports = ctx.settings.imports
+    direct = _direct_upload(ctx, params["uploadId"])
     with ctx.store.write() as session:
         kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
         _check_quick_responses_kb(kb)
@@ -111,7 +131,7 @@ def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
         )
         if replayed is not None:
             return {"importJob": job_view(ctx, replayed)}
-        _check_upload(session, ctx, kb_id, params["uploadId"])
+        _check_upload(session, ctx, kb_id, params["uploadId"], direct)
         _check_no_job_in_progress(session, ctx, kb_id)
         now = ctx.now()
         job: Record = {
@@ -130,9 +150,7 @@ def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
         run_after = None if imports.mode == "manual" else now + imports.delay_seconds
         session.insert_import_job(ctx.account_id, ctx.region, job, ctx.caller_arn, run_after)
         idempotency.remember(session, ctx, "StartImportJob", kb_id, token_params, job["importJobId"])
-    runner = ctx.services.get("import_runner")
-    if runner is not None:
-        runner.wake()
+    ctx.require_services().runner.wake()
     return {"importJob": job_view(ctx, job)}
 
 
@@ -174,25 +192,25 @@ def delete_import_job(ctx: RequestContext, params: dict[str, Any]) -> None:
         session.delete_import_job(ctx.account_id, ctx.region, job["importJobId"])
         upload_gone = session.delete_upload_unless_used(ctx.account_id, ctx.region, job["uploadId"])
     # Files go after the commit: a failed transaction must not lose them.
-    blobs = ctx.services["blobs"]
+    blobs = ctx.require_services().blobs
     if job.get("_reportKey"):
         blobs.delete(job["_reportKey"])
     if upload_gone:
-        blobs.delete(f"uploads/{job['uploadId']}")
+        blobs.delete(upload_key(job["uploadId"]))
     return None
 
 
-def _no_import_in_progress(session: Session, ctx: RequestContext, kb: Record) -> None:
-    """DeleteKnowledgeBase guard: not while an import job is landing rows in it."""
-    if session.count_import_jobs_in_progress(ctx.account_id, ctx.region, kb["knowledgeBaseId"]):
-        raise ConflictException(
-            f"Knowledge base {kb['knowledgeBaseId']} has an import job in progress (START_IN_PROGRESS); "
-            "delete it when the job has finished"
-        )
+def get_import_job_by_id(store: Store, job_id: str) -> Record | None:
+    """A job of any account (the internal endpoints know only its id)."""
+    with store.read() as session:
+        return session.get_import_job_by_id(job_id)
 
 
-if _no_import_in_progress not in DELETE_GUARDS:
-    DELETE_GUARDS.append(_no_import_in_progress)
+def release_import_job(store: Store, job_id: str) -> bool:
+    """`--import-mode manual`: lets a held job run; False when it is not held any more."""
+    with store.write() as session:
+        return session.release_import_job(job_id)
+
 
 OPERATIONS = {
     **UPLOAD_OPERATIONS,

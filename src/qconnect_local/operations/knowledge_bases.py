@@ -1,4 +1,4 @@
-"""CreateKnowledgeBase, GetKnowledgeBase, ListKnowledgeBases, DeleteKnowledgeBase (reference §3.x, §7)."""
+"""CreateKnowledgeBase, GetKnowledgeBase, ListKnowledgeBases, DeleteKnowledgeBase."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from qconnect_local import ids
 from qconnect_local.errors import (
+    ConflictException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
     ValidationException,
@@ -112,15 +113,19 @@ def list_knowledge_bases(ctx: RequestContext, params: dict[str, Any]) -> dict[st
     return out
 
 
-# Checks run before a knowledge base is deleted (the import issue adds "no job in progress").
-DELETE_GUARDS: list[Any] = []
+def _check_no_import_in_progress(session: Any, ctx: RequestContext, kb: Record) -> None:
+    """Not while an import job is landing rows in it."""
+    if session.count_import_jobs_in_progress(ctx.account_id, ctx.region, kb["knowledgeBaseId"]):
+        raise ConflictException(
+            f"Knowledge base {kb['knowledgeBaseId']} has an import job in progress (START_IN_PROGRESS); "
+            "delete it when the job has finished"
+        )
 
 
 def delete_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> None:
     with ctx.store.write() as session:
         kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
-        for guard in DELETE_GUARDS:
-            guard(session, ctx, kb)
+        _check_no_import_in_progress(session, ctx, kb)
         session.delete_knowledge_base(ctx.account_id, ctx.region, kb["knowledgeBaseId"])
     return None
 

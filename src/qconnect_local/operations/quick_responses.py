@@ -1,5 +1,5 @@
 """CreateQuickResponse, GetQuickResponse, UpdateQuickResponse, DeleteQuickResponse,
-ListQuickResponses and SearchQuickResponses (reference §3, §3.x, §8.5-§8.7).
+ListQuickResponses and SearchQuickResponses.
 
 The rules of a quick response that need no database live in one place, `check_rules` (used by
 `prepare_quick_response` for creates and imports, and by UpdateQuickResponse on the merged
@@ -27,14 +27,14 @@ from qconnect_local.storage.base import Record, Session
 PLAIN = "application/x.quickresponse;format=plain"
 MARKDOWN = "application/x.quickresponse;format=markdown"
 _CONTENT_TYPE_RE = re.compile(r"application/x\.quickresponse;format=(plain|markdown)")
-# The locales the model documents for LanguageCode (reference §2, §8.5).
+# The locales the model documents for LanguageCode.
 LANGUAGES = frozenset(
     ["de_DE", "en_US", "es_ES", "fr_FR", "id_ID", "it_IT", "ja_JP", "ko_KR", "pt_BR", "zh_CN", "zh_TW"]
 )
-# Channel values AWS accepts (CloudFormation enum, AmazonConnectSDK types; reference §2).
+# Channel values AWS accepts (CloudFormation enum, AmazonConnectSDK types).
 CHANNELS = ("Chat", "Email")
 GROUPING_CRITERIA = ("RoutingProfileArn",)
-MAX_GROUPING_VALUES = 40  # "Assigned routing profiles per quick response" (reference §6)
+MAX_GROUPING_VALUES = 40  # "Assigned routing profiles per quick response"
 _GENERIC_ARN_RE = re.compile(r"arn:[a-z-]+?:[a-z-]+?:[a-z0-9-]*?:([0-9]{12})?:[a-zA-Z0-9-:/]+")
 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -79,7 +79,7 @@ def _inline_text(children: list[Any]) -> str:
 
 
 def render_contents(raw: str, content_type: str) -> dict[str, Any]:
-    """`contents` with both members (reference §8.5): plainText is the text itself for the plain
+    """`contents` with both members: plainText is the text itself for the plain
     format and the rendered text for markdown; markdown is the raw text in both cases."""
     plain = raw
     if content_type == MARKDOWN:
@@ -270,7 +270,7 @@ def update_quick_response(ctx: RequestContext, params: dict[str, Any]) -> dict[s
             raise ValidationException(f"{member} and {remove} cannot both be set")
     with ctx.store.write() as session:
         kb, record = _load(session, ctx, params)
-        updated = {k: v for k, v in record.items()}
+        updated = dict(record)
         for member in _REPLACEABLE:
             if member in params:
                 updated[member] = params[member]

@@ -1,4 +1,4 @@
-"""TagResource, UntagResource, ListTagsForResource (reference §8.8).
+"""TagResource, UntagResource, ListTagsForResource.
 
 Tags live in the tagged resource's own record, so the resource's `tags` member and
 ListTagsForResource can never disagree. Each taggable resource type registers how to load and

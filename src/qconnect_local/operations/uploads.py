@@ -1,9 +1,9 @@
-"""StartContentUpload (reference §3, §8.2).
+"""StartContentUpload, and what the upload endpoint (importing/endpoints.py) asks of the store.
 
-Returns an opaque uploadId and a presigned PUT URL served by this server
-(`/_qconnect/uploads/{uploadId}`, see importing/endpoints.py), which behaves like S3's.
+Returns an opaque uploadId and a presigned PUT URL made by the blob store: one served by this
+server (`/_qconnect/uploads/{uploadId}`, which behaves like S3's), or an S3 presigned URL.
 
-Choices where AWS documents nothing [I]:
+Choices where AWS documents nothing:
 - CUSTOM and QUICK_RESPONSES knowledge bases take uploads; QUICK_RESPONSES ones only `text/csv`
   (the files StartImportJob reads). Other types → ValidationException.
 - `presignedUrlTimeToLive` defaults to 60 minutes. `headersToInclude` is `{"content-type": ...}`:
@@ -12,13 +12,15 @@ Choices where AWS documents nothing [I]:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from qconnect_local import ids
-from qconnect_local.blobs.s3 import presigned_upload_url
+from qconnect_local.blobs import Link
 from qconnect_local.errors import ValidationException
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import load_knowledge_base
+from qconnect_local.storage import Store
 
 DEFAULT_TTL_MINUTES = 60
 UPLOAD_TYPES = ("CUSTOM", "QUICK_RESPONSES")
@@ -69,11 +71,36 @@ def start_content_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[st
                 "expires": expires,
             },
         )
-    headers = {"content-type": content_type}
-    url = presigned_upload_url(ctx, upload_id, content_type, ttl) or ctx.services["url_signer"].sign(
-        "PUT", ctx.endpoint, upload_path(upload_id), expires, headers
-    )
-    return {"uploadId": upload_id, "url": url, "urlExpiry": expires, "headersToInclude": headers}
+    link = Link(ctx.endpoint, upload_path(upload_id), expires, ttl)
+    url = ctx.require_services().blobs.upload_url(upload_key(upload_id), content_type, link)
+    return {"uploadId": upload_id, "url": url, "urlExpiry": expires, "headersToInclude": {"content-type": content_type}}
+
+
+def upload_key(upload_id: str) -> str:
+    """The blob of an upload."""
+    return f"uploads/{upload_id}"
+
+
+def get_upload_by_id(store: Store, upload_id: str) -> dict[str, Any] | None:
+    """An upload of any account (its id is in a URL signed for it); None when there is none."""
+    with store.read() as session:
+        return session.get_upload_by_id(upload_id)
+
+
+def mark_uploaded(store: Store, upload_id: str, size: int, etag: str) -> None:
+    """The upload endpoint received the whole file."""
+    with store.write() as session:
+        session.mark_uploaded(upload_id, size, etag, time.time())
+
+
+def check_direct_upload_size(ctx: RequestContext, size: int) -> None:
+    """A presigned S3 PUT cannot limit what is sent, so the upload limit is checked when the file
+    is first used: a ValidationException naming both sizes."""
+    limit = ctx.settings.imports.max_upload_bytes
+    if size > limit:
+        raise ValidationException(
+            f"The uploaded file is {size} bytes, larger than the limit of {limit} bytes for one upload"
+        )
 
 
 OPERATIONS = {"StartContentUpload": start_content_upload}

@@ -76,14 +76,10 @@ class Router:
                     return route.operation, labels
         return None
 
-    def path_exists(self, raw_path: str) -> bool:
-        """True when some method routes this path (for telling 404 from 405-like cases)."""
-        return any(self.match(m, raw_path) for m in self._by_method)
-
 
 def _match_segments(route: Route, parts: list[str]) -> dict[str, str] | None:
     labels: dict[str, str] = {}
-    for (kind, text), part in zip(route.segments, parts):
+    for (kind, text), part in zip(route.segments, parts, strict=False):
         if kind == "lit":
             if part != text:
                 return None

@@ -1,13 +1,13 @@
 """Server-side validation of what botocore does not check on the client.
 
 botocore checks required members, types and `min` before sending; it does not check `max`,
-`pattern` or `enum` (reference §1.1). A raw HTTP client checks nothing, so everything is checked
+`pattern` or `enum`. A raw HTTP client checks nothing, so everything is checked
 here and reported the way AWS's services report it:
 
     1 validation error detected: Value 'x' at 'name' failed to satisfy constraint:
     Member must have length less than or equal to 100
 
-Patterns are matched against the whole value (reference §2), except the Name pattern
+Patterns are matched against the whole value, except the Name pattern
 `[a-zA-Z0-9\\s_.,-]+.*` where only the first character is constrained, which `fullmatch` of the
 model's pattern already expresses. A `sensitive` member's value is never echoed.
 """
@@ -67,7 +67,7 @@ def _check(shape: Shape, value: Any, path: str, failures: list[str]) -> None:
         if not isinstance(value, dict):
             _fail(failures, value, path, shape, "Member must be a structure")
             return
-        _check_structure(shape, value, path, failures)  # type: ignore[arg-type]
+        _check_structure(shape, value, path, failures)
     elif kind == "list":
         if not isinstance(value, list):
             _fail(failures, value, path, shape, "Member must be a list")

@@ -161,6 +161,11 @@ class Store(Protocol):
         """Stops the store's background threads (the server calls it before it stops)."""
         ...
 
+    def scratch_directory(self) -> str | None:
+        """The temporary directory an in-memory store keeps its files in (removed when a
+        killed process leaves it behind), else None."""
+        ...
+
 
 # The interface's concerns, for the completeness test and docs/storage.md.
 SESSION_CONCERNS: tuple[type, ...] = tuple(b for b in Session.__bases__ if b is not Protocol)

@@ -188,6 +188,10 @@ class PostgresStore:
     def stop_background_work(self) -> None:
         """Nothing runs in the background beyond the requests' own work."""
 
+    def scratch_directory(self) -> str | None:
+        """None: the database lives in the PostgreSQL server."""
+        return None
+
     def shared_secret(self, name: str, size: int = 32) -> bytes | None:
         """A random value made once per database and shared by every server and worker
         (the key that signs URLs and tokens must be the same on all of them)."""

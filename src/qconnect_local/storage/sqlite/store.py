@@ -206,6 +206,10 @@ class SQLiteStore:
         path = self._path()
         return vocabulary_state(path) if path is not None else None
 
+    def scratch_directory(self) -> str | None:
+        """The tmpfs directory of an in-memory database (None for a file or memdb database)."""
+        return self._tmpdir
+
     def stop_background_work(self) -> None:
         """Stops a search-vocabulary load in progress (it reads on its own connection), and so
         releases searches waiting for it: the server calls this before waiting for requests."""

@@ -220,6 +220,7 @@ def test_idle_connections_cannot_lock_clients_out(limited_server):
 
 def test_killed_processes_leave_no_temporary_blob_files(tmp_path):
     from qconnect_local.blobs.local import LocalBlobStore
+    from qconnect_local.blobs.signed_urls import UrlSigner
 
     root = tmp_path / "blobs"
     (root / "reports").mkdir(parents=True)
@@ -228,7 +229,7 @@ def test_killed_processes_leave_no_temporary_blob_files(tmp_path):
     mine = root / "reports" / f".tmp-{os.getpid()}-report.csv-def"
     leftover.write_bytes(b"half")
     mine.write_bytes(b"in flight")
-    LocalBlobStore(root)
+    LocalBlobStore(root, UrlSigner(b"k" * 32))
     assert not leftover.exists() and mine.exists()
 
 

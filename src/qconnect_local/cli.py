@@ -111,7 +111,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from qconnect_local.protocol.limits import uvicorn_options
-    from qconnect_local.services import build_app
+    from qconnect_local.server import build_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

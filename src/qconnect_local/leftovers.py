@@ -15,11 +15,8 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from qconnect_local.server import App
 
 log = logging.getLogger("qconnect_local.leftovers")
 
@@ -90,11 +87,9 @@ def sweep_shm(base: Path = SHM) -> int:
     return removed
 
 
-def install(app: App) -> None:
-    """At start-up: claims this in-memory server's tmpfs directories and removes dead ones'."""
-    if not app.settings.in_memory:
-        return
-    scratch = [app.store.scratch_directory(), app.services.blobs.scratch_directory()]
+def claim_scratch_directories(scratch: Iterable[str | None]) -> Callable[[], None]:
+    """At an in-memory server's start: holds its tmpfs directories, removes those of dead
+    servers, and returns what releases the hold at shutdown."""
     dirs = [Path(d) for d in scratch if d is not None]
     held = [hold_directory(d) for d in dirs if d.parent == SHM and d.name.startswith(SHM_PREFIX)]
 
@@ -103,5 +98,5 @@ def install(app: App) -> None:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    app.shutdown_hooks.append(release)
     sweep_shm()
+    return release

@@ -67,7 +67,7 @@ class _Backend:
 
     def __init__(self) -> None:
         from qconnect_local.config import Settings
-        from qconnect_local.services import build_app
+        from qconnect_local.server import build_app
 
         # Always the embedded in-memory store, whatever QCONNECT_LOCAL_DATABASE_URL says: a mock's
         # state is private to its process.

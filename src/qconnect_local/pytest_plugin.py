@@ -87,7 +87,7 @@ class QConnectServer:
 def start_server(host: str = "127.0.0.1", port: int = 0, data_dir: str | Path | None = None) -> QConnectServer:
     """Starts the API in a background thread; raises `ServerStartError` at once if it cannot."""
     from qconnect_local.config import Settings
-    from qconnect_local.services import build_app
+    from qconnect_local.server import build_app
     from qconnect_local.threaded_server import ServerStartError, ThreadedServer
 
     # The embedded store, whatever QCONNECT_LOCAL_DATABASE_URL says: each pytest process (each

@@ -30,6 +30,7 @@ from qconnect_local.errors import (
 )
 from qconnect_local.internal_guard import check_internal_access
 from qconnect_local.lanes import Lanes
+from qconnect_local.leftovers import claim_scratch_directories
 from qconnect_local.operations import OPERATIONS, RequestContext
 from qconnect_local.protocol.auth import caller_from_headers
 from qconnect_local.protocol.model import service_model
@@ -71,7 +72,7 @@ InternalHandler = Callable[[HttpRequest], Awaitable[None]]
 class App:
     def __init__(self, settings: Settings, store: Store | None = None, services: Services | None = None) -> None:
         self.settings = settings
-        # Built by services.build_app in every way of running; `App(settings)` does the same.
+        # Built by build_app in every way of running; `App(settings)` does the same.
         self.services = services or build_services(settings, store)
         self.store = self.services.store
         self.model = service_model()
@@ -89,9 +90,9 @@ class App:
         self.services.seed_directory()
         if settings.run_import_runner:  # `serve --no-worker` leaves jobs to `qconnect-local worker`
             self.services.runner.start()
-        from qconnect_local.leftovers import install as clean_leftovers
-
-        clean_leftovers(self)  # tmpfs directories of killed in-memory servers
+        if settings.in_memory:  # tmpfs directories: this server's held, killed servers' removed
+            scratch = [self.store.scratch_directory(), self.services.blobs.scratch_directory()]
+            self.shutdown_hooks.append(claim_scratch_directories(scratch))
 
     # -- internal endpoints ----------------------------------------------------------------
 
@@ -261,6 +262,11 @@ class App:
 
     def _endpoint_of(self, headers: dict[str, str]) -> str:
         return public_endpoint(self.settings, headers)
+
+
+def build_app(settings: Settings) -> App:
+    """The HTTP application of `serve`, the mock and the pytest plugin."""
+    return App(settings, services=build_services(settings))
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """The composition root: what a server, a worker, the in-process mock and the pytest plugin run on.
 
 `build_services(settings)` is the one place that opens the store and the blob store and makes
-the URL signer, the routing-profile directory and the import runner; `build_app(settings)` puts
-an HTTP `App` in front of them. Nothing else constructs these, so every way of running
+the URL signer, the routing-profile directory and the import runner; `server.build_app(settings)`
+puts an HTTP `App` in front of them. Nothing else constructs these, so every way of running
 qconnect-local is wired alike.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from qconnect_local.blobs import BlobStore, open_blob_store
 from qconnect_local.blobs.signed_urls import UrlSigner
@@ -26,9 +25,6 @@ from qconnect_local.importing.routing_profiles import (
 from qconnect_local.importing.runner import ImportRunner
 from qconnect_local.operations import routing_profiles
 from qconnect_local.storage import Store, open_store
-
-if TYPE_CHECKING:
-    from qconnect_local.server import App
 
 
 @dataclass
@@ -84,10 +80,3 @@ def build_services(
         raise
     services.runner = runner_class(services)
     return services
-
-
-def build_app(settings: Settings) -> App:
-    """The HTTP application of `serve`, the mock and the pytest plugin."""
-    from qconnect_local.server import App
-
-    return App(settings, services=build_services(settings))

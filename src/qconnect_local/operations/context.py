@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from qconnect_local.blobs import BlobStore
 from qconnect_local.config import Settings
 from qconnect_local.storage.base import Store
 
-if TYPE_CHECKING:
-    from qconnect_local.services import Services
+
+class JobRunner(Protocol):
+    def wake(self) -> None:
+        """A job was queued: look for it now rather than at the next poll."""
+        ...
+
+
+class Services(Protocol):
+    """What operations use of the composition root (services.Services), seen from below it."""
+
+    @property
+    def blobs(self) -> BlobStore: ...
+    @property
+    def runner(self) -> JobRunner: ...
+    @property
+    def clock(self) -> Callable[[], float]: ...
 
 
 @dataclass

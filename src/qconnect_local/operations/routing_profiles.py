@@ -3,7 +3,7 @@ which import jobs use to turn routing-profile names into ARNs (see importing/rou
 
 from __future__ import annotations
 
-from qconnect_local.storage import Store
+from qconnect_local.storage.base import Store
 
 
 def replace_routing_profiles(store: Store, instance_id: str, profiles: dict[str, str]) -> None:

@@ -20,7 +20,7 @@ from qconnect_local.blobs import Link
 from qconnect_local.errors import ValidationException
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import load_knowledge_base
-from qconnect_local.storage import Store
+from qconnect_local.storage.base import Store
 
 DEFAULT_TTL_MINUTES = 60
 UPLOAD_TYPES = ("CUSTOM", "QUICK_RESPONSES")

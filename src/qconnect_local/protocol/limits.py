@@ -27,7 +27,7 @@ def _raw_response(status: int, reason: str, message: str) -> bytes:
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     limits = HardeningSettings()  # replaced per server by protocol_class()
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's own signature
         self._head_bytes = 0
         self._head_done = False
         self._head_timer: asyncio.TimerHandle | None = None

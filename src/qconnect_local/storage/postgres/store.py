@@ -201,6 +201,7 @@ class PostgresStore:
                 (name, secrets.token_bytes(size)),
             )
             row = session.conn.execute("SELECT value FROM shared_settings WHERE name = %s", (name,)).fetchone()
+        assert row is not None  # inserted above unless already there
         return bytes(row[0])
 
     def ping(self) -> bool:

@@ -303,7 +303,8 @@ class _Search:
         start, start_params = ("", []) if start_name is None else (" AND q.name > ?", [start_name])
         if self.plan.order is not None:
             start, start_params = _keyset_sql(self.plan, exact=False)
-        tests, params = [], []
+        tests: list[str] = []
+        params: list[Any] = []
         for m in matchers:
             members = self.members[self.matchers.index(m)]
             if members is not None:

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qconnect_local.request_log import RequestLogSettings
+
 
 @dataclass
 class Quotas:
@@ -38,6 +40,7 @@ class Settings:
     )
     run_import_runner: bool = True
     shared_key: bytes | None = None
+    request_log: RequestLogSettings = field(default_factory=lambda: RequestLogSettings())  # issue 13
 
     @property
     def database(self) -> str:

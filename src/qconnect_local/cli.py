@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qconnect_local import request_log
+from qconnect_local import envconfig, request_log
 from qconnect_local import team as team_options
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker.register(sub)
     worker.register_migrate(sub)
+    envconfig.install(serve)
+    envconfig.install(sub.choices["worker"])
     from qconnect_local import commands  # validate, import, export, template, kb
 
     commands.register(sub)
@@ -141,7 +143,7 @@ def serve(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = envconfig.resolve(build_parser().parse_args(argv))
     if args.command == "serve":
         return serve(settings_from_args(args))
     if args.command == "worker":

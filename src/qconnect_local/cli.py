@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qconnect_local import envconfig, request_log
+from qconnect_local import __version__, envconfig, extras, request_log
 from qconnect_local import team as team_options
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
@@ -19,6 +19,7 @@ from qconnect_local.importing import options as import_options
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qconnect-local", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"qconnect-local {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server")
     serve.add_argument("--host", default="127.0.0.1")
@@ -124,6 +125,7 @@ def serve(settings: Settings) -> int:
         print(f"qconnect-local: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         app.close()
         return 1
+    sock.listen(2048)  # before the line below: a harness may connect as soon as it reads it
     port = sock.getsockname()[1]
     where = "in memory" if settings.in_memory else f"data dir {settings.data_dir}"
     print(f"qconnect-local listening on http://{settings.host}:{port} ({app.store.kind}, {where})", flush=True)
@@ -144,12 +146,18 @@ def serve(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = envconfig.resolve(build_parser().parse_args(argv))
+    if args.command in ("serve", "worker", "migrate"):
+        settings = settings_from_args(args) if args.command != "migrate" else args
+        missing = extras.missing_for(settings)
+        if missing:
+            print(f"qconnect-local: {missing}", file=sys.stderr)
+            return 1
     if args.command == "serve":
-        return serve(settings_from_args(args))
+        return serve(settings)
     if args.command == "worker":
         from qconnect_local import worker
 
-        return worker.run(settings_from_args(args))
+        return worker.run(settings)
     if args.command == "migrate":
         from qconnect_local import worker
 

@@ -28,13 +28,14 @@ from qconnect_local.commands.common import (
     parse_pairs,
     service_errors,
 )
+from qconnect_local.commands.names import knowledge_base_id
 from qconnect_local.commands.validate import add_directory_args, check_file, print_errors, summary
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("import", help="validate, upload and import a quick-response CSV, and wait for the job")
     parser.add_argument("file", metavar="FILE.csv")
-    parser.add_argument("--knowledge-base", required=True, metavar="ID", help="knowledge base id or ARN")
+    parser.add_argument("--knowledge-base", required=True, metavar="NAME|ID", help="knowledge base name, id or ARN")
     add_directory_args(parser)
     parser.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="import-job metadata (repeatable)")
     parser.add_argument("--no-validate", action="store_true", help="skip the offline check")
@@ -65,6 +66,7 @@ def import_command(args: argparse.Namespace) -> int:
             )
             return EXIT_FAILED
     client = make_client(args)
+    args.knowledge_base = knowledge_base_id(client, args.knowledge_base)
     with service_errors():
         job = start_job(client, args, metadata)
     job_id = job["importJobId"]

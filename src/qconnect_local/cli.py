@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qconnect_local import __version__, envconfig, extras, request_log
+from qconnect_local import __version__, cors, envconfig, extras, init_files, request_log
 from qconnect_local import team as team_options
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     import_options.add_arguments(serve)
     team_options.add_arguments(serve)
     request_log.add_arguments(serve)
+    cors.add_arguments(serve)
+    init_files.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
@@ -72,6 +74,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     import_options.apply_arguments(args, settings)
     team_options.apply_arguments(args, settings)
     request_log.apply_arguments(args, settings)
+    cors.apply_arguments(args, settings)
+    init_files.apply_arguments(args, settings)
     return settings
 
 
@@ -116,6 +120,13 @@ def serve(settings: Settings) -> int:
         app = App(settings)
     except ConnectionError as exc:  # an unreachable PostgreSQL: one line, no traceback
         print(f"qconnect-local: {exc}", file=sys.stderr)
+        return 1
+    try:
+        for line in init_files.seed(app, settings.init_files):
+            print(f"qconnect-local: {line}", flush=True)
+    except init_files.InitError as exc:
+        print(f"qconnect-local: {exc}", file=sys.stderr)
+        app.close()
         return 1
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qconnect_local.cors import CorsSettings
 from qconnect_local.request_log import RequestLogSettings
 
 
@@ -41,6 +42,8 @@ class Settings:
     run_import_runner: bool = True
     shared_key: bytes | None = None
     request_log: RequestLogSettings = field(default_factory=lambda: RequestLogSettings())  # issue 13
+    cors: CorsSettings = field(default_factory=lambda: CorsSettings())  # issue 13
+    init_files: list[str] = field(default_factory=list)  # serve --init
 
     @property
     def database(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 PREFIX = "QCONNECT_LOCAL_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_BESIDE = "_envconfig_"  # namespace attribute that carries a repeatable option's sentinel
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,29 @@ def install(parser: argparse.ArgumentParser) -> None:
     """Makes every option of `parser` settable by environment and names the variable in --help."""
     for action in configurable(parser):
         variable = variable_name(action)
-        action.default = _Unset(parser, action, variable, action.default)
+        unset = _Unset(parser, action, variable, action.default)
+        if isinstance(action, argparse._AppendAction | argparse._ExtendAction):
+            # argparse appends flags to the default: it stays None, the sentinel rides beside it.
+            action.default = None
+            parser.set_defaults(**{_BESIDE + action.dest: unset})
+        else:
+            action.default = unset
         if action.help is not argparse.SUPPRESS:
             action.help = f"{action.help or ''} [env: {variable}]".strip()
     parser.epilog = (
-        (parser.epilog + "\n\n" if parser.epilog else "")
-        + f"Every option can also be set as {PREFIX}<OPTION> in the environment; the flag wins."
-    )
+        parser.epilog + "\n\n" if parser.epilog else ""
+    ) + f"Every option can also be set as {PREFIX}<OPTION> in the environment; the flag wins."
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> argparse.Namespace:
     """Replaces what the command line left unset by the variable's value, else the default."""
     environ = os.environ if environ is None else environ
-    for dest, value in vars(args).items():
+    for dest, value in list(vars(args).items()):
+        if dest.startswith(_BESIDE):
+            delattr(args, dest)
+            dest = dest[len(_BESIDE) :]
+            if getattr(args, dest, None) is not None:  # given on the command line
+                continue
         if isinstance(value, _Unset):
             raw = environ.get(value.variable, "")
             setattr(args, dest, _convert(value, raw) if raw != "" else value.default)

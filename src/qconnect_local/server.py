@@ -82,6 +82,9 @@ class App:
 
         self.request_log = request_log.RequestLog(settings.request_log)
         request_log.install(self)
+        from qconnect_local import cors
+
+        self.cors = cors.install(self)
         shared_secret = getattr(self.store, "shared_secret", None)
         if shared_secret is not None:  # every server and worker of a shared store signs alike
             settings.shared_key = shared_secret("url-signing-key")
@@ -120,6 +123,10 @@ class App:
             return
         if scope["type"] != "http":
             return
+        if self.cors is not None:
+            answered, send = await self.cors.handle(scope, send)
+            if answered:
+                return
         request_id = str(uuid.uuid4())
         path = scope.get("raw_path") or scope["path"].encode()
         path = path.decode("latin-1").split("?", 1)[0]

@@ -191,12 +191,12 @@ def summarize_failure(report_path: str, rows: int | None) -> FailureSummary:
     header, failed = (records[0], records[1:]) if records else ([], [])
     errors = [r[-1] for r in failed if r]
     hints: list[str] = []
-    if any(e.startswith("ServiceQuotaExceededException") for e in errors):
+    if any(": ServiceQuotaExceededException:" in e for e in errors):
         hints.append(
             "the knowledge base reached its quota of quick responses: start the server with "
             "--max-quick-responses N (QCONNECT_LOCAL_MAX_QUICK_RESPONSES) to raise it"
         )
-    if any(e.startswith("ConflictException") for e in errors):
+    if any(": ConflictException:" in e for e in errors):
         hints.append("names and shortcut keys must be unique in a knowledge base: `qconnect-local qr list` shows them")
     if header == [ERROR_COLUMN]:  # the whole file was refused
         return FailureSummary("the file could not be imported, no rows imported", hints)

@@ -5,7 +5,10 @@ knowledge base in each (qconnect, and bedrock-agent on moto: the closest rest-js
 then drives `GET /knowledgeBases/{id}` with wrk (-t1) at concurrency 1 and 16 and prints requests/s,
 p50 and p99 for both and the ratio.
 
-    python bench/api_throughput.py [--duration 10] [--warmup 2]
+    python bench/api_throughput.py [--duration 10] [--warmup 2] [--compare-request-log]
+
+--compare-request-log also starts a server with `--request-log off` and prints what the request
+log (on by default) costs in throughput, same load, same run.
 
 Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench]'`).
 """
@@ -77,10 +80,10 @@ def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int, s
     return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
-def start_qconnect(data_dir: str) -> tuple[subprocess.Popen, str]:
+def start_qconnect(data_dir: str, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qconnect_local", "serve", "--port", str(port), "--data-dir", data_dir],
+        [sys.executable, "-m", "qconnect_local", "serve", "--port", str(port), "--data-dir", data_dir, *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -109,6 +112,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--compare-request-log", action="store_true", help="also measure a server with --request-log off"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
@@ -117,6 +123,8 @@ def main() -> int:
     data_dir = tempfile.mkdtemp(prefix="qcl-bench-")
     ours, ours_url = start_qconnect(data_dir)
     moto, moto_url = start_moto()
+    quiet_dir = tempfile.mkdtemp(prefix="qcl-bench-nolog-")
+    quiet, quiet_url = start_qconnect(quiet_dir, "--request-log", "off") if args.compare_request_log else (None, "")
     try:
         kb = client("qconnect", ours_url).create_knowledge_base(
             name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark"
@@ -141,10 +149,16 @@ def main() -> int:
             },
         )["knowledgeBase"]
         moto_target = f"{moto_url}/knowledgebases/{moto_kb['knowledgeBaseId']}"
+        targets = [("qconnect-local", ours_target, "wisdom"), ("moto", moto_target, "bedrock")]
+        if quiet is not None:
+            quiet_kb = client("qconnect", quiet_url).create_knowledge_base(
+                name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark"
+            )["knowledgeBase"]
+            targets.insert(1, ("log off", f"{quiet_url}/knowledgeBases/{quiet_kb['knowledgeBaseId']}", "wisdom"))
 
         rows = []
         for conc in (1, 16):
-            for label, url, service in (("qconnect-local", ours_target, "wisdom"), ("moto", moto_target, "bedrock")):
+            for label, url, service in targets:
                 result = run_wrk(url, signed_authorization(url, service), conc, args.duration, args.warmup)
                 rows.append((label, conc, result))
                 print(
@@ -160,11 +174,19 @@ def main() -> int:
                 f"c={conc}: qconnect-local / moto throughput ratio = {ours_r['rps'] / moto_r['rps']:.1f}x"
                 f"  (p99 {ours_r['p99']:.2f} ms vs {moto_r['p99']:.2f} ms)"
             )
+            if quiet is not None:
+                off_r = next(r for name, c, r in rows if name == "log off" and c == conc)
+                print(
+                    f"c={conc}: request log on / off throughput = {ours_r['rps'] / off_r['rps']:.3f}"
+                    f"  (the log costs {100 * (1 - ours_r['rps'] / off_r['rps']):.1f}%)"
+                )
     finally:
-        for proc in (ours, moto):
-            proc.terminate()
-            proc.wait(timeout=15)
+        for proc in (ours, moto, quiet):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=15)
         shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(quiet_dir, ignore_errors=True)
     return 0
 
 

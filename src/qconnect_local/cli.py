@@ -158,17 +158,16 @@ def serve(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = envconfig.resolve(build_parser().parse_args(argv))
     if args.command in ("serve", "worker", "migrate"):
-        settings = settings_from_args(args) if args.command != "migrate" else args
-        missing = extras.missing_for(settings)
+        missing = extras.missing_for(args)  # before anything imports the driver
         if missing:
             print(f"qconnect-local: {missing}", file=sys.stderr)
             return 1
     if args.command == "serve":
-        return serve(settings)
+        return serve(settings_from_args(args))
     if args.command == "worker":
         from qconnect_local import worker
 
-        return worker.run(settings)
+        return worker.run(settings_from_args(args))
     if args.command == "migrate":
         from qconnect_local import worker
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 # What each extra brings that a setting may need: (modules, the extra's name, what needs it).
 _POSTGRESQL = (("psycopg", "psycopg_pool"), "team", "--database-url postgresql://...")
 
 
-def missing_for(settings: Any) -> str | None:
-    """A one-line message naming the extra to install, or None when everything needed is there."""
-    url = getattr(settings, "database_url", None) or ""
+def missing_for(args: Any) -> str | None:
+    """A one-line message naming the extra to install, or None when everything needed is there
+    (`args`: the parsed command line, or Settings)."""
+    url = getattr(args, "database_url", None) or os.environ.get("QCONNECT_LOCAL_DATABASE_URL") or ""
     if url.startswith(("postgresql://", "postgres://")):
         modules, extra, what = _POSTGRESQL
         for module in modules:

@@ -134,10 +134,10 @@ def put_file(url: str, headers: dict[str, str], path: str) -> None:
             with urllib.request.urlopen(request, timeout=300) as response:
                 response.read()
         except urllib.error.HTTPError as exc:
-            body = exc.read()
-            message = f"upload refused ({exc.code}): {_s3_error(body)}"
-            if b"<Code>EntityTooLarge</Code>" in body:
-                limit = re.search(rb"<MaxSizeAllowed>(\d+)</MaxSizeAllowed>", body)
+            answer = exc.read()
+            message = f"upload refused ({exc.code}): {_s3_error(answer)}"
+            if b"<Code>EntityTooLarge</Code>" in answer:
+                limit = re.search(rb"<MaxSizeAllowed>(\d+)</MaxSizeAllowed>", answer)
                 message = (
                     f"upload refused: {path} is {size} bytes, the server takes at most "
                     f"{int(limit.group(1)) if limit else '?'} bytes per file (hint: start the server with "

@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 from qconnect_local.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError
 from qconnect_local.config import ImportSettings
@@ -135,7 +135,7 @@ def too_large(size: int, limit: int, report_path: str | None) -> Any:
     if report_path is not None:
         try:
             with open(report_path, "wb") as report:
-                write_file_problem(report, problem)
+                write_file_problem(cast(Any, report), problem)  # a file is enough: only write() is used
         except OSError as exc:
             raise CommandError(f"cannot write {report_path}: {exc.strerror}") from None
     return Result(file_problem=problem)

@@ -5,10 +5,11 @@ knowledge base in each (qconnect, and bedrock-agent on moto: the closest rest-js
 then drives `GET /knowledgeBases/{id}` with wrk (-t1) at concurrency 1 and 16 and prints requests/s,
 p50 and p99 for both and the ratio.
 
-    python bench/api_throughput.py [--duration 10] [--warmup 2] [--compare-request-log]
+    python bench/api_throughput.py [--duration 10] [--warmup 2]
+    python bench/api_throughput.py --compare-request-log [--rounds 3]
 
---compare-request-log also starts a server with `--request-log off` and prints what the request
-log (on by default) costs in throughput, same load, same run.
+--compare-request-log measures instead what the request log (on by default) costs: two servers,
+one with `--request-log off`, the same load on each in alternating rounds, the median ratio.
 
 Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench]'`).
 """
@@ -112,19 +113,18 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument(
-        "--compare-request-log", action="store_true", help="also measure a server with --request-log off"
-    )
+    parser.add_argument("--compare-request-log", action="store_true", help="request log on vs off, nothing else")
+    parser.add_argument("--rounds", type=int, default=3, help="--compare-request-log: alternating rounds")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
+    if args.compare_request_log:
+        return compare_request_log(args)
 
     data_dir = tempfile.mkdtemp(prefix="qcl-bench-")
     ours, ours_url = start_qconnect(data_dir)
     moto, moto_url = start_moto()
-    quiet_dir = tempfile.mkdtemp(prefix="qcl-bench-nolog-")
-    quiet, quiet_url = start_qconnect(quiet_dir, "--request-log", "off") if args.compare_request_log else (None, "")
     try:
         kb = client("qconnect", ours_url).create_knowledge_base(
             name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark"
@@ -149,16 +149,10 @@ def main() -> int:
             },
         )["knowledgeBase"]
         moto_target = f"{moto_url}/knowledgebases/{moto_kb['knowledgeBaseId']}"
-        targets = [("qconnect-local", ours_target, "wisdom"), ("moto", moto_target, "bedrock")]
-        if quiet is not None:
-            quiet_kb = client("qconnect", quiet_url).create_knowledge_base(
-                name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark"
-            )["knowledgeBase"]
-            targets.insert(1, ("log off", f"{quiet_url}/knowledgeBases/{quiet_kb['knowledgeBaseId']}", "wisdom"))
 
         rows = []
         for conc in (1, 16):
-            for label, url, service in targets:
+            for label, url, service in (("qconnect-local", ours_target, "wisdom"), ("moto", moto_target, "bedrock")):
                 result = run_wrk(url, signed_authorization(url, service), conc, args.duration, args.warmup)
                 rows.append((label, conc, result))
                 print(
@@ -174,19 +168,53 @@ def main() -> int:
                 f"c={conc}: qconnect-local / moto throughput ratio = {ours_r['rps'] / moto_r['rps']:.1f}x"
                 f"  (p99 {ours_r['p99']:.2f} ms vs {moto_r['p99']:.2f} ms)"
             )
-            if quiet is not None:
-                off_r = next(r for name, c, r in rows if name == "log off" and c == conc)
-                print(
-                    f"c={conc}: request log on / off throughput = {ours_r['rps'] / off_r['rps']:.3f}"
-                    f"  (the log costs {100 * (1 - ours_r['rps'] / off_r['rps']):.1f}%)"
-                )
     finally:
-        for proc in (ours, moto, quiet):
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=15)
+        for proc in (ours, moto):
+            proc.terminate()
+            proc.wait(timeout=15)
         shutil.rmtree(data_dir, ignore_errors=True)
-        shutil.rmtree(quiet_dir, ignore_errors=True)
+    return 0
+
+
+def compare_request_log(args: argparse.Namespace) -> int:
+    """GetKnowledgeBase with the request log on (the default) and off, alternating rounds."""
+    import statistics
+
+    servers = {}
+    dirs = []
+    try:
+        for label, extra in (("log on", ()), ("log off", ("--request-log", "off"))):
+            dirs.append(tempfile.mkdtemp(prefix="qcl-bench-log-"))
+            proc, url = start_qconnect(dirs[-1], *extra)
+            kb = client("qconnect", url).create_knowledge_base(name="bench", knowledgeBaseType="QUICK_RESPONSES")
+            servers[label] = (proc, f"{url}/knowledgeBases/{kb['knowledgeBase']['knowledgeBaseId']}")
+        for conc in (1, 16):
+            ratios = []
+            for r in range(args.rounds):
+                order = ("log on", "log off") if r % 2 == 0 else ("log off", "log on")
+                rps = {}
+                for label in order:
+                    url = servers[label][1]
+                    result = run_wrk(url, signed_authorization(url, "wisdom"), conc, args.duration, args.warmup)
+                    rps[label] = result["rps"]
+                    print(
+                        f"{label:8s} c={conc:<3d} round {r + 1}: {result['rps']:>10,.0f} req/s"
+                        f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}",
+                        flush=True,
+                    )
+                ratios.append(rps["log on"] / rps["log off"])
+            ratio = statistics.median(ratios)
+            print(
+                f"c={conc}: request log on / off throughput, median of {args.rounds} rounds = {ratio:.3f}"
+                f"  (the log costs {100 * (1 - ratio):.1f}%)",
+                flush=True,
+            )
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=15)
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
     return 0
 
 

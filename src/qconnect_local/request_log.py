@@ -13,6 +13,8 @@ included); parsing, redaction and formatting of the bodies happen when the ring 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 import threading
 import time
@@ -87,7 +89,10 @@ class RequestLog:
         self.ring: deque[_Entry] = deque(maxlen=max(1, self.settings.size))
         self.stream = stream if stream is not None else sys.stderr
         self.colour = _isatty(self.stream)
+        self._fd = _fileno(self.stream)
         self._write_lock = threading.Lock()
+        self._second = -1  # the timestamp text is made once per second, not per line
+        self._stamp = ""
 
     def record(
         self,
@@ -137,19 +142,27 @@ class RequestLog:
 
     def _write(self, e: _Entry) -> None:
         line = self._json_line(e) if self.settings.format == "json" else self._text_line(e)
-        with self._write_lock:  # whole lines even when threads log at once
-            try:
-                self.stream.write(line)
-                self.stream.flush()
-            except (OSError, ValueError):  # a closed or broken stderr must not fail the call
-                pass
+        try:
+            if self._fd is not None:
+                # One write(2) per line: whole lines even from several threads, and no
+                # TextIOWrapper layers on the request path.
+                os.write(self._fd, line.encode())
+            else:
+                with self._write_lock:
+                    self.stream.write(line)
+                    self.stream.flush()
+        except (OSError, ValueError):  # a closed or broken stderr must not fail the call
+            pass
 
     def _json_line(self, e: _Entry) -> str:
         summary = _summary(e)
         return orjson.dumps(summary).decode() + "\n"
 
     def _text_line(self, e: _Entry) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(e[1])) + f".{int(e[1] % 1 * 1000):03d}Z"
+        second = int(e[1])
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        stamp = f"{self._stamp}.{int((e[1] - second) * 1000):03d}Z"
         name = e[2].name if e[2] is not None else f"{e[3]} {e[4]}"
         status, code = e[5], e[6] or ""
         where = f"{e[8] or '-'}/{e[9] or '-'}"
@@ -162,6 +175,14 @@ class RequestLog:
             f"{_DIM}{stamp}{_RESET} {colour}{status}{_RESET} {_BOLD}{name}{_RESET}{error} "
             f"{latency} {_DIM}{where} {e[0]}{_RESET}\n"
         )
+
+
+def _fileno(stream: Any) -> int | None:
+    try:
+        stream.flush()
+        return int(stream.fileno())
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return None
 
 
 def _isatty(stream: Any) -> bool:
@@ -225,8 +246,42 @@ def redact(shape: Any, value: Any) -> Any:
 # -- the internal endpoint -------------------------------------------------------------------
 
 
-def install(app: Any) -> None:
-    """Adds `GET`/`DELETE /_qconnect/requests` to the app."""
+def log_call(
+    app: Any,
+    request_id: str,
+    started: float,
+    clock: float,
+    seen: list[Any],
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    result: tuple[int, dict[str, str], bytes],
+) -> None:
+    """Records one call that `App.dispatch` answered with `result`; `seen` holds the operation
+    and the caller when they got that far (`clock`: perf_counter at the start)."""
+    from qconnect_local.protocol.auth import caller_from_headers
+
+    status, extra, payload = result
+    caller = seen[1] or caller_from_headers(headers.get("authorization"), app.settings.account_id, app.settings.region)
+    app.request_log.record(
+        request_id,
+        started,
+        seen[0],
+        method,
+        path,
+        status,
+        extra.get("x-amzn-errortype"),
+        (time.perf_counter() - clock) * 1000.0,
+        caller.account_id,
+        caller.region,
+        body,
+        payload,
+    )
+
+
+def install(app: Any) -> RequestLog:
+    """The app's request log, and `GET`/`DELETE /_qconnect/requests`."""
     from qconnect_local.errors import ValidationException
     from qconnect_local.server import send_json
 
@@ -243,3 +298,4 @@ def install(app: Any) -> None:
 
     app.add_internal_route("GET", r"/_qconnect/requests", list_requests)
     app.add_internal_route("DELETE", r"/_qconnect/requests", clear_requests)
+    return RequestLog(app.settings.request_log)

@@ -35,6 +35,7 @@ from qconnect_local.protocol.parsing import parse_input
 from qconnect_local.protocol.routing import Router
 from qconnect_local.protocol.serialization import JSON, serialize_error, serialize_output
 from qconnect_local.protocol.validation import validate
+from qconnect_local.request_log import log_call
 from qconnect_local.storage import Store, open_store
 
 log = logging.getLogger("qconnect_local")
@@ -78,12 +79,9 @@ class App:
         self.reset_hooks: list[Callable[[], None]] = [self.store.reset]
         self.shutdown_hooks: list[Callable[[], None]] = []
         self._add_internal_routes()
-        from qconnect_local import request_log
+        from qconnect_local import cors, request_log
 
-        self.request_log = request_log.RequestLog(settings.request_log)
-        request_log.install(self)
-        from qconnect_local import cors
-
+        self.request_log = request_log.install(self)  # GET /_qconnect/requests
         self.cors = cors.install(self)
         shared_secret = getattr(self.store, "shared_secret", None)
         if shared_secret is not None:  # every server and worker of a shared store signs alike
@@ -193,7 +191,8 @@ class App:
         try:
             body = await read_body(receive, headers, self.settings.max_request_bytes)
         except ServiceError as exc:
-            self._log_call(
+            log_call(
+                self,
                 request_id,
                 time.time(),
                 time.perf_counter(),
@@ -241,39 +240,8 @@ class App:
             log.exception("unexpected error in request %s", request_id)
             result = serialize_error(InternalServerException("An internal error occurred. Request id: " + request_id))
         if self.request_log.enabled:
-            self._log_call(request_id, started, clock, seen, method, path, headers, body, result)
+            log_call(self, request_id, started, clock, seen, method, path, headers, body, result)
         return result
-
-    def _log_call(
-        self,
-        request_id: str,
-        started: float,
-        clock: float,
-        seen: list[Any],
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes,
-        result: tuple[int, dict[str, str], bytes],
-    ) -> None:
-        status, extra, payload = result
-        caller = seen[1] or caller_from_headers(
-            headers.get("authorization"), self.settings.account_id, self.settings.region
-        )
-        self.request_log.record(
-            request_id,
-            started,
-            seen[0],
-            method,
-            path,
-            status,
-            extra.get("x-amzn-errortype"),
-            (time.perf_counter() - clock) * 1000.0,
-            caller.account_id,
-            caller.region,
-            body,
-            payload,
-        )
 
     def _call(
         self,

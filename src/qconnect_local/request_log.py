@@ -24,10 +24,13 @@ from typing import Any, TextIO
 
 import orjson
 
+from qconnect_local.protocol.auth import caller_from_headers
+
 REDACTED = "*** redacted ***"
 MODES = ("on", "quiet", "off")
 FORMATS = ("text", "json")
 DEFAULT_LIMIT = 100
+FLUSH_SECONDS = 0.05  # how long a line may wait before it is written
 
 
 @dataclass
@@ -91,6 +94,9 @@ class RequestLog:
         self.colour = _isatty(self.stream)
         self._fd = _fileno(self.stream)
         self._write_lock = threading.Lock()
+        self._pending: deque[_Entry] = deque()
+        self._flusher: threading.Thread | None = None
+        self._stopped = threading.Event()
         self._second = -1  # the timestamp text is made once per second, not per line
         self._stamp = ""
 
@@ -141,39 +147,71 @@ class RequestLog:
     # -- lines --------------------------------------------------------------------------------
 
     def _write(self, e: _Entry) -> None:
-        line = self._json_line(e) if self.settings.format == "json" else self._text_line(e)
-        try:
-            if self._fd is not None:
-                # One write(2) per line: whole lines even from several threads, and no
-                # TextIOWrapper layers on the request path.
-                os.write(self._fd, line.encode())
-            else:
-                with self._write_lock:
-                    self.stream.write(line)
+        # Calls are queued here, and a flusher thread formats and writes them, many lines per
+        # write(2): a system call on the request path releases the GIL, and getting it back
+        # behind the server's other threads cost more than the rest of the log together.
+        self._pending.append(e)
+        if self._flusher is None:
+            self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        with self._write_lock:
+            if self._flusher is None:
+                self._flusher = threading.Thread(target=self._flush_loop, name="qconnect-request-log", daemon=True)
+                self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while not self._stopped.wait(FLUSH_SECONDS):
+            self.flush()
+
+    def flush(self) -> None:
+        """Writes the queued lines (also at shutdown)."""
+        entries = []
+        pending = self._pending
+        while True:
+            try:
+                entries.append(pending.popleft())
+            except IndexError:
+                break
+        if not entries:
+            return
+        line = self._json_line if self.settings.format == "json" else self._text_line
+        text = "".join([line(e) for e in entries])
+        with self._write_lock:
+            try:
+                if self._fd is not None:
+                    data = text.encode()
+                    while data:
+                        data = data[os.write(self._fd, data) :]
+                else:
+                    self.stream.write(text)
                     self.stream.flush()
-        except (OSError, ValueError):  # a closed or broken stderr must not fail the call
-            pass
+            except (OSError, ValueError):  # a closed or broken stderr must not fail the server
+                pass
+
+    def close(self) -> None:
+        self._stopped.set()
+        self.flush()
 
     def _json_line(self, e: _Entry) -> str:
         summary = _summary(e)
         return orjson.dumps(summary).decode() + "\n"
 
     def _text_line(self, e: _Entry) -> str:
-        second = int(e[1])
+        started, op, status, code = e[1], e[2], e[5], e[6]
+        second = int(started)
         if second != self._second:
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        stamp = f"{self._stamp}.{int((e[1] - second) * 1000):03d}Z"
-        name = e[2].name if e[2] is not None else f"{e[3]} {e[4]}"
-        status, code = e[5], e[6] or ""
-        where = f"{e[8] or '-'}/{e[9] or '-'}"
-        latency = f"{e[7]:.1f}ms"
+        millis = int((started - second) * 1000)
+        name = op.name if op is not None else f"{e[3]} {e[4]}"
         if not self.colour:
-            return f"{stamp} {status} {name} {code + ' ' if code else ''}{latency} {where} {e[0]}\n"
+            error = f"{code} " if code else ""
+            return f"{self._stamp}.{millis:03d}Z {status} {name} {error}{e[7]:.1f}ms {e[8]}/{e[9]} {e[0]}\n"
         colour = _GREEN if status < 400 else _YELLOW if status < 500 else _RED
         error = f" {colour}{code}{_RESET}" if code else ""
         return (
-            f"{_DIM}{stamp}{_RESET} {colour}{status}{_RESET} {_BOLD}{name}{_RESET}{error} "
-            f"{latency} {_DIM}{where} {e[0]}{_RESET}\n"
+            f"{_DIM}{self._stamp}.{millis:03d}Z{_RESET} {colour}{status}{_RESET} {_BOLD}{name}{_RESET}{error} "
+            f"{e[7]:.1f}ms {_DIM}{e[8]}/{e[9]} {e[0]}{_RESET}\n"
         )
 
 
@@ -260,8 +298,6 @@ def log_call(
 ) -> None:
     """Records one call that `App.dispatch` answered with `result`; `seen` holds the operation
     and the caller when they got that far (`clock`: perf_counter at the start)."""
-    from qconnect_local.protocol.auth import caller_from_headers
-
     status, extra, payload = result
     caller = seen[1] or caller_from_headers(headers.get("authorization"), app.settings.account_id, app.settings.region)
     app.request_log.record(
@@ -298,4 +334,6 @@ def install(app: Any) -> RequestLog:
 
     app.add_internal_route("GET", r"/_qconnect/requests", list_requests)
     app.add_internal_route("DELETE", r"/_qconnect/requests", clear_requests)
-    return RequestLog(app.settings.request_log)
+    log = RequestLog(app.settings.request_log)
+    app.shutdown_hooks.append(log.close)  # the last lines are written before the server exits
+    return log

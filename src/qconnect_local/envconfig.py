@@ -81,14 +81,22 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
 
 def _convert(unset: _Unset, raw: str) -> Any:
     action = unset.action
-    if isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):
+    if isinstance(action, argparse._StoreConstAction):  # also store_true / store_false
         word = raw.strip().lower()
         if word not in _TRUE | _FALSE:
             _fail(unset, raw, "expected one of 1/true/yes/on or 0/false/no/off")
-        return (word in _TRUE) == isinstance(action, argparse._StoreTrueAction)
+        return action.const if word in _TRUE else unset.default
+    if isinstance(action, argparse._CountAction):
+        return _one(unset, raw) if action.type else _count(unset, raw)
     if isinstance(action, argparse._AppendAction) or action.nargs in ("*", "+"):
         return [_one(unset, item.strip()) for item in raw.split(",") if item.strip()]
     return _one(unset, raw)
+
+
+def _count(unset: _Unset, raw: str) -> int:
+    if not raw.strip().isdigit():
+        _fail(unset, raw, "expected a whole number")
+    return int(raw)
 
 
 def _one(unset: _Unset, raw: str) -> Any:

@@ -204,9 +204,18 @@ class RequestLog:
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         millis = int((started - second) * 1000)
         name = op.name if op is not None else f"{e[3]} {e[4]}"
-        if not self.colour:
-            error = f"{code} " if code else ""
-            return f"{self._stamp}.{millis:03d}Z {status} {name} {error}{e[7]:.1f}ms {e[8]}/{e[9]} {e[0]}\n"
+        if not self.colour:  # %-formatting: the cheapest of the ways measured
+            return "%s.%03dZ %d %s %s%.1fms %s/%s %s\n" % (  # noqa: UP031
+                self._stamp,
+                millis,
+                status,
+                name,
+                f"{code} " if code else "",
+                e[7],
+                e[8],
+                e[9],
+                e[0],
+            )
         colour = _GREEN if status < 400 else _YELLOW if status < 500 else _RED
         error = f" {colour}{code}{_RESET}" if code else ""
         return (

@@ -69,7 +69,7 @@ def apply_arguments(args: argparse.Namespace, settings: Any) -> None:
 _Entry = tuple[
     str,  # id
     float,  # time
-    Any,  # operation model or None
+    str | None,  # operation name (a record of plain values is one the GC soon stops tracking)
     str,  # method
     str,  # path
     int,  # status
@@ -104,7 +104,7 @@ class RequestLog:
         self,
         request_id: str,
         started: float,
-        operation: Any,
+        operation: str | None,
         method: str,
         path: str,
         status: int,
@@ -115,7 +115,7 @@ class RequestLog:
         request_body: bytes = b"",
         response_body: bytes = b"",
     ) -> None:
-        """One API call. `operation` is the botocore OperationModel (None when no route matched)."""
+        """One API call. `operation` is the operation's name (None when no route matched)."""
         if not self.enabled:
             return
         entry: _Entry = (
@@ -142,7 +142,10 @@ class RequestLog:
     def records(self, limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
         """The last `limit` calls, newest first, bodies parsed and redacted."""
         entries = list(self.ring)[-limit:] if limit > 0 else []
-        return [_to_record(e) for e in reversed(entries)]
+        from qconnect_local.protocol.model import service_model
+
+        model = service_model()
+        return [_to_record(e, model) for e in reversed(entries)]
 
     # -- lines --------------------------------------------------------------------------------
 
@@ -203,7 +206,7 @@ class RequestLog:
         if second != self._second:
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         millis = int((started - second) * 1000)
-        name = op.name if op is not None else f"{e[3]} {e[4]}"
+        name = op if op is not None else f"{e[3]} {e[4]}"
         if not self.colour:  # %-formatting: the cheapest of the ways measured
             return "%s.%03dZ %d %s %s%.1fms %s/%s %s\n" % (  # noqa: UP031
                 self._stamp,
@@ -243,7 +246,7 @@ def _summary(e: _Entry) -> dict[str, Any]:
     return {
         "id": e[0],
         "time": e[1],
-        "operation": e[2].name if e[2] is not None else None,
+        "operation": e[2],
         "method": e[3],
         "path": e[4],
         "status": e[5],
@@ -254,9 +257,9 @@ def _summary(e: _Entry) -> dict[str, Any]:
     }
 
 
-def _to_record(e: _Entry) -> dict[str, Any]:
+def _to_record(e: _Entry, model: Any) -> dict[str, Any]:
     record = _summary(e)
-    op = e[2]
+    op = model.operation_model(e[2]) if e[2] is not None else None
     record["request"] = _body(e[10], op.input_shape if op is not None else None)
     # An error's body is the error shape, not the output: nothing in it is marked sensitive.
     record["response"] = _body(e[11], op.output_shape if op is not None and e[6] is None else None)
@@ -312,7 +315,7 @@ def log_call(
     app.request_log.record(
         request_id,
         started,
-        seen[0],
+        seen[0].name if seen[0] is not None else None,
         method,
         path,
         status,

@@ -177,6 +177,15 @@ def main() -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def compare_request_log(args: argparse.Namespace) -> int:
     """GetKnowledgeBase with the request log on (the default) and off, both loaded at once."""
     import statistics
@@ -191,30 +200,37 @@ def compare_request_log(args: argparse.Namespace) -> int:
             kb = client("qconnect", url).create_knowledge_base(name="bench", knowledgeBaseType="QUICK_RESPONSES")
             servers[label] = (proc, f"{url}/knowledgeBases/{kb['knowledgeBase']['knowledgeBaseId']}")
         for conc in (1, 16):
-            ratios = []
+            for _, url in servers.values() if args.warmup else ():  # warm-up, once
+                run_wrk(url, signed_authorization(url, "wisdom"), conc, args.warmup, 0)
+            ratios, cpu = [], {label: [] for label in servers}
             for r in range(args.rounds):
                 # Both servers under load at the same moment: on a shared machine whatever else
-                # runs slows both alike, so their ratio holds where sequential runs would not.
+                # runs slows both alike. Each server's CPU time per request is measured too: it
+                # holds when a busy machine makes even simultaneous throughput figures swing.
+                before = {label: _cpu_seconds(proc.pid) for label, (proc, _) in servers.items()}
                 with ThreadPoolExecutor(2) as pool:
                     futures = {
-                        label: pool.submit(
-                            run_wrk, url, signed_authorization(url, "wisdom"), conc, args.duration, args.warmup
-                        )
+                        label: pool.submit(run_wrk, url, signed_authorization(url, "wisdom"), conc, args.duration, 0)
                         for label, (_, url) in servers.items()
                     }
                     results = {label: f.result() for label, f in futures.items()}
-                rps = {label: result["rps"] for label, result in results.items()}
                 for label, result in results.items():
+                    used = _cpu_seconds(servers[label][0].pid) - before[label]
+                    per_request = used / max(result["rps"] * args.duration, 1) * 1e6
+                    cpu[label].append(per_request)
                     print(
                         f"{label:8s} c={conc:<3d} round {r + 1}: {result['rps']:>10,.0f} req/s"
-                        f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}",
+                        f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}"
+                        f"  server CPU {per_request:.1f} us/request",
                         flush=True,
                     )
-                ratios.append(rps["log on"] / rps["log off"])
+                ratios.append(results["log on"]["rps"] / results["log off"]["rps"])
             ratio = statistics.median(ratios)
+            cpu_on, cpu_off = statistics.median(cpu["log on"]), statistics.median(cpu["log off"])
             print(
                 f"c={conc}: request log on / off throughput, median of {args.rounds} rounds = {ratio:.3f}"
-                f"  (the log costs {100 * (1 - ratio):.1f}%)",
+                f"  (the log costs {100 * (1 - ratio):.1f}%); server CPU per request {cpu_on:.1f} vs"
+                f" {cpu_off:.1f} us (the log costs {100 * (cpu_on / cpu_off - 1):.1f}%)",
                 flush=True,
             )
     finally:

@@ -6,6 +6,11 @@ then drives `GET /knowledgeBases/{id}` with wrk (-t1) at concurrency 1 and 16 an
 p50 and p99 for both and the ratio.
 
     python bench/api_throughput.py [--duration 10] [--warmup 2]
+    python bench/api_throughput.py --compare-request-log [--rounds 3]
+
+--compare-request-log measures instead what the request log (on by default) costs: two servers,
+one with `--request-log off`, the same wrk load on both at the same time, the median ratio of
+`--rounds` rounds.
 
 Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench]'`).
 """
@@ -77,10 +82,10 @@ def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int, s
     return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
-def start_qconnect(data_dir: str) -> tuple[subprocess.Popen, str]:
+def start_qconnect(data_dir: str, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qconnect_local", "serve", "--port", str(port), "--data-dir", data_dir],
+        [sys.executable, "-m", "qconnect_local", "serve", "--port", str(port), "--data-dir", data_dir, *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -109,10 +114,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--compare-request-log", action="store_true", help="request log on vs off, nothing else")
+    parser.add_argument("--rounds", type=int, default=3, help="--compare-request-log: alternating rounds")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
+    if args.compare_request_log:
+        return compare_request_log(args)
 
     data_dir = tempfile.mkdtemp(prefix="qcl-bench-")
     ours, ours_url = start_qconnect(data_dir)
@@ -165,6 +174,71 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=15)
         shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def compare_request_log(args: argparse.Namespace) -> int:
+    """GetKnowledgeBase with the request log on (the default) and off, both loaded at once."""
+    import statistics
+    from concurrent.futures import ThreadPoolExecutor
+
+    servers = {}
+    dirs = []
+    try:
+        for label, extra in (("log on", ()), ("log off", ("--request-log", "off"))):
+            dirs.append(tempfile.mkdtemp(prefix="qcl-bench-log-"))
+            proc, url = start_qconnect(dirs[-1], *extra)
+            kb = client("qconnect", url).create_knowledge_base(name="bench", knowledgeBaseType="QUICK_RESPONSES")
+            servers[label] = (proc, f"{url}/knowledgeBases/{kb['knowledgeBase']['knowledgeBaseId']}")
+        for conc in (1, 16):
+            for _, url in servers.values() if args.warmup else ():  # warm-up, once
+                run_wrk(url, signed_authorization(url, "wisdom"), conc, args.warmup, 0)
+            ratios, cpu = [], {label: [] for label in servers}
+            for r in range(args.rounds):
+                # Both servers under load at the same moment: on a shared machine whatever else
+                # runs slows both alike. Each server's CPU time per request is measured too: it
+                # holds when a busy machine makes even simultaneous throughput figures swing.
+                before = {label: _cpu_seconds(proc.pid) for label, (proc, _) in servers.items()}
+                with ThreadPoolExecutor(2) as pool:
+                    futures = {
+                        label: pool.submit(run_wrk, url, signed_authorization(url, "wisdom"), conc, args.duration, 0)
+                        for label, (_, url) in servers.items()
+                    }
+                    results = {label: f.result() for label, f in futures.items()}
+                for label, result in results.items():
+                    used = _cpu_seconds(servers[label][0].pid) - before[label]
+                    per_request = used / max(result["rps"] * args.duration, 1) * 1e6
+                    cpu[label].append(per_request)
+                    print(
+                        f"{label:8s} c={conc:<3d} round {r + 1}: {result['rps']:>10,.0f} req/s"
+                        f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}"
+                        f"  server CPU {per_request:.1f} us/request",
+                        flush=True,
+                    )
+                ratios.append(results["log on"]["rps"] / results["log off"]["rps"])
+            ratio = statistics.median(ratios)
+            cpu_on, cpu_off = statistics.median(cpu["log on"]), statistics.median(cpu["log off"])
+            print(
+                f"c={conc}: request log on / off throughput, median of {args.rounds} rounds = {ratio:.3f}"
+                f"  (the log costs {100 * (1 - ratio):.1f}%); server CPU per request {cpu_on:.1f} vs"
+                f" {cpu_off:.1f} us (the log costs {100 * (cpu_on / cpu_off - 1):.1f}%)",
+                flush=True,
+            )
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=15)
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
     return 0
 
 

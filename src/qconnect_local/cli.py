@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from qconnect_local import hardening
+from qconnect_local import __version__, cors, envconfig, extras, hardening, init_files, request_log
 from qconnect_local import team as team_options
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
@@ -20,6 +20,8 @@ from qconnect_local.importing import options as import_options
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qconnect-local", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"qconnect-local {__version__}")
+    parser.set_defaults(root_parser=parser)  # `completion` prints the whole tree
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server")
     serve.add_argument("--host", default="127.0.0.1")
@@ -42,10 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     import_options.add_arguments(serve)
     team_options.add_arguments(serve)
     hardening.add_arguments(serve)
+    request_log.add_arguments(serve)
+    cors.add_arguments(serve)
+    init_files.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
     worker.register_migrate(sub)
+    envconfig.install(serve)
+    envconfig.install(sub.choices["worker"])
     from qconnect_local import commands  # validate, import, export, template, kb
 
     commands.register(sub)
@@ -71,6 +78,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     team_options.apply_arguments(args, settings)
     if hasattr(args, "admin_token"):  # `serve` only
         hardening.apply_arguments(args, settings)
+    request_log.apply_arguments(args, settings)
+    cors.apply_arguments(args, settings)
+    init_files.apply_arguments(args, settings)
     return settings
 
 
@@ -119,6 +129,13 @@ def serve(settings: Settings) -> int:
     except ConnectionError as exc:  # an unreachable PostgreSQL: one line, no traceback
         print(f"qconnect-local: {exc}", file=sys.stderr)
         return 1
+    try:
+        for line in init_files.seed(app, settings.init_files):
+            print(f"qconnect-local: {line}", flush=True)
+    except init_files.InitError as exc:
+        print(f"qconnect-local: {exc}", file=sys.stderr)
+        app.close()
+        return 1
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -127,6 +144,7 @@ def serve(settings: Settings) -> int:
         print(f"qconnect-local: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         app.close()
         return 1
+    sock.listen(2048)  # before the line below: a harness may connect as soon as it reads it
     port = sock.getsockname()[1]
     where = "in memory" if settings.in_memory else f"data dir {settings.data_dir}"
     print(f"qconnect-local listening on http://{settings.host}:{port} ({app.store.kind}, {where})", flush=True)
@@ -146,7 +164,12 @@ def serve(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = envconfig.resolve(build_parser().parse_args(argv))
+    if args.command in ("serve", "worker", "migrate"):
+        missing = extras.missing_for(args)  # before anything imports the driver
+        if missing:
+            print(f"qconnect-local: {missing}", file=sys.stderr)
+            return 1
     if args.command == "serve":
         return serve(settings_from_args(args))
     if args.command == "worker":

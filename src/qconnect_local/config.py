@@ -7,7 +7,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qconnect_local.cors import CorsSettings
 from qconnect_local.hardening import HardeningSettings
+from qconnect_local.request_log import RequestLogSettings
 
 
 @dataclass
@@ -41,6 +43,9 @@ class Settings:
     run_import_runner: bool = True
     shared_key: bytes | None = None
     hardening: HardeningSettings = field(default_factory=HardeningSettings)  # docs/security.md
+    request_log: RequestLogSettings = field(default_factory=RequestLogSettings)  # docs/configuration.md
+    cors: CorsSettings = field(default_factory=CorsSettings)  # docs/configuration.md
+    init_files: list[str] = field(default_factory=list)  # serve --init
 
     @property
     def database(self) -> str:

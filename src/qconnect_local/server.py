@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
-
+from qconnect_local.asgi import Receive, Scope, Send, read_body, send_error, send_json, send_response
 from qconnect_local.config import Settings
 from qconnect_local.errors import (
     InternalServerException,
     NotImplementedOperation,
-    RequestEntityTooLargeException,
     ServiceError,
     UnknownOperationException,
 )
@@ -40,14 +38,11 @@ from qconnect_local.protocol.routing import Router
 from qconnect_local.protocol.serialization import JSON, serialize_error, serialize_output
 from qconnect_local.protocol.validation import validate
 from qconnect_local.public_urls import public_endpoint
+from qconnect_local.request_log import log_call
 from qconnect_local.services import Services, build_services
 from qconnect_local.storage import Store
 
 log = logging.getLogger("qconnect_local")
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 @dataclass
@@ -84,6 +79,10 @@ class App:
         self.reset_hooks: list[Callable[[], None]] = [self.store.reset, self.services.reset]
         self.shutdown_hooks: list[Callable[[], None]] = [self.services.stop]
         self._add_internal_routes()
+        from qconnect_local import cors, request_log
+
+        self.request_log = request_log.install(self)  # GET /_qconnect/requests
+        self.cors = cors.install(self)
         from qconnect_local.importing.endpoints import add_routes as add_import_routes
 
         add_import_routes(self)  # uploads, downloads, manual jobs, the routing-profile directory
@@ -125,6 +124,10 @@ class App:
             return
         if scope["type"] != "http":
             return
+        if self.cors is not None:
+            answered, send = await self.cors.handle(scope, send)
+            if answered:
+                return
         request_id = str(uuid.uuid4())
         path = scope.get("raw_path") or scope["path"].encode()
         path = path.decode("latin-1").split("?", 1)[0]
@@ -187,7 +190,22 @@ class App:
 
     async def _api(self, scope: Scope, receive: Receive, send: Send, path: str, request_id: str) -> None:
         headers = _headers(scope)
-        body = await read_body(receive, headers, self.settings.max_request_bytes)
+        try:
+            body = await read_body(receive, headers, self.settings.max_request_bytes)
+        except ServiceError as exc:
+            log_call(
+                self,
+                request_id,
+                time.time(),
+                time.perf_counter(),
+                [None, None],
+                scope["method"],
+                path,
+                headers,
+                b"",
+                serialize_error(exc),
+            )
+            raise
         query = scope.get("query_string", b"").decode("latin-1")
         method = scope["method"]
         if method == "GET" and self.store.reads_on_event_loop:
@@ -216,17 +234,24 @@ class App:
 
         The ASGI server runs it in a worker thread; the in-process mock calls it directly.
         """
+        started, clock = time.time(), time.perf_counter()
+        seen: list[Any] = [None, None]  # the operation and the caller, once known (for the request log)
         try:
-            status, payload = self._call(method, path, query_string, headers, body, request_id)
-            return status, {}, payload
+            status, payload = self._call(method, path, query_string, headers, body, request_id, seen)
+            result: tuple[int, dict[str, str], bytes] = (status, {}, payload)
         except ServiceError as exc:
-            return serialize_error(exc)
+            result = serialize_error(exc)
         except Exception as exc:
             retry = as_retryable(exc)  # a lock wait that ran out: rolled back, retryable
             if retry is not None:
-                return serialize_error(retry)
-            log.exception("unexpected error in request %s", request_id)
-            return serialize_error(InternalServerException("An internal error occurred. Request id: " + request_id))
+                result = serialize_error(retry)
+            else:
+                log.exception("unexpected error in request %s", request_id)
+                message = "An internal error occurred. Request id: " + request_id
+                result = serialize_error(InternalServerException(message))
+        if self.request_log.enabled:
+            log_call(self, request_id, started, clock, seen, method, path, headers, body, result)
+        return result
 
     def _call(
         self,
@@ -236,18 +261,23 @@ class App:
         headers: dict[str, str],
         body: bytes,
         request_id: str,
+        seen: list[Any] | None = None,
     ) -> tuple[int, bytes]:
         query = parse_qs(query_string, keep_blank_values=True)
         matched = self.router.match(method, path, set(query))
         if matched is None:
             raise UnknownOperationException(f"No operation of the qconnect API matches {method} {path}")
         op, labels = matched
+        if seen is not None:
+            seen[0] = op
         handler = OPERATIONS.get(op.name)
         if handler is None:
             raise NotImplementedOperation(f"The operation {op.name} is not implemented by qconnect-local yet")
         params = parse_input(op, labels, query, headers, body)
         validate(op.input_shape, params)
         caller = caller_from_headers(headers.get("authorization"), self.settings.account_id, self.settings.region)
+        if seen is not None:
+            seen[1] = caller
         ctx = RequestContext(
             account_id=caller.account_id,
             region=caller.region,
@@ -271,48 +301,3 @@ def build_app(settings: Settings) -> App:
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
-async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
-    declared = headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestEntityTooLargeException(
-            f"The request body of {declared} bytes is larger than the limit of {limit} bytes"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise RequestEntityTooLargeException(f"The request body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def send_response(
-    send: Send,
-    status: int,
-    body: bytes,
-    request_id: str,
-    content_type: str | None = JSON,
-    extra_headers: dict[str, str] | None = None,
-) -> None:
-    headers = [(b"x-amzn-requestid", request_id.encode()), (b"content-length", str(len(body)).encode())]
-    if content_type:
-        headers.append((b"content-type", content_type.encode()))
-    for k, v in (extra_headers or {}).items():
-        headers.append((k.encode("latin-1"), v.encode("latin-1")))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def send_json(send: Send, status: int, body: Any, request_id: str) -> None:
-    await send_response(send, status, orjson.dumps(body), request_id)
-
-
-async def send_error(send: Send, error: ServiceError, request_id: str) -> None:
-    status, headers, body = serialize_error(error)
-    await send_response(send, status, body, request_id, JSON, headers)

@@ -1,4 +1,4 @@
-"""The client-side subcommands of `qconnect-local` (everything except `serve`).
+"""The client-side subcommands of `qconnect-local` (everything except `serve`, `worker`, `migrate`).
 
 Each module registers its parser and sets `handler` (args -> exit status); `run` calls it and
 turns a `CommandError` into one line on stderr.
@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qconnect_local.commands import export, importer, kb, template, validate
-from qconnect_local.commands.common import EXIT_FAILED, CommandError, error
+from qconnect_local.commands import completion, export, importer, jobs, kb, qr, reset, template, validate
+from qconnect_local.commands.common import EXIT_FAILED, CommandError, error, service_errors
 
-_MODULES = (validate, importer, export, template, kb)
+_MODULES = (validate, importer, export, template, kb, qr, jobs, reset, completion)
 
 
 def register(sub: Any) -> None:
@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        return args.handler(args)
+        with service_errors():  # a botocore error anywhere in a command is one line too
+            return args.handler(args)
     except CommandError as exc:
         error(str(exc))
         return exc.status
@@ -30,4 +31,7 @@ def run(args: argparse.Namespace) -> int:
         error("interrupted")
         return 130
     except BrokenPipeError:  # `qconnect-local export ... | head`
+        return EXIT_FAILED
+    except OSError as exc:  # a file that cannot be read or written, a network failure
+        error(f"{exc.strerror or exc}" + (f": {exc.filename}" if getattr(exc, "filename", None) else ""))
         return EXIT_FAILED

@@ -1,4 +1,4 @@
-"""The `serve` options of assistants and their associations (issue 17): the service's quotas."""
+"""The `serve` options of assistants, their associations and content (issue 17): the service's quotas."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="assistant associations per account and region (quota)",
     )
+    group.add_argument(
+        "--max-contents",
+        type=int,
+        default=d.contents_per_knowledge_base,
+        metavar="N",
+        help="content per knowledge base (quota)",
+    )
 
 
 def apply_arguments(args: argparse.Namespace, settings: Settings) -> None:
@@ -27,4 +34,7 @@ def apply_arguments(args: argparse.Namespace, settings: Settings) -> None:
     settings.quotas.assistants = getattr(args, "max_assistants", settings.quotas.assistants)
     settings.quotas.assistant_associations = getattr(
         args, "max_assistant_associations", settings.quotas.assistant_associations
+    )
+    settings.quotas.contents_per_knowledge_base = getattr(
+        args, "max_contents", settings.quotas.contents_per_knowledge_base
     )

@@ -15,6 +15,7 @@ class Quotas:
     tags_per_resource: int = 50
     assistants: int = 5  # per account and region (reference §6), issue 17
     assistant_associations: int = 20  # per account and region (reference §6)
+    contents_per_knowledge_base: int = 5000  # reference §6
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 
 from qconnect_local.operations import import_jobs, knowledge_bases, quick_responses, tags
 from qconnect_local.operations.assistants import OPERATIONS as ASSISTANT_OPERATIONS
+from qconnect_local.operations.contents import OPERATIONS as CONTENT_OPERATIONS
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.sessions import OPERATIONS as SESSION_OPERATIONS
 
@@ -23,6 +24,7 @@ OPERATIONS: dict[str, Operation] = {
     **import_jobs.OPERATIONS,
     **ASSISTANT_OPERATIONS,
     **SESSION_OPERATIONS,
+    **CONTENT_OPERATIONS,
 }
 
 __all__ = ["OPERATIONS", "Operation", "RequestContext"]

@@ -157,6 +157,19 @@ class AssistantSession(Protocol):
     ) -> list[tuple[int, Record]]: ...
 
 
+class ContentSession(Protocol):
+    """Content of CUSTOM knowledge bases (issue 17)."""
+
+    def insert_content(self, account: str, region: str, content: Record) -> bool: ...
+    def get_content(self, account: str, region: str, kb_id: str, content_id: str) -> Record | None: ...
+    def update_content(self, account: str, region: str, content: Record) -> None: ...
+    def delete_content(self, account: str, region: str, kb_id: str, content_id: str) -> bool: ...
+    def count_contents(self, account: str, region: str, kb_id: str) -> int: ...
+    def list_contents(
+        self, account: str, region: str, kb_id: str, name: str | None, after: int, limit: int
+    ) -> list[tuple[int, Record]]: ...
+
+
 class Session(
     KnowledgeBaseSession,
     IdempotencySession,
@@ -166,6 +179,7 @@ class Session(
     ImportJobSession,
     DirectorySession,
     AssistantSession,
+    ContentSession,
     Protocol,
 ):
     """Everything a store's session does."""

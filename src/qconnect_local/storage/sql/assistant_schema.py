@@ -50,3 +50,22 @@ def assistant_step(d: Dialect) -> str:
         CREATE INDEX assistant_sessions_assistant ON assistant_sessions (assistant_seq, seq);
         CREATE INDEX assistant_sessions_name ON assistant_sessions (assistant_seq, name, seq);
         """
+
+
+def content_step(d: Dialect) -> str:
+    """Step 301: content of CUSTOM knowledge bases (its file is the upload's blob)."""
+    return f"""
+        CREATE TABLE contents (
+            seq         {d.serial_key},
+            kb_seq      {d.big_int} NOT NULL REFERENCES knowledge_bases(seq) ON DELETE CASCADE,
+            account_id  TEXT NOT NULL,
+            region      TEXT NOT NULL,
+            id          TEXT NOT NULL,
+            name        TEXT NOT NULL,           -- unique in its knowledge base; SearchContent filters on it
+            data        {d.json_type} NOT NULL,  -- the ContentData record (without url/urlExpiry)
+            UNIQUE (account_id, region, id),
+            UNIQUE (kb_seq, name)
+        );
+        CREATE INDEX contents_kb ON contents (kb_seq, seq);
+        CREATE INDEX contents_name ON contents (kb_seq, name, seq);
+        """

@@ -9,8 +9,11 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from support import ServerProcess
+from content_files import docx_bytes, pdf_bytes
+from support import ServerProcess, query_state
 from test_assistants import create_kb, error_of
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def upload(client, kb_id, body=b"Reset your password from the sign-in page.", content_type="text/plain"):
@@ -20,8 +23,10 @@ def upload(client, kb_id, body=b"Reset your password from the sign-in page.", co
     return started["uploadId"]
 
 
-def create_content(client, kb_id, name="password-reset", body=b"How to reset a password.", **extra):
-    upload_id = upload(client, kb_id, body)
+def create_content(
+    client, kb_id, name="password-reset", body=b"How to reset a password.", content_type="text/plain", **extra
+):
+    upload_id = upload(client, kb_id, body, content_type)
     return client.create_content(knowledgeBaseId=kb_id, name=name, uploadId=upload_id, **extra)["content"]
 
 
@@ -246,3 +251,57 @@ def test_content_flow_in_every_mode(qconnect_client) -> None:
     content = create_content(qconnect_client, kb["knowledgeBaseId"], body=b"in every mode")
     got = qconnect_client.get_content(knowledgeBaseId=kb["knowledgeBaseId"], contentId=content["contentId"])
     assert requests.get(got["content"]["url"], timeout=30).content == b"in every mode"
+
+
+def stored_text(server, content_id: str) -> str:
+    rows = query_state(server.data_dir, f"SELECT text FROM contents WHERE id = '{content_id}'")
+    return str(rows[0][0])
+
+
+def test_text_is_extracted_from_each_format(server, qconnect, kb):
+    kb_id = kb["knowledgeBaseId"]
+    files = {
+        "plain": ("text/plain", b"Plain words here.\n"),
+        "html": (
+            "text/html",
+            b"<html><head><script>var hidden = 1;</script></head><body><h1>Title</h1><p>Para</p></body></html>",
+        ),
+        "pdf": ("application/pdf", pdf_bytes("Invoices are due in 30 days", "Late fees apply")),
+        "docx": (DOCX, docx_bytes("Warranty covers two years", "Keep the receipt")),
+    }
+    expected = {
+        "plain": "Plain words here.",
+        "html": "Title\nPara",
+        "pdf": "Invoices are due in 30 days\n\nLate fees apply",
+        "docx": "Warranty covers two years\n\nKeep the receipt",
+    }
+    for name, (content_type, body) in files.items():
+        content = create_content(qconnect, kb_id, name=name, body=body, content_type=content_type)
+        assert (content["status"], content["contentType"]) == ("ACTIVE", content_type)
+        assert stored_text(server, content["contentId"]) == expected[name]
+        assert requests.get(content["url"], timeout=30).content == body
+
+
+def test_an_unreadable_file_fails_the_content(server, qconnect, kb):
+    kb_id = kb["knowledgeBaseId"]
+    broken = create_content(qconnect, kb_id, name="broken", body=b"this is no PDF", content_type="application/pdf")
+    assert broken["status"] == "CREATE_FAILED"
+    summary = qconnect.get_content_summary(knowledgeBaseId=kb_id, contentId=broken["contentId"])["contentSummary"]
+    assert summary["status"] == "CREATE_FAILED"
+    assert stored_text(server, broken["contentId"]) == ""
+
+    good = create_content(qconnect, kb_id, name="good", body=docx_bytes("old words"), content_type=DOCX)
+    assert stored_text(server, good["contentId"]) == "old words"
+    failed = qconnect.update_content(
+        knowledgeBaseId=kb_id, contentId=good["contentId"], uploadId=upload(qconnect, kb_id, b"PK broken", DOCX)
+    )["content"]
+    assert failed["status"] == "UPDATE_FAILED"
+    fixed = qconnect.update_content(
+        knowledgeBaseId=kb_id,
+        contentId=good["contentId"],
+        uploadId=upload(qconnect, kb_id, docx_bytes("new words"), DOCX),
+    )["content"]
+    assert fixed["status"] == "ACTIVE"
+    assert stored_text(server, good["contentId"]) == "new words"  # the old text is gone
+    retitled = qconnect.update_content(knowledgeBaseId=kb_id, contentId=good["contentId"], title="T")["content"]
+    assert retitled["status"] == "ACTIVE" and stored_text(server, good["contentId"]) == "new words"

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from qconnect_local import ids
+from qconnect_local.blobs.common import BlobNotFound
 from qconnect_local.blobs.s3 import presigned_download_url
+from qconnect_local.content_text import UnreadableContent, extract_text
 from qconnect_local.errors import (
     ConflictException,
     PreconditionFailedException,
@@ -46,6 +48,25 @@ def _content_type(session: Session, ctx: RequestContext, kb_id: str, upload_id: 
     return str(upload["contentType"])
 
 
+def _file_text(ctx: RequestContext, upload_id: str) -> str | None:
+    """The text of an upload's file, or None when it cannot be read. Read before the write
+    session (a parser can take a while on a big PDF); a missing upload or file reads as "" here
+    and is refused by the upload check inside the session."""
+    with ctx.store.read() as session:
+        upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
+    if upload is None:
+        return ""
+    try:
+        with ctx.services["blobs"].open(f"uploads/{upload_id}") as stream:
+            data = stream.read()
+    except BlobNotFound:
+        return ""
+    try:
+        return extract_text(upload["contentType"], data)
+    except UnreadableContent:
+        return None
+
+
 def data_view(ctx: RequestContext, content: Record) -> Record:
     """ContentData with a freshly signed download link to its file."""
     out = summary_view(content)
@@ -68,6 +89,7 @@ def summary_view(content: Record) -> Record:
 
 def create_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     check_tag_count(ctx, params.get("tags") or {})
+    text = _file_text(ctx, params["uploadId"])
     with ctx.store.write() as session:
         kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
         kb_id = kb["knowledgeBaseId"]
@@ -96,14 +118,14 @@ def create_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
             "revisionId": ids.new_id(),
             "title": params.get("title") or params["name"],
             "contentType": content_type,
-            "status": "ACTIVE",
+            "status": "ACTIVE" if text is not None else "CREATE_FAILED",
             "metadata": params.get("metadata") or {},
             "tags": params.get("tags") or {},
             "_uploadId": params["uploadId"],
         }
         if "overrideLinkOutUri" in params:
             content["linkOutUri"] = params["overrideLinkOutUri"]
-        if not session.insert_content(ctx.account_id, ctx.region, content):
+        if not session.insert_content(ctx.account_id, ctx.region, content, text or ""):
             raise ConflictException(f"Knowledge base {kb_id} already has content named '{params['name']}'")
         session.touch_knowledge_base_content(ctx.account_id, ctx.region, kb_id, ctx.now())
         idempotency.remember(session, ctx, "CreateContent", kb_id, params, content_id)
@@ -156,6 +178,7 @@ def search_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
 
 def update_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     _check_link_members(params)
+    text = _file_text(ctx, params["uploadId"]) if "uploadId" in params else None
     with ctx.store.write() as session:
         content = load_content(session, ctx, params)
         if "revisionId" in params and params["revisionId"] != content["revisionId"]:
@@ -166,6 +189,7 @@ def update_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
         if "uploadId" in params:
             content["contentType"] = _content_type(session, ctx, content["knowledgeBaseId"], params["uploadId"])
             content["_uploadId"] = params["uploadId"]
+            content["status"] = "ACTIVE" if text is not None else "UPDATE_FAILED"
         for member in ("title", "metadata"):
             if member in params:
                 content[member] = params[member]
@@ -174,7 +198,8 @@ def update_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
         if params.get("removeOverrideLinkOutUri"):
             content.pop("linkOutUri", None)
         content["revisionId"] = ids.new_id()
-        session.update_content(ctx.account_id, ctx.region, content)
+        new_text = (text or "") if "uploadId" in params else None
+        session.update_content(ctx.account_id, ctx.region, content, new_text)
         session.touch_knowledge_base_content(ctx.account_id, ctx.region, content["knowledgeBaseId"], ctx.now())
     return {"content": data_view(ctx, content)}
 

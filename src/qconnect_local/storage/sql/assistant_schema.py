@@ -69,3 +69,8 @@ def content_step(d: Dialect) -> str:
         CREATE INDEX contents_kb ON contents (kb_seq, seq);
         CREATE INDEX contents_name ON contents (kb_seq, name, seq);
         """
+
+
+def content_text_step() -> str:
+    """Step 302: the text of each content's file (extracted by content_text.py), for search."""
+    return "ALTER TABLE contents ADD COLUMN text TEXT NOT NULL DEFAULT '';"

@@ -12,11 +12,12 @@ _KB = "SELECT seq FROM knowledge_bases WHERE account_id = ? AND region = ? AND i
 
 
 class ContentQueries(SqlSession):
-    def insert_content(self, account: str, region: str, content: Record) -> bool:
-        """False when the knowledge base already has content of that name."""
+    def insert_content(self, account: str, region: str, content: Record, text: str) -> bool:
+        """False when the knowledge base already has content of that name. `text` is the file's
+        text, for search."""
         cur = self.execute(
-            "INSERT INTO contents (kb_seq, account_id, region, id, name, data)"
-            " SELECT seq, ?, ?, ?, ?, ? FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?"
+            "INSERT INTO contents (kb_seq, account_id, region, id, name, data, text)"
+            " SELECT seq, ?, ?, ?, ?, ?, ? FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?"
             " ON CONFLICT DO NOTHING",
             (
                 account,
@@ -24,6 +25,7 @@ class ContentQueries(SqlSession):
                 content["contentId"],
                 content["name"],
                 self.dialect.json_param(content),
+                text,
                 account,
                 region,
                 content["knowledgeBaseId"],
@@ -39,10 +41,17 @@ class ContentQueries(SqlSession):
         ).fetchone()
         return self.dialect.json_value(row[0]) if row else None
 
-    def update_content(self, account: str, region: str, content: Record) -> None:
+    def update_content(self, account: str, region: str, content: Record, text: str | None = None) -> None:
+        """Saves the record, and the file's text when a new file came with it."""
+        if text is None:
+            self.execute(
+                "UPDATE contents SET data = ? WHERE account_id = ? AND region = ? AND id = ?",
+                (self.dialect.json_param(content), account, region, content["contentId"]),
+            )
+            return
         self.execute(
-            "UPDATE contents SET data = ? WHERE account_id = ? AND region = ? AND id = ?",
-            (self.dialect.json_param(content), account, region, content["contentId"]),
+            "UPDATE contents SET data = ?, text = ? WHERE account_id = ? AND region = ? AND id = ?",
+            (self.dialect.json_param(content), text, account, region, content["contentId"]),
         )
 
     def delete_content(self, account: str, region: str, kb_id: str, content_id: str) -> bool:

@@ -55,9 +55,9 @@ def test_not_implemented_is_a_clear_client_error(qconnect):
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as e:
-        qconnect.list_assistants()
+        qconnect.list_ai_agents(assistantId=UUID)
     assert e.value.response["Error"]["Code"] == "NotImplemented"
-    assert "ListAssistants" in e.value.response["Error"]["Message"]
+    assert "ListAIAgents" in e.value.response["Error"]["Message"]
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 

@@ -17,6 +17,9 @@ class Quotas:
     knowledge_bases: int = 10  # per account and region
     quick_responses_per_knowledge_base: int = 1000
     tags_per_resource: int = 50
+    assistants: int = 5  # per account and region (reference §6)
+    assistant_associations: int = 20  # per account and region (reference §6)
+    contents_per_knowledge_base: int = 5000  # reference §6
 
 
 @dataclass

@@ -10,7 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from qconnect_local.operations import import_jobs, knowledge_bases, quick_responses, tags
+from qconnect_local.operations.assistants import OPERATIONS as ASSISTANT_OPERATIONS
+from qconnect_local.operations.contents import OPERATIONS as CONTENT_OPERATIONS
 from qconnect_local.operations.context import RequestContext
+from qconnect_local.operations.sessions import OPERATIONS as SESSION_OPERATIONS
 
 Operation = Callable[[RequestContext, dict[str, Any]], dict[str, Any] | None]
 
@@ -19,6 +22,9 @@ OPERATIONS: dict[str, Operation] = {
     **tags.OPERATIONS,
     **quick_responses.OPERATIONS,
     **import_jobs.OPERATIONS,
+    **ASSISTANT_OPERATIONS,
+    **SESSION_OPERATIONS,
+    **CONTENT_OPERATIONS,
 }
 
 __all__ = ["OPERATIONS", "Operation", "RequestContext"]

@@ -20,7 +20,6 @@ Choices where AWS documents nothing:
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from qconnect_local import ids
@@ -31,7 +30,8 @@ from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import load_knowledge_base
 from qconnect_local.operations.uploads import OPERATIONS as UPLOAD_OPERATIONS
 from qconnect_local.operations.uploads import (
-    check_direct_upload_size,
+    check_upload,
+    direct_upload,
     report_path,
     upload_key,
     upload_path,
@@ -46,43 +46,6 @@ def _check_quick_responses_kb(kb: Record) -> None:
             f"Import jobs need a knowledge base of type QUICK_RESPONSES; knowledge base "
             f"{kb['knowledgeBaseId']} is of type {kb['knowledgeBaseType']}"
         )
-
-
-def _direct_upload(ctx: RequestContext, upload_id: str) -> tuple[int, str] | None:
-    """A file PUT straight into the blob store (S3) reached no server, so nothing marked its
-    upload: look for it before the write transaction, which must not wait on the network."""
-    with ctx.store.read() as session:
-        upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
-    if upload is None or upload["uploaded"] is not None:
-        return None
-    return ctx.require_services().blobs.direct_upload(upload_key(upload_id))
-
-
-def _check_upload(
-    session: Session, ctx: RequestContext, kb_id: str, upload_id: str, direct: tuple[int, str] | None
-) -> None:
-    upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
-    if upload is None:
-        raise ValidationException(
-            f"The uploadId '{upload_id}' does not match any upload; get one from StartContentUpload"
-        )
-    if upload["knowledgeBaseId"] != kb_id:
-        raise ValidationException(
-            f"The uploadId '{upload_id}' belongs to another knowledge base ({upload['knowledgeBaseId']})"
-        )
-    if upload["uploaded"] is None and direct is not None:
-        size, etag = direct
-        check_direct_upload_size(ctx, size)
-        session.mark_uploaded(upload_id, size, etag, ctx.now())
-    elif upload["uploaded"] is None:
-        raise ValidationException(
-            f"No file has been uploaded for uploadId '{upload_id}': PUT the file to the url that "
-            "StartContentUpload returned first"
-        )
-    usable_until = upload["expires"] + ctx.settings.imports.upload_grace_seconds
-    if ctx.now() > usable_until:
-        when = dt.datetime.fromtimestamp(usable_until, dt.UTC).isoformat(timespec="seconds")
-        raise ValidationException(f"The upload '{upload_id}' expired at {when}; upload the file again")
 
 
 def _check_no_job_in_progress(session: Session, ctx: RequestContext, kb_id: str) -> None:
@@ -115,7 +78,7 @@ def summary_view(job: Record) -> Record:
 
 def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     imports = ctx.settings.imports
-    direct = _direct_upload(ctx, params["uploadId"])
+    direct = direct_upload(ctx, params["uploadId"])
     with ctx.store.write() as session:
         kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
         _check_quick_responses_kb(kb)
@@ -131,7 +94,7 @@ def start_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
         )
         if replayed is not None:
             return {"importJob": job_view(ctx, replayed)}
-        _check_upload(session, ctx, kb_id, params["uploadId"], direct)
+        check_upload(session, ctx, kb_id, params["uploadId"], direct)
         _check_no_job_in_progress(session, ctx, kb_id)
         now = ctx.now()
         job: Record = {

@@ -12,6 +12,7 @@ Choices where AWS documents nothing:
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from qconnect_local.blobs import Link
 from qconnect_local.errors import ValidationException
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import load_knowledge_base
-from qconnect_local.storage.base import Store
+from qconnect_local.storage.base import Session, Store
 
 DEFAULT_TTL_MINUTES = 60
 UPLOAD_TYPES = ("CUSTOM", "QUICK_RESPONSES")
@@ -104,3 +105,40 @@ def check_direct_upload_size(ctx: RequestContext, size: int) -> None:
 
 
 OPERATIONS = {"StartContentUpload": start_content_upload}
+
+
+def direct_upload(ctx: RequestContext, upload_id: str) -> tuple[int, str] | None:
+    """A file PUT straight into the blob store (S3) reached no server, so nothing marked its
+    upload: look for it before the write transaction, which must not wait on the network."""
+    with ctx.store.read() as session:
+        upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
+    if upload is None or upload["uploaded"] is not None:
+        return None
+    return ctx.require_services().blobs.direct_upload(upload_key(upload_id))
+
+
+def check_upload(
+    session: Session, ctx: RequestContext, kb_id: str, upload_id: str, direct: tuple[int, str] | None
+) -> None:
+    upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
+    if upload is None:
+        raise ValidationException(
+            f"The uploadId '{upload_id}' does not match any upload; get one from StartContentUpload"
+        )
+    if upload["knowledgeBaseId"] != kb_id:
+        raise ValidationException(
+            f"The uploadId '{upload_id}' belongs to another knowledge base ({upload['knowledgeBaseId']})"
+        )
+    if upload["uploaded"] is None and direct is not None:
+        size, etag = direct
+        check_direct_upload_size(ctx, size)
+        session.mark_uploaded(upload_id, size, etag, ctx.now())
+    elif upload["uploaded"] is None:
+        raise ValidationException(
+            f"No file has been uploaded for uploadId '{upload_id}': PUT the file to the url that "
+            "StartContentUpload returned first"
+        )
+    usable_until = upload["expires"] + ctx.settings.imports.upload_grace_seconds
+    if ctx.now() > usable_until:
+        when = dt.datetime.fromtimestamp(usable_until, dt.UTC).isoformat(timespec="seconds")
+        raise ValidationException(f"The upload '{upload_id}' expired at {when}; upload the file again")

@@ -7,6 +7,7 @@ uploads and import jobs), so one number means the same schema step on both store
 from __future__ import annotations
 
 from qconnect_local.storage.postgres.dialect import POSTGRES
+from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
 
 BASE_MIGRATIONS: list[tuple[int, str]] = [
@@ -77,4 +78,11 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 # Uploads, import jobs and the local directory of Connect routing profiles.
 IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(POSTGRES))]
 
-MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS)
+# Assistants, their associations and sessions: 300-399.
+ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
+    (300, assistant_step(POSTGRES)),
+    (301, content_step(POSTGRES)),
+    (302, content_text_step()),
+]
+
+MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS + ASSISTANT_MIGRATIONS)

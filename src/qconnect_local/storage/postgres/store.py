@@ -42,6 +42,8 @@ from qconnect_local.errors import ConflictException
 from qconnect_local.storage.postgres.dialect import POSTGRES
 from qconnect_local.storage.postgres.quick_responses import QuickResponseWrites
 from qconnect_local.storage.postgres.schema import MIGRATIONS
+from qconnect_local.storage.sql.assistants import AssistantQueries
+from qconnect_local.storage.sql.contents import ContentQueries
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
@@ -61,7 +63,15 @@ def _configure(conn: psycopg.Connection) -> None:
     set_json_dumps(orjson.dumps, conn)
 
 
-class PostgresSession(QuickResponseWrites, IdempotencyQueries, UploadQueries, ImportJobQueries, DirectoryQueries):
+class PostgresSession(
+    QuickResponseWrites,
+    IdempotencyQueries,
+    UploadQueries,
+    ImportJobQueries,
+    DirectoryQueries,
+    AssistantQueries,
+    ContentQueries,
+):
     """All SQL of the operations, for one pooled connection; one transaction when writing: the
     shared queries (storage/sql/) and this store's quick-response writes and search."""
 

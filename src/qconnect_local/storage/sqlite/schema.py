@@ -7,6 +7,7 @@ the same steps).
 
 from __future__ import annotations
 
+from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
 from qconnect_local.storage.sqlite.dialect import SQLITE
 
@@ -89,4 +90,11 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 # Uploads, import jobs and the local directory of Connect routing profiles.
 IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(SQLITE))]
 
-MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS)
+# Assistants, their associations and sessions: 300-399.
+ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
+    (300, assistant_step(SQLITE)),
+    (301, content_step(SQLITE)),
+    (302, content_text_step()),
+]
+
+MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS + ASSISTANT_MIGRATIONS)

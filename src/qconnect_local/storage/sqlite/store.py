@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
+from qconnect_local.storage.sql.assistants import AssistantQueries
+from qconnect_local.storage.sql.contents import ContentQueries
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
@@ -53,7 +55,15 @@ _NOTHING: Mapping[object, object] = MappingProxyType({})
 _bind_none_and_bytes_directly()
 
 
-class SQLiteSession(QuickResponseWrites, IdempotencyQueries, UploadQueries, ImportJobQueries, DirectoryQueries):
+class SQLiteSession(
+    QuickResponseWrites,
+    IdempotencyQueries,
+    UploadQueries,
+    ImportJobQueries,
+    DirectoryQueries,
+    AssistantQueries,
+    ContentQueries,
+):
     """All SQL of the operations, for one connection inside one transaction: the shared queries
     (storage/sql/) and this store's quick-response writes and search."""
 

@@ -77,6 +77,8 @@ class App:
         self.internal_routes: list[tuple[str, re.Pattern[str], InternalHandler]] = []
         self.reset_hooks: list[Callable[[], None]] = [self.store.reset]
         self.shutdown_hooks: list[Callable[[], None]] = []
+        # Answers `GET /` instead of the API when it returns True (the web console's redirect).
+        self.html_root: Callable[[Scope, Send], Awaitable[bool]] | None = None
         self._add_internal_routes()
         shared_secret = getattr(self.store, "shared_secret", None)
         if shared_secret is not None:  # every server and worker of a shared store signs alike
@@ -84,6 +86,10 @@ class App:
         from qconnect_local.importing.endpoints import install as install_import_pipeline
 
         install_import_pipeline(self)  # uploads, downloads, the import runner
+        if settings.console:
+            from qconnect_local.webui import install as install_console
+
+            install_console(self)  # /_qconnect/ui/ and its endpoints
 
     # -- internal endpoints ----------------------------------------------------------------
 
@@ -122,7 +128,7 @@ class App:
         try:
             if path.startswith("/_qconnect/"):
                 await self._internal(scope, receive, send, path, request_id)
-            else:
+            elif not (path == "/" and self.html_root is not None and await self.html_root(scope, send)):
                 await self._api(scope, receive, send, path, request_id)
         except ServiceError as exc:
             await send_error(send, exc, request_id)

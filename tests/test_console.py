@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 from console_support import Shots, browser_or_skip, open_console
 from import_support import csv_bytes, import_file, start, upload
 from import_support import http as http_call
-from support import ServerProcess, make_client
+from qconnect_local import __version__
+from support import EXPECTED_STORAGE, ServerProcess, make_client
 
 HEADER = [
     "Name",
@@ -131,6 +132,8 @@ def test_validate_endpoint_runs_the_offline_checker(url: str) -> None:
     assert doc["report"]["rows"][0][0] == "Bad" and "Error" in doc["report"]["header"][-1]
     status, _, raw = http_call("POST", url + "/_qconnect/validate", b"\xff\xfe not utf-8")
     assert status == 200 and json.loads(raw)["fileProblem"]
+    status, _, raw = http_call("POST", url + "/_qconnect/validate", b"Name,Content\n" + b"x" * (6 << 20))
+    assert status == 413 and "upload limit" in json.loads(raw)["message"]
     status, headers, raw = http_call("GET", url + "/_qconnect/console/template.csv")
     assert status == 200 and raw.startswith(b"Name,Content") and "attachment" in headers["content-disposition"]
 
@@ -146,6 +149,9 @@ def test_create_and_delete_a_knowledge_base(page: Any, url: str, shots: Shots) -
     row.wait_for()
     assert "0 / 1000" in row.inner_text() and "team=billing" in row.inner_text()
     shots(page, "knowledge-bases")
+    status = page.inner_text("#server-status")
+    assert f"v{__version__}" in status and "imports: 0 waiting, 0 running" in status
+    assert page.get_attribute("#server-status", "data-storage") == EXPECTED_STORAGE
     kbs = qc(url).list_knowledge_bases()["knowledgeBaseSummaries"]
     assert [(k["name"], k["knowledgeBaseType"], k.get("tags")) for k in kbs] == [
         ("Billing answers", "QUICK_RESPONSES", {"team": "billing"})
@@ -463,3 +469,20 @@ def test_request_log_lists_the_calls_the_test_made(page: Any, url: str, shots: S
     with urllib.request.urlopen(f"{url}/_qconnect/requests?limit=50") as r:
         logged = json.load(r)["requests"]
     assert any(r["operation"] == "CreateKnowledgeBase" and r["request"]["name"] == "logged" for r in logged)
+
+
+def test_the_package_data_ships_every_console_file() -> None:
+    """Every file under webui/static matches a package-data pattern, so the wheel carries it."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "qconnect_local"
+    ]
+    package = root / "src/qconnect_local"
+    files = [p.relative_to(package).as_posix() for p in (package / "webui/static").rglob("*") if p.is_file()]
+    assert "webui/static/index.html" in files
+    # fnmatch's * crosses '/', setuptools' does not: compare directory by directory.
+    missing = [f for f in files if not any(fnmatch.fnmatch(f, p) and f.count("/") == p.count("/") for p in patterns)]
+    assert missing == []

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from qconnect_local.errors import RequestEntityTooLargeException
 from qconnect_local.protocol.auth import caller_from_headers
 
 STATIC = "static"
@@ -89,6 +90,17 @@ async def _respond(send: Any, status: int, body: bytes, content_type: str | None
 
 async def _json(req: Any, status: int, body: Any) -> None:
     await _respond(req.send, status, orjson.dumps(body), "application/json", {"x-amzn-requestid": req.request_id})
+
+
+async def _drain(receive: Any, limit: int = 64 * 1024 * 1024) -> None:
+    """Reads and drops the rest of a refused body (bounded), so the client reads the answer
+    instead of a reset connection."""
+    dropped = 0
+    while dropped <= limit:
+        message = await receive()
+        dropped += len(message.get("body", b""))
+        if message["type"] == "http.disconnect" or not message.get("more_body"):
+            return
 
 
 def _wants_html(scope: dict[str, Any]) -> bool:
@@ -176,7 +188,8 @@ class Console:
         limit = settings.imports.max_upload_bytes
         try:
             body = await read_body(req.receive, req.headers, limit)
-        except Exception:
+        except RequestEntityTooLargeException:  # the presigned upload would refuse it too
+            await _drain(req.receive)
             await _json(req, 413, {"message": f"The file is larger than the upload limit of {limit} bytes"})
             return
         caller = self._caller(req)
@@ -215,7 +228,7 @@ class Console:
             "failed": result.failed,
             "fileProblem": result.file_problem,
             "routingProfilesChecked": result.routing_profiles_checked,
-            "quotaChecked": room,
+            "quotaRoom": room,
             "errors": [
                 {"line": e.line, "column": e.column, "code": e.code, "message": e.message} for e in result.errors
             ],

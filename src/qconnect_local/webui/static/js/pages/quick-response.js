@@ -2,7 +2,7 @@
 // derives, {{Attributes.X}} interpolation preview, tags; the API's errors shown beside the field.
 import { call, enc } from "../api.js";
 import { isCurrent } from "../app.js";
-import { clear, confirmDialog, formatTags, h, parseTags, toast } from "../ui.js";
+import { clear, confirmDialog, formatTags, h, localTime, parseTags, toast } from "../ui.js";
 import { renderMarkdown } from "../markdown.js";
 
 const MARKDOWN = "application/x.quickresponse;format=markdown";
@@ -104,7 +104,7 @@ export async function render(main, token, kbId, qrId) {
   clear(main,
     h("p.crumbs", h("a", { href: "#/" }, "Knowledge bases"), " › ", h("a", { href: `#/kb/${enc(kbId)}` }, kb.name), " › ", isNew ? "new" : qr.name),
     h("h1", isNew ? "New quick response" : qr.name),
-    isNew ? null : h("p.muted", h("code", qr.quickResponseId), ` · status ${qr.status} · modified `, new Date(qr.lastModifiedTime * 1000).toLocaleString(), qr.lastModifiedBy ? ` by ${qr.lastModifiedBy}` : ""),
+    isNew ? null : h("p.muted", h("code", qr.quickResponseId), ` · status ${qr.status} · modified `, localTime(qr.lastModifiedTime), qr.lastModifiedBy ? ` by ${qr.lastModifiedBy}` : ""),
     form,
     h("h2", "Preview"),
     h("div.previews",

@@ -94,8 +94,11 @@ export async function render(main, token, kbId) {
     const ms = performance.now() - started;
     info.textContent = `${mode === "list" ? "ListQuickResponses" : "SearchQuickResponses"}: ${items.length} shown (page ${state.page + 1}) in ${ms.toFixed(0)} ms`;
     results.dataset.drawn = String(seq);
-    // For the benchmark: when the latest results were on screen.
-    window.__qcLastDraw = { seq, text, at: performance.now(), count: items.length };
+    // For tests and the benchmark: when the request started (after the debounce), when the
+    // rows were in the DOM, and when the frame that shows them was painted.
+    const drawn = { seq, text, started, at: performance.now(), count: items.length };
+    window.__qcLastDraw = drawn;
+    requestAnimationFrame(() => setTimeout(() => { drawn.painted = performance.now(); }, 0));
   }
 
   function draw(mode, items, text) {

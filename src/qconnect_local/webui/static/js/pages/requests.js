@@ -1,7 +1,7 @@
 // The request log: the last API calls (GET /_qconnect/requests), with their bodies on demand.
 import { internal } from "../api.js";
 import { isCurrent } from "../app.js";
-import { clear, h, table } from "../ui.js";
+import { clear, h, localTime, table } from "../ui.js";
 
 export async function render(main, token) {
   const list = h("div", { id: "requests" });
@@ -27,7 +27,7 @@ export async function render(main, token) {
       tabIndex: 0, dataset: { request: r.id },
       onclick: () => show(r), onkeydown: (e) => { if (e.key === "Enter") show(r); },
     },
-      h("td", new Date(r.time * 1000).toLocaleTimeString()),
+      h("td", localTime(r.time, false)),
       h("td", r.operation || `${r.method} ${r.path}`),
       h("td", { class: r.status >= 400 ? "error" : "" }, String(r.status)),
       h("td", r.errorCode || ""),

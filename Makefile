@@ -11,9 +11,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(VENV)/.runtime $@
+
+# Running needs only the runtime dependencies (no test or benchmark extras).
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.runtime
 	$(VENV)/bin/qconnect-local serve --port $(PORT)
 
 test: $(VENV)/.installed

@@ -11,14 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qconnect_local import __version__, cors, envconfig, extras, init_files, request_log, webui
 from qconnect_local import team as team_options
-from qconnect_local import webui
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qconnect-local", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"qconnect-local {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server")
     serve.add_argument("--host", default="127.0.0.1")
@@ -40,11 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_options.add_arguments(serve)
     team_options.add_arguments(serve)
+    request_log.add_arguments(serve)
+    cors.add_arguments(serve)
+    init_files.add_arguments(serve)
     webui.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
     worker.register_migrate(sub)
+    envconfig.install(serve)
+    envconfig.install(sub.choices["worker"])
     from qconnect_local import commands  # validate, import, export, template, kb
 
     commands.register(sub)
@@ -68,6 +74,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         settings.database_url = args.database_url
     import_options.apply_arguments(args, settings)
     team_options.apply_arguments(args, settings)
+    request_log.apply_arguments(args, settings)
+    cors.apply_arguments(args, settings)
+    init_files.apply_arguments(args, settings)
     webui.apply_arguments(args, settings)
     return settings
 
@@ -114,6 +123,13 @@ def serve(settings: Settings) -> int:
     except ConnectionError as exc:  # an unreachable PostgreSQL: one line, no traceback
         print(f"qconnect-local: {exc}", file=sys.stderr)
         return 1
+    try:
+        for line in init_files.seed(app, settings.init_files):
+            print(f"qconnect-local: {line}", flush=True)
+    except init_files.InitError as exc:
+        print(f"qconnect-local: {exc}", file=sys.stderr)
+        app.close()
+        return 1
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -122,6 +138,7 @@ def serve(settings: Settings) -> int:
         print(f"qconnect-local: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         app.close()
         return 1
+    sock.listen(2048)  # before the line below: a harness may connect as soon as it reads it
     port = sock.getsockname()[1]
     where = "in memory" if settings.in_memory else f"data dir {settings.data_dir}"
     print(f"qconnect-local listening on http://{settings.host}:{port} ({app.store.kind}, {where})", flush=True)
@@ -141,13 +158,19 @@ def serve(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = envconfig.resolve(build_parser().parse_args(argv))
+    if args.command in ("serve", "worker", "migrate"):
+        settings = settings_from_args(args) if args.command != "migrate" else args
+        missing = extras.missing_for(settings)
+        if missing:
+            print(f"qconnect-local: {missing}", file=sys.stderr)
+            return 1
     if args.command == "serve":
-        return serve(settings_from_args(args))
+        return serve(settings)
     if args.command == "worker":
         from qconnect_local import worker
 
-        return worker.run(settings_from_args(args))
+        return worker.run(settings)
     if args.command == "migrate":
         from qconnect_local import worker
 

@@ -7,6 +7,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qconnect_local.cors import CorsSettings
+from qconnect_local.request_log import RequestLogSettings
+
 
 @dataclass
 class Quotas:
@@ -39,6 +42,9 @@ class Settings:
     run_import_runner: bool = True
     console: bool = True  # the web console at /_qconnect/ui/ (`serve --no-console` turns it off)
     shared_key: bytes | None = None
+    request_log: RequestLogSettings = field(default_factory=lambda: RequestLogSettings())  # issue 13
+    cors: CorsSettings = field(default_factory=lambda: CorsSettings())  # issue 13
+    init_files: list[str] = field(default_factory=list)  # serve --init
 
     @property
     def database(self) -> str:

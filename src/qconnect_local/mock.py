@@ -35,7 +35,7 @@ import unittest
 import uuid
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import botocore.handlers
@@ -337,7 +337,14 @@ def _decorate_class(cls: type) -> type:
     return cls
 
 
-def mock_qconnect() -> QConnectMock:
-    """In-process Amazon Q in Connect for tests: decorator (function or class), context manager,
-    or `start()`/`stop()` (e.g. inside a pytest fixture)."""
+@overload
+def mock_qconnect() -> QConnectMock: ...
+@overload
+def mock_qconnect(target: F) -> F: ...
+def mock_qconnect(target: Any = None) -> Any:
+    """In-process Amazon Q in Connect for tests: decorator (function or class, with or without
+    parentheses, as moto's `@mock_aws`), context manager, or `start()`/`stop()` (e.g. inside a
+    pytest fixture)."""
+    if target is not None:
+        return QConnectMock()(target)
     return QConnectMock()

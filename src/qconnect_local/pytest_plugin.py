@@ -6,7 +6,9 @@ Fixtures:
   thread that dies or does not come up in 15 s is reported), so a broken start never hangs a run.
   Under pytest-xdist each worker is its own process and gets its own server.
   Has `endpoint_url`, `app`, `reset()` and `client(service="qconnect", region="us-east-1")`.
-  Its state is wiped before each test that uses it (directly or through another fixture).
+  Its state is wiped before each test that uses it (directly or through another fixture), and
+  for that test AWS_ENDPOINT_URL_QCONNECT / AWS_ENDPOINT_URL_WISDOM point at it, with dummy
+  credentials (restored after the test), so code under test can never reach real AWS.
 - `qconnect_endpoint_url`: the URL to point your own clients at (the mock's loopback URL in mock mode).
 - `qconnect_client`: a boto3 `qconnect` client bound to the server, or created inside an active
   `mock_qconnect()` in mock mode.
@@ -26,6 +28,7 @@ import pytest
 
 # Importing the mock registers its botocore handlers before any test module makes a client.
 from qconnect_local.mock import mock_qconnect
+from qconnect_local.testenv import pointed_at
 
 MODES = ("server", "mock")
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -124,6 +127,10 @@ def _fresh_server(request: pytest.FixtureRequest) -> QConnectServer:
     if not getattr(request.node, "_qconnect_state_wiped", False):
         server.reset()
         request.node._qconnect_state_wiped = True
+        # The code under test goes to this server, with dummy credentials, until the test ends.
+        pointed = pointed_at(server.endpoint_url)
+        pointed.__enter__()
+        request.node.addfinalizer(lambda: pointed.__exit__(None, None, None))
     return server
 
 

@@ -80,6 +80,13 @@ class App:
         # Answers `GET /` instead of the API when it returns True (the web console's redirect).
         self.html_root: Callable[[Scope, Send], Awaitable[bool]] | None = None
         self._add_internal_routes()
+        from qconnect_local import request_log
+
+        self.request_log = request_log.RequestLog(settings.request_log)
+        request_log.install(self)
+        from qconnect_local import cors
+
+        self.cors = cors.install(self)
         shared_secret = getattr(self.store, "shared_secret", None)
         if shared_secret is not None:  # every server and worker of a shared store signs alike
             settings.shared_key = shared_secret("url-signing-key")
@@ -122,6 +129,10 @@ class App:
             return
         if scope["type"] != "http":
             return
+        if self.cors is not None:
+            answered, send = await self.cors.handle(scope, send)
+            if answered:
+                return
         request_id = str(uuid.uuid4())
         path = scope.get("raw_path") or scope["path"].encode()
         path = path.decode("latin-1").split("?", 1)[0]
@@ -185,7 +196,21 @@ class App:
 
     async def _api(self, scope: Scope, receive: Receive, send: Send, path: str, request_id: str) -> None:
         headers = _headers(scope)
-        body = await read_body(receive, headers, self.settings.max_request_bytes)
+        try:
+            body = await read_body(receive, headers, self.settings.max_request_bytes)
+        except ServiceError as exc:
+            self._log_call(
+                request_id,
+                time.time(),
+                time.perf_counter(),
+                [None, None],
+                scope["method"],
+                path,
+                headers,
+                b"",
+                serialize_error(exc),
+            )
+            raise
         query = scope.get("query_string", b"").decode("latin-1")
         method = scope["method"]
         if method == "GET" and getattr(self.store, "reads_on_event_loop", True):
@@ -211,14 +236,50 @@ class App:
 
         The ASGI server runs it in a worker thread; the in-process mock calls it directly.
         """
+        started, clock = time.time(), time.perf_counter()
+        seen: list[Any] = [None, None]  # the operation and the caller, once known (for the request log)
         try:
-            status, payload = self._call(method, path, query_string, headers, body, request_id)
-            return status, {}, payload
+            status, payload = self._call(method, path, query_string, headers, body, request_id, seen)
+            result: tuple[int, dict[str, str], bytes] = (status, {}, payload)
         except ServiceError as exc:
-            return serialize_error(exc)
+            result = serialize_error(exc)
         except Exception:
             log.exception("unexpected error in request %s", request_id)
-            return serialize_error(InternalServerException("An internal error occurred. Request id: " + request_id))
+            result = serialize_error(InternalServerException("An internal error occurred. Request id: " + request_id))
+        if self.request_log.enabled:
+            self._log_call(request_id, started, clock, seen, method, path, headers, body, result)
+        return result
+
+    def _log_call(
+        self,
+        request_id: str,
+        started: float,
+        clock: float,
+        seen: list[Any],
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        result: tuple[int, dict[str, str], bytes],
+    ) -> None:
+        status, extra, payload = result
+        caller = seen[1] or caller_from_headers(
+            headers.get("authorization"), self.settings.account_id, self.settings.region
+        )
+        self.request_log.record(
+            request_id,
+            started,
+            seen[0],
+            method,
+            path,
+            status,
+            extra.get("x-amzn-errortype"),
+            (time.perf_counter() - clock) * 1000.0,
+            caller.account_id,
+            caller.region,
+            body,
+            payload,
+        )
 
     def _call(
         self,
@@ -228,18 +289,23 @@ class App:
         headers: dict[str, str],
         body: bytes,
         request_id: str,
+        seen: list[Any] | None = None,
     ) -> tuple[int, bytes]:
         query = parse_qs(query_string, keep_blank_values=True)
         matched = self.router.match(method, path, set(query))
         if matched is None:
             raise UnknownOperationException(f"No operation of the qconnect API matches {method} {path}")
         op, labels = matched
+        if seen is not None:
+            seen[0] = op
         handler = OPERATIONS.get(op.name)
         if handler is None:
             raise NotImplementedOperation(f"The operation {op.name} is not implemented by qconnect-local yet")
         params = parse_input(op, labels, query, headers, body)
         validate(op.input_shape, params)
         caller = caller_from_headers(headers.get("authorization"), self.settings.account_id, self.settings.region)
+        if seen is not None:
+            seen[1] = caller
         ctx = RequestContext(
             account_id=caller.account_id,
             region=caller.region,

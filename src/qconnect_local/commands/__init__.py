@@ -1,4 +1,4 @@
-"""The client-side subcommands of `qconnect-local` (everything except `serve`).
+"""The client-side subcommands of `qconnect-local` (everything except `serve`, `worker`, `migrate`).
 
 Each module registers its parser and sets `handler` (args -> exit status); `run` calls it and
 turns a `CommandError` into one line on stderr.
@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qconnect_local.commands import export, importer, kb, template, validate
+from qconnect_local.commands import completion, export, importer, jobs, kb, qr, reset, template, validate
 from qconnect_local.commands.common import EXIT_FAILED, CommandError, error
 
-_MODULES = (validate, importer, export, template, kb)
+_MODULES = (validate, importer, export, template, kb, qr, jobs, reset, completion)
 
 
 def register(sub: Any) -> None:

@@ -32,6 +32,7 @@ from qconnect_local.commands.common import (
     resolve_endpoint,
     service_errors,
 )
+from qconnect_local.commands.names import knowledge_base_id
 
 MARKDOWN = "application/x.quickresponse;format=markdown"
 _ROUTING_PROFILE_ARN = re.compile(r"arn:[^:]+:connect:[^:]*:[^:]*:instance/(?P<instance>[^/]+)/routing-profile/[^/]+")
@@ -39,7 +40,7 @@ _ROUTING_PROFILE_ARN = re.compile(r"arn:[^:]+:connect:[^:]*:[^:]*:instance/(?P<i
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("export", help="write a knowledge base's quick responses as an import CSV")
-    parser.add_argument("--knowledge-base", required=True, metavar="ID", help="knowledge base id or ARN")
+    parser.add_argument("--knowledge-base", required=True, metavar="NAME|ID", help="knowledge base name, id or ARN")
     parser.add_argument("-o", "--output", default=None, help="file to write (default: standard output)")
     add_connection_args(parser)
     parser.set_defaults(handler=export)
@@ -50,6 +51,7 @@ def export(args: argparse.Namespace) -> int:
     from qconnect_local.importing.csv_format import TEMPLATE_HEADER
 
     client = make_client(args)
+    args.knowledge_base = knowledge_base_id(client, args.knowledge_base)
     with service_errors():
         client.get_knowledge_base(knowledgeBaseId=args.knowledge_base)  # fail before creating the file
         quick_responses = list(_quick_responses(client, args.knowledge_base))

@@ -16,6 +16,7 @@ import re
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 from qconnect_local.commands.common import (
@@ -28,13 +29,14 @@ from qconnect_local.commands.common import (
     parse_pairs,
     service_errors,
 )
+from qconnect_local.commands.names import knowledge_base_id
 from qconnect_local.commands.validate import add_directory_args, check_file, print_errors, summary
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("import", help="validate, upload and import a quick-response CSV, and wait for the job")
     parser.add_argument("file", metavar="FILE.csv")
-    parser.add_argument("--knowledge-base", required=True, metavar="ID", help="knowledge base id or ARN")
+    parser.add_argument("--knowledge-base", required=True, metavar="NAME|ID", help="knowledge base name, id or ARN")
     add_directory_args(parser)
     parser.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="import-job metadata (repeatable)")
     parser.add_argument("--no-validate", action="store_true", help="skip the offline check")
@@ -55,6 +57,7 @@ def import_command(args: argparse.Namespace) -> int:
     metadata = parse_pairs(args.metadata, "--metadata")
     if not os.path.isfile(args.file):
         raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
+    result = None
     if not args.no_validate:
         result = check_file(args)
         if not result.ok:
@@ -65,13 +68,15 @@ def import_command(args: argparse.Namespace) -> int:
             )
             return EXIT_FAILED
     client = make_client(args)
+    args.knowledge_base = knowledge_base_id(client, args.knowledge_base)
     with service_errors():
         job = start_job(client, args, metadata)
     job_id = job["importJobId"]
     from qconnect_local.console.progress import JobProgress
 
     try:
-        with service_errors(), JobProgress(job_id) as progress:
+        rows = result.rows if result is not None else None
+        with service_errors(), JobProgress(job_id, rows=rows, size=os.path.getsize(args.file)) as progress:
             final = wait_for_import_job(
                 client, job["knowledgeBaseId"], job_id, timeout=args.timeout, on_poll=progress.update
             )
@@ -87,9 +92,14 @@ def import_command(args: argparse.Namespace) -> int:
                 raise CommandError(
                     f"import job {job_id} FAILED, and its report could not be downloaded: {err}"
                 ) from None
-            print(f"import job {job_id} FAILED; failed-record report saved to {target}", file=sys.stderr)
+            outcome = summarize_failure(target, data_rows(args.file, result))
+            print(
+                f"import job {job_id} FAILED: {outcome.text}; failed-record report saved to {target}", file=sys.stderr
+            )
             for line in exc.report_lines:
                 print(f"  {line}", file=sys.stderr)
+            for hint in outcome.hints:
+                print(f"hint: {hint}", file=sys.stderr)
         else:
             print(f"import job {job_id} FAILED", file=sys.stderr)
         return EXIT_FAILED
@@ -124,7 +134,16 @@ def put_file(url: str, headers: dict[str, str], path: str) -> None:
             with urllib.request.urlopen(request, timeout=300) as response:
                 response.read()
         except urllib.error.HTTPError as exc:
-            raise CommandError(f"upload refused ({exc.code}): {_s3_error(exc.read())}") from None
+            body = exc.read()
+            message = f"upload refused ({exc.code}): {_s3_error(body)}"
+            if b"<Code>EntityTooLarge</Code>" in body:
+                limit = re.search(rb"<MaxSizeAllowed>(\d+)</MaxSizeAllowed>", body)
+                message = (
+                    f"upload refused: {path} is {size} bytes, the server takes at most "
+                    f"{int(limit.group(1)) if limit else '?'} bytes per file (hint: start the server with "
+                    "--max-upload-bytes N, or QCONNECT_LOCAL_MAX_UPLOAD_BYTES; the service's own limit is 5 MiB)"
+                )
+            raise CommandError(message) from None
         except urllib.error.URLError as exc:
             raise CommandError(f"upload failed: {exc.reason}") from None
 
@@ -137,3 +156,50 @@ def _s3_error(body: bytes) -> str:
     if code:
         return f"{code.group(1)}: {message.group(1) if message else ''}".strip()
     return text.strip().splitlines()[0] if text.strip() else "no details"
+
+
+@dataclass
+class FailureSummary:
+    text: str
+    hints: list[str]
+
+
+def data_rows(path: str, result: Any) -> int | None:
+    """The file's data rows (non-blank records after the header), from the check if it ran."""
+    if result is not None and result.file_problem is None:
+        return result.rows
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return max(sum(1 for cells in csv.reader(f) if any(cells)) - 1, 0)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def summarize_failure(report_path: str, rows: int | None) -> FailureSummary:
+    """How many rows landed, and the hints that fix the failures (read from the report)."""
+    import csv
+
+    from qconnect_local.importing.report import ERROR_COLUMN
+
+    try:
+        with open(report_path, newline="", encoding="utf-8-sig") as f:
+            records = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return FailureSummary("see the report", [])
+    header, failed = (records[0], records[1:]) if records else ([], [])
+    errors = [r[-1] for r in failed if r]
+    hints: list[str] = []
+    if any(e.startswith("ServiceQuotaExceededException") for e in errors):
+        hints.append(
+            "the knowledge base reached its quota of quick responses: start the server with "
+            "--max-quick-responses N (QCONNECT_LOCAL_MAX_QUICK_RESPONSES) to raise it"
+        )
+    if any(e.startswith("ConflictException") for e in errors):
+        hints.append("names and shortcut keys must be unique in a knowledge base: `qconnect-local qr list` shows them")
+    if header == [ERROR_COLUMN]:  # the whole file was refused
+        return FailureSummary("the file could not be imported, no rows imported", hints)
+    if rows is None:
+        return FailureSummary(f"{len(failed)} rows failed", hints)
+    return FailureSummary(f"{max(rows - len(failed), 0)} of {rows} rows imported, {len(failed)} failed", hints)

@@ -37,8 +37,8 @@ def register(sub: Any) -> None:
     add_connection_args(create)
     create.set_defaults(handler=create_knowledge_base)
 
-    delete = actions.add_parser("delete", help="delete knowledge bases by id or ARN")
-    delete.add_argument("knowledge_base_ids", nargs="+", metavar="ID")
+    delete = actions.add_parser("delete", help="delete knowledge bases by name, id or ARN")
+    delete.add_argument("knowledge_base_ids", nargs="+", metavar="NAME|ID")
     add_connection_args(delete)
     delete.set_defaults(handler=delete_knowledge_bases)
 
@@ -86,8 +86,11 @@ def delete_knowledge_bases(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for kb_id in args.knowledge_base_ids:
         try:
+            from qconnect_local.commands.names import knowledge_base_id
+
+            resolved = knowledge_base_id(client, kb_id)
             with service_errors():
-                client.delete_knowledge_base(knowledgeBaseId=kb_id)
+                client.delete_knowledge_base(knowledgeBaseId=resolved)
         except CommandError as exc:
             error(f"{kb_id}: {exc}")
             status = EXIT_FAILED

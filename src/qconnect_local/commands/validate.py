@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from qconnect_local.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError
+from qconnect_local.config import ImportSettings
 from qconnect_local.console.table import print_table
 
 
@@ -33,6 +34,13 @@ def register(sub: Any) -> None:
         default=None,
         metavar="N",
         help="also check the per-knowledge-base quota (rows beyond N fail)",
+    )
+    parser.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=ImportSettings().max_upload_bytes,
+        metavar="N",
+        help="largest file the server's upload takes, as `serve --max-upload-bytes` (default 5 MiB); 0 = no check",
     )
     parser.add_argument("--show", type=int, default=50, metavar="N", help="failed rows to list (default 50)")
     parser.add_argument(
@@ -96,6 +104,10 @@ def check_file(args: argparse.Namespace, report_path: str | None = None, workers
 
     if not os.path.isfile(args.file):
         raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
+    limit = getattr(args, "max_upload_bytes", None)
+    size = os.path.getsize(args.file)
+    if limit and size > limit:
+        return too_large(size, limit, report_path)
     validator = Validator(
         load_routing_profiles(args),
         args.instance_id,
@@ -109,6 +121,24 @@ def check_file(args: argparse.Namespace, report_path: str | None = None, workers
             return validator.run(args.file, report, workers=workers)
     except OSError as exc:
         raise CommandError(f"cannot write {report_path}: {exc.strerror}") from None
+
+
+def too_large(size: int, limit: int, report_path: str | None) -> Any:
+    """The result for a file that the upload would refuse (EntityTooLarge)."""
+    from qconnect_local.commands.validation import Result
+    from qconnect_local.importing.report import write_file_problem
+
+    problem = (
+        f"EntityTooLarge: the file is {size} bytes, an upload takes at most {limit} bytes "
+        "(the server's --max-upload-bytes; check against another limit with --max-upload-bytes N)"
+    )
+    if report_path is not None:
+        try:
+            with open(report_path, "wb") as report:
+                write_file_problem(report, problem)
+        except OSError as exc:
+            raise CommandError(f"cannot write {report_path}: {exc.strerror}") from None
+    return Result(file_problem=problem)
 
 
 def print_errors(result: Any, shown: int, out: Any = None) -> None:

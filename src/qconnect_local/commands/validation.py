@@ -241,8 +241,9 @@ class Validator:
 
         try:
             with chunk.open(path) as source:
+                # strict, as the import's read_rows: a stray quote is a file problem, not a cell
                 reader = csv.reader(
-                    io.TextIOWrapper(source, encoding="utf-8-sig", errors="strict", newline=""), strict=False
+                    io.TextIOWrapper(source, encoding="utf-8-sig", errors="strict", newline=""), strict=True
                 )
                 header_cells = next(reader, None)
                 if header_cells is None:

@@ -40,6 +40,8 @@ UUIDISH = r"[A-Za-z0-9-]{1,128}"
 # rather than a reset connection; past this the connection is simply closed.
 _DRAIN_LIMIT = 64 * 1024 * 1024
 _WRITE_BATCH = 1024 * 1024
+# What an EntityTooLarge message tells the user to change.
+_LIMIT_HINT = "qconnect-local: serve --max-upload-bytes N or QCONNECT_LOCAL_MAX_UPLOAD_BYTES raises it"
 
 
 def install(app: Any) -> None:
@@ -179,7 +181,8 @@ class Endpoints:
                 req,
                 400,
                 "EntityTooLarge",
-                "Your proposed upload exceeds the maximum allowed size",
+                f"Your proposed upload of {declared} bytes exceeds the maximum allowed size of {limit} bytes"
+                f" ({_LIMIT_HINT})",
                 ProposedSize=declared,
                 MaxSizeAllowed=limit,
             )
@@ -190,7 +193,7 @@ class Endpoints:
                 req,
                 400,
                 "EntityTooLarge",
-                "Your proposed upload exceeds the maximum allowed size",
+                f"Your proposed upload exceeds the maximum allowed size of {limit} bytes ({_LIMIT_HINT})",
                 MaxSizeAllowed=limit,
             )
             return

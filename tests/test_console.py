@@ -447,10 +447,6 @@ def test_narrow_window_keeps_the_pages_usable(browser: Any, url: str, shots: Sho
         page.context.close()
 
 
-@pytest.mark.skipif(
-    not (Path(__file__).parents[1] / "src/qconnect_local/request_log.py").exists(),
-    reason="needs the request log of branch 13",
-)
 def test_request_log_lists_the_calls_the_test_made(page: Any, url: str, shots: Shots) -> None:
     client = qc(url)
     kb = new_kb(client, "logged")
@@ -466,6 +462,7 @@ def test_request_log_lists_the_calls_the_test_made(page: Any, url: str, shots: S
     assert '"logged"' in page.inner_text("#request-body")
     assert kb in page.inner_text("#response-body")
     shots(page, "request-log")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # long bodies scroll in their box
     with urllib.request.urlopen(f"{url}/_qconnect/requests?limit=50") as r:
         logged = json.load(r)["requests"]
     assert any(r["operation"] == "CreateKnowledgeBase" and r["request"]["name"] == "logged" for r in logged)

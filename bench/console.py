@@ -5,7 +5,7 @@ For each size (10,000 and 1,000,000 by default): a fresh `qconnect-local serve` 
 in a temp dir, quota and upload limit raised), seeded through the public CSV import (the data set
 of bench/import.py: Zipf-distributed words, unique names and shortcut keys), then
 
-- **first paint**: a fresh browser context opens `/_qconnect/ui/#/kb/<id>`; the time from the
+- **first paint**: a fresh browser context (after one uncounted warm-up load) opens `/_qconnect/ui/#/kb/<id>`; the time from the
   navigation's start to the first frame painted after the first page of rows was put in the DOM
   (the page records it; the list pages through ListQuickResponses, 25 at a time, never all);
 - **search as you type** (largest size): words of the data set typed into the search box one
@@ -53,8 +53,11 @@ def _import_bench() -> Any:
 
 
 def seed(workdir: Path, rows: int) -> tuple[ServerProcess, str, Path]:
+    """A server with `rows` quick responses; a workdir kept from an earlier run (--workdir) is reused."""
     path = workdir / f"qr-{rows}.csv"
-    _import_bench().generate(path, rows)
+    kb_file = workdir / f"kb-{rows}.txt"
+    if not path.exists():
+        _import_bench().generate(path, rows)
     server = ServerProcess(
         "--max-quick-responses",
         str(rows + 10),
@@ -65,6 +68,8 @@ def seed(workdir: Path, rows: int) -> tuple[ServerProcess, str, Path]:
         data_dir=workdir / f"data-{rows}",
     ).start()
     client = make_client(server.endpoint_url)
+    if kb_file.exists():
+        return server, kb_file.read_text().strip(), path
     kb = client.create_knowledge_base(name=f"bench-{rows}", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]
     started = time.monotonic()
     kb_id = kb["knowledgeBaseId"]
@@ -72,7 +77,8 @@ def seed(workdir: Path, rows: int) -> tuple[ServerProcess, str, Path]:
     job = wait_job(client, kb_id, job["importJobId"], timeout=1800)
     assert job["status"] == "COMPLETE", job
     print(f"  seeded {rows:,} quick responses through the CSV import in {time.monotonic() - started:.1f} s", flush=True)
-    return server, kb["knowledgeBaseId"], path
+    kb_file.write_text(kb_id)
+    return server, kb_id, path
 
 
 def typed_words(path: Path, count: int, rng: random.Random) -> list[str]:
@@ -108,8 +114,9 @@ def wait_vocabulary(server: ServerProcess, client: Any, kb_id: str) -> None:
 
 
 def first_paint(browser: Any, url: str, kb_id: str, repeat: int) -> list[float]:
+    """Page loads in fresh contexts; the first one (the browser's own warm-up) is not counted."""
     out = []
-    for _ in range(repeat):
+    for _ in range(repeat + 1):
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         page = context.new_page()
         page.goto(f"{url}/_qconnect/ui/#/kb/{kb_id}")
@@ -118,7 +125,7 @@ def first_paint(browser: Any, url: str, kb_id: str, repeat: int) -> list[float]:
         assert draw["count"] == 25, draw
         out.append(draw["painted"])  # ms since the navigation started (the page's time origin)
         context.close()
-    return out
+    return out[1:]
 
 
 def search_as_you_type(browser: Any, url: str, kb_id: str, words: list[str]) -> list[float]:
@@ -177,16 +184,19 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,1000000", help="comma-separated quick-response counts")
     parser.add_argument("--paints", type=int, default=5, help="page loads per size for first paint")
     parser.add_argument("--words", type=int, default=20, help="words typed at the largest size")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the seeded servers' state here and reuse it")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = random.Random(7)
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="qc-console-bench-") as tmp, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         for rows in sizes:
             print(f"== {rows:,} quick responses", flush=True)
-            server, kb_id, path = seed(Path(tmp), rows)
+            server, kb_id, path = seed(args.workdir or Path(tmp), rows)
             try:
                 client = make_client(server.endpoint_url)
                 paints = first_paint(browser, server.endpoint_url, kb_id, args.paints)

@@ -89,7 +89,8 @@ async function start() {
   loadScope(config);
   setUpScopeBar();
   window.addEventListener("hashchange", route);
-  await Promise.all([route(), refreshStatus()]);
+  await route();  // the page's own calls first: the health check is not needed to draw it
+  await refreshStatus();
   setInterval(refreshStatus, 5000);
 }
 

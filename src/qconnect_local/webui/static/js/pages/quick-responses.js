@@ -11,9 +11,9 @@ const TYPE_AHEAD = [["shortcutKey", "HIGH"], ["name", "HIGH"], ["content", "MEDI
 const LANGUAGES = ["", "de_DE", "en_US", "es_ES", "fr_FR", "id_ID", "it_IT", "ja_JP", "ko_KR", "pt_BR", "zh_CN", "zh_TW"];
 
 export async function render(main, token, kbId) {
-  const { knowledgeBase: kb } = await call("GET", `/knowledgeBases/${enc(kbId)}`);
-  if (!isCurrent(token)) return;
   const base = `/knowledgeBases/${enc(kbId)}`;
+  // The knowledge base (for its name) and the first page are asked for together.
+  const kbAnswer = call("GET", base);
 
   const search = h("input", { type: "search", id: "qr-search", placeholder: "Search as you type…", "aria-label": "Search quick responses", autocomplete: "off" });
   const field = h("select", { id: "qr-search-field", "aria-label": "Field to search" },
@@ -27,9 +27,11 @@ export async function render(main, token, kbId) {
   const pager = h("div.pager");
   const info = h("p.muted", { id: "qr-info" });
 
+  const crumb = h("span", kbId);
+  const title = h("h1", "Quick responses");
   clear(main,
-    h("p.crumbs", h("a", { href: "#/" }, "Knowledge bases"), " › ", kb.name),
-    h("h1", `Quick responses of ${kb.name}`),
+    h("p.crumbs", h("a", { href: "#/" }, "Knowledge bases"), " › ", crumb),
+    title,
     h("div.toolbar",
       h("a", { href: `#/kb/${enc(kbId)}/qr/new` }, h("button.primary", { type: "button", tabIndex: -1 }, "New quick response")),
       h("a", { href: `#/kb/${enc(kbId)}/import` }, "Import / export CSV"),
@@ -143,7 +145,10 @@ export async function render(main, token, kbId) {
   search.addEventListener("input", debounce(restart, DEBOUNCE_MS));
   for (const el of [field, typeAhead, channel, active, language]) el.addEventListener("change", restart);
   profile.addEventListener("change", restart);
-  await load();
+  const [{ knowledgeBase: kb }] = await Promise.all([kbAnswer, load()]);
+  if (!isCurrent(token)) return;
+  crumb.textContent = kb.name;
+  title.textContent = `Quick responses of ${kb.name}`;
 }
 
 // The API returns no highlights for quick responses (its result shape has none), so the page

@@ -128,7 +128,9 @@ def first_paint(browser: Any, url: str, kb_id: str, repeat: int) -> list[float]:
     return out[1:]
 
 
-def search_as_you_type(browser: Any, url: str, kb_id: str, words: list[str]) -> list[float]:
+def search_as_you_type(
+    browser: Any, url: str, kb_id: str, words: list[str], parts: list[tuple[float, float, float]]
+) -> list[float]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(f"{url}/_qconnect/ui/#/kb/{kb_id}")
@@ -144,6 +146,7 @@ def search_as_you_type(browser: Any, url: str, kb_id: str, words: list[str]) -> 
         )
         draw = page.evaluate("() => window.__qcLastDraw")
         latencies.append(draw["painted"] - draw["started"])
+        parts.append((draw["answered"] - draw["started"], draw["at"] - draw["answered"], draw["painted"] - draw["at"]))
     context.close()
     return latencies
 
@@ -204,11 +207,16 @@ def main() -> int:
                 if rows == max(sizes):
                     wait_vocabulary(server, client, kb_id)
                     words = typed_words(path, args.words, rng)
-                    page = search_as_you_type(browser, server.endpoint_url, kb_id, words)
+                    parts: list[tuple[float, float, float]] = []
+                    page = search_as_you_type(browser, server.endpoint_url, kb_id, words, parts)
                     api = api_baseline(server.endpoint_url, kb_id, words)
                     print(f"  search as you type, debounce -> results painted: {summary(page)}", flush=True)
                     print(f"  baseline, the same searches over HTTP from Python: {summary(api)}", flush=True)
                     print(f"  page overhead (median): {statistics.median(page) - statistics.median(api):.0f} ms")
+                    fetch, draw, frame = (statistics.median(p[i] for p in parts) for i in range(3))
+                    print(
+                        f"  in the page (medians): fetch {fetch:.0f} ms, draw {draw:.0f} ms, to the painted frame {frame:.0f} ms"
+                    )
             finally:
                 server.stop()
         browser.close()

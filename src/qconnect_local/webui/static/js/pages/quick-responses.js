@@ -90,6 +90,7 @@ export async function render(main, token, kbId) {
       return;
     }
     if (seq !== state.seq || !isCurrent(token)) return;
+    const answered = performance.now();
     draw(mode, items, text);
     state.tokens[state.page + 1] = doc.nextToken;
     drawPager(doc.nextToken);
@@ -98,7 +99,7 @@ export async function render(main, token, kbId) {
     results.dataset.drawn = String(seq);
     // For tests and the benchmark: when the request started (after the debounce), when the
     // rows were in the DOM, and when the frame that shows them was painted.
-    const drawn = { seq, text, started, at: performance.now(), count: items.length };
+    const drawn = { seq, text, started, answered, at: performance.now(), count: items.length };
     window.__qcLastDraw = drawn;
     requestAnimationFrame(() => setTimeout(() => { drawn.painted = performance.now(); }, 0));
   }

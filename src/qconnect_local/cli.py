@@ -12,7 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from qconnect_local import __version__, assistant_options, cors, envconfig, extras, hardening, init_files, request_log
+from qconnect_local import (
+    __version__,
+    assistant_options,
+    cors,
+    envconfig,
+    extras,
+    hardening,
+    init_files,
+    request_log,
+    webui,
+)
 from qconnect_local import team as team_options
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
@@ -48,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     cors.add_arguments(serve)
     init_files.add_arguments(serve)
     assistant_options.add_arguments(serve)
+    webui.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
@@ -83,6 +94,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     cors.apply_arguments(args, settings)
     init_files.apply_arguments(args, settings)
     assistant_options.apply_arguments(args, settings)
+    webui.apply_arguments(args, settings)
     return settings
 
 

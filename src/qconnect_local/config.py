@@ -44,6 +44,7 @@ class Settings:
         default_factory=lambda: os.environ.get("QCONNECT_LOCAL_S3_ENDPOINT_URL") or None
     )
     run_import_runner: bool = True
+    console: bool = True  # the web console at /_qconnect/ui/ (`serve --no-console` turns it off)
     shared_key: bytes | None = None
     hardening: HardeningSettings = field(default_factory=HardeningSettings)  # docs/security.md
     request_log: RequestLogSettings = field(default_factory=RequestLogSettings)  # docs/configuration.md

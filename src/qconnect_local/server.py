@@ -78,6 +78,8 @@ class App:
         self.internal_routes: list[tuple[str, re.Pattern[str], InternalHandler]] = []
         self.reset_hooks: list[Callable[[], None]] = [self.store.reset, self.services.reset]
         self.shutdown_hooks: list[Callable[[], None]] = [self.services.stop]
+        # Answers `GET /` instead of the API when it returns True (the web console's redirect).
+        self.html_root: Callable[[Scope, Send], Awaitable[bool]] | None = None
         self._add_internal_routes()
         from qconnect_local import cors, request_log
 
@@ -92,6 +94,10 @@ class App:
         if settings.in_memory:  # tmpfs directories: this server's held, killed servers' removed
             scratch = [self.store.scratch_directory(), self.services.blobs.scratch_directory()]
             self.shutdown_hooks.append(claim_scratch_directories(scratch))
+        if settings.console:
+            from qconnect_local.webui import install as install_console
+
+            install_console(self)  # /_qconnect/ui/ and its endpoints
 
     # -- internal endpoints ----------------------------------------------------------------
 
@@ -134,7 +140,7 @@ class App:
         try:
             if path.startswith("/_qconnect/"):
                 await self._internal(scope, receive, send, path, request_id)
-            else:
+            elif not (path == "/" and self.html_root is not None and await self.html_root(scope, send)):
                 await self._api(scope, receive, send, path, request_id)
         except ServiceError as exc:
             await send_error(send, exc, request_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qconnect_local import team as team_options
+from qconnect_local import unhappy
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_options.add_arguments(serve)
     team_options.add_arguments(serve)
+    unhappy.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
@@ -66,6 +68,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         settings.database_url = args.database_url
     import_options.apply_arguments(args, settings)
     team_options.apply_arguments(args, settings)
+    if args.command == "serve":
+        unhappy.apply_arguments(args, settings)
     return settings
 
 

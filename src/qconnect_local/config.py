@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qconnect_local.unhappy import UnhappySettings
+
 
 @dataclass
 class Quotas:
@@ -38,6 +40,8 @@ class Settings:
     )
     run_import_runner: bool = True
     shared_key: bytes | None = None
+    # Signature checking, throttling (issue 15): off by default.
+    unhappy: UnhappySettings = field(default_factory=lambda: UnhappySettings())
 
     @property
     def database(self) -> str:

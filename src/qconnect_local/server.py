@@ -29,7 +29,6 @@ from qconnect_local.errors import (
     UnknownOperationException,
 )
 from qconnect_local.operations import OPERATIONS, RequestContext
-from qconnect_local.protocol.auth import caller_from_headers
 from qconnect_local.protocol.model import service_model
 from qconnect_local.protocol.parsing import parse_input
 from qconnect_local.protocol.routing import Router
@@ -84,6 +83,9 @@ class App:
         from qconnect_local.importing.endpoints import install as install_import_pipeline
 
         install_import_pipeline(self)  # uploads, downloads, the import runner
+        from qconnect_local.unhappy.gate import install as install_gate
+
+        self.gate = install_gate(self)  # signature checking, throttling, fault injection
 
     # -- internal endpoints ----------------------------------------------------------------
 
@@ -182,7 +184,7 @@ class App:
         body = await read_body(receive, headers, self.settings.max_request_bytes)
         query = scope.get("query_string", b"").decode("latin-1")
         method = scope["method"]
-        if method == "GET" and getattr(self.store, "reads_on_event_loop", True):
+        if method == "GET" and getattr(self.store, "reads_on_event_loop", True) and not self.gate.delays:
             # Reads never wait on a lock (WAL): answering them on the event loop saves the thread
             # hop, which is most of a GetKnowledgeBase's cost. Writes may wait for the store's
             # write lock, so they run in a worker thread. (A networked store such as PostgreSQL
@@ -223,6 +225,7 @@ class App:
         body: bytes,
         request_id: str,
     ) -> tuple[int, bytes]:
+        caller = self.gate.authenticate(method, path, query_string, headers, body)
         query = parse_qs(query_string, keep_blank_values=True)
         matched = self.router.match(method, path, set(query))
         if matched is None:
@@ -231,9 +234,9 @@ class App:
         handler = OPERATIONS.get(op.name)
         if handler is None:
             raise NotImplementedOperation(f"The operation {op.name} is not implemented by qconnect-local yet")
+        self.gate.admit(caller, op.name)
         params = parse_input(op, labels, query, headers, body)
         validate(op.input_shape, params)
-        caller = caller_from_headers(headers.get("authorization"), self.settings.account_id, self.settings.region)
         ctx = RequestContext(
             account_id=caller.account_id,
             region=caller.region,
@@ -244,7 +247,7 @@ class App:
             services=self.services,
             endpoint=self._endpoint_of(headers),
         )
-        return serialize_output(op, handler(ctx, params))
+        return serialize_output(op, self.gate.call(caller.account_id, op.name, lambda: handler(ctx, params)))
 
     def _endpoint_of(self, headers: dict[str, str]) -> str:
         host = headers.get("host") or f"{self.settings.host}:{self.settings.port}"

@@ -47,6 +47,7 @@ from qconnect_local.importing.keyset import KeySet
 from qconnect_local.importing.report import ReportWriter, report_key, write_file_problem
 from qconnect_local.importing.routing_profiles import DirectoryError, RoutingProfileDirectory
 from qconnect_local.operations.context import RequestContext
+from qconnect_local.unhappy.faults import failed_row_message, prepare_import
 
 log = logging.getLogger("qconnect_local.importing")
 
@@ -229,6 +230,10 @@ class _Checker(threading.Thread):
                 raise FileProblem(f"The file has more than {max_rows} data rows, the limit of one import")
             if n % BATCH_ROWS == 0:  # every so many rows read, good or not: a stop is seen soon
                 p.check_stop()
+            if n == p.fail_at_row:  # a fault rule (importFailAtRow) fails this row
+                report.add(row, failed_row_message(n))
+                self.failed += 1
+                continue
             try:
                 batch.append(build(check(to_input(row))))
             except RowProblem as exc:
@@ -300,8 +305,10 @@ class JobProcessor:
             services=services,
         )
         self._profiles: dict[str, str] | DirectoryError | None = None
+        self.fail_at_row: int | None = None
 
     def run(self) -> Outcome:
+        self.fail_at_row = prepare_import(self)  # fault rules: stall here, or fail a row later
         key = report_key(self.job_id)
         try:
             source = self.blobs.open(f"uploads/{self.job['uploadId']}")

@@ -6,6 +6,12 @@ then drives `GET /knowledgeBases/{id}` with wrk (-t1) at concurrency 1 and 16 an
 p50 and p99 for both and the ratio.
 
     python bench/api_throughput.py [--duration 10] [--warmup 2]
+    python bench/api_throughput.py --verify-signatures   # the cost of `serve --verify-signatures`
+
+With --verify-signatures it compares, in the same run, qconnect-local without and with signature
+checking instead (moto is not started). wrk replays one fixed request, so it carries one fixed,
+valid signature (Authorization and X-Amz-Date, signed just before each wrk run, well inside the
+5-minute skew AWS allows); the server verifies it in full on every request.
 
 Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench]'`).
 """
@@ -52,9 +58,13 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 def signed_authorization(url: str, service: str) -> str:
+    return signed_headers(url, service)["Authorization"]
+
+
+def signed_headers(url: str, service: str) -> dict[str, str]:
     req = AWSRequest(method="GET", url=url)
     SigV4Auth(Credentials("testing", "testing"), service, "us-east-1").add_auth(req)
-    return req.headers["Authorization"]
+    return {"Authorization": req.headers["Authorization"], "X-Amz-Date": req.headers["X-Amz-Date"]}
 
 
 _LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
@@ -62,10 +72,19 @@ _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int, script: str | None = None) -> dict:
+def run_wrk(
+    url: str,
+    auth: str,
+    connections: int,
+    duration: int,
+    warmup: int,
+    script: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict:
     """wrk's figures for `url` (GET, or what the Lua `script` makes of the request)."""
     scripted = ["-s", script] if script else []
-    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-H", f"Authorization: {auth}", *scripted, url]
+    extra = [arg for k, v in (headers or {}).items() for arg in ("-H", f"{k}: {v}")]
+    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-H", f"Authorization: {auth}", *extra, *scripted, url]
     if warmup:
         subprocess.run([*base[:3], f"-d{warmup}s", *base[3:]], capture_output=True, timeout=warmup + 30)
     out = subprocess.run(
@@ -77,10 +96,10 @@ def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int, s
     return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
-def start_qconnect(data_dir: str) -> tuple[subprocess.Popen, str]:
+def start_qconnect(data_dir: str, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qconnect_local", "serve", "--port", str(port), "--data-dir", data_dir],
+        [sys.executable, "-m", "qconnect_local", "serve", "--port", str(port), "--data-dir", data_dir, *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -109,10 +128,18 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--verify-signatures",
+        action="store_true",
+        help="compare qconnect-local without and with `serve --verify-signatures` (instead of moto)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--verify-signatures: off/on rounds per concurrency")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
+    if args.verify_signatures:
+        return compare_signature_checking(args)
 
     data_dir = tempfile.mkdtemp(prefix="qcl-bench-")
     ours, ours_url = start_qconnect(data_dir)
@@ -165,6 +192,55 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=15)
         shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+def compare_signature_checking(args: argparse.Namespace) -> int:
+    """GetKnowledgeBase throughput of two servers, alike but for --verify-signatures."""
+    data_dirs = [tempfile.mkdtemp(prefix="qcl-bench-") for _ in range(2)]
+    credentials = Path(data_dirs[1]) / "credentials"
+    credentials.write_text("testing testing\n")
+    servers = {
+        "off": start_qconnect(data_dirs[0]),
+        "on": start_qconnect(data_dirs[1], "--verify-signatures", "--credentials-file", str(credentials)),
+    }
+    try:
+        targets = {}
+        for label, (_, url) in servers.items():
+            kb = client("qconnect", url).create_knowledge_base(name="bench", knowledgeBaseType="QUICK_RESPONSES")
+            targets[label] = f"{url}/knowledgeBases/{kb['knowledgeBase']['knowledgeBaseId']}"
+        # Rounds alternate off/on so that load from elsewhere on the machine hits both alike;
+        # each side's best round is compared.
+        results: dict[tuple[str, int], list[dict]] = {}
+        for conc in (1, 16):
+            for n in range(args.rounds):
+                for label, url in targets.items():
+                    headers = signed_headers(url, "wisdom")  # fresh: well inside the 5-minute skew
+                    auth = headers.pop("Authorization")
+                    result = run_wrk(url, auth, conc, args.duration, args.warmup, headers=headers)
+                    results.setdefault((label, conc), []).append(result)
+                    print(
+                        f"round {n + 1} signatures {label:3s} c={conc:<3d} {result['rps']:>10,.0f} req/s"
+                        f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}",
+                        flush=True,
+                    )
+        print()
+        for conc in (1, 16):
+            off = max(r["rps"] for r in results[("off", conc)])
+            on = max(r["rps"] for r in results[("on", conc)])
+            print(
+                f"c={conc}: best of {args.rounds}: off {off:,.0f} req/s, on {on:,.0f} req/s; "
+                f"--verify-signatures keeps {on / off:.1%} of the throughput (cost {1 - on / off:.1%})"
+            )
+        if any(r["errors"] for rounds in results.values() for r in rounds):
+            print("some requests were not answered 2xx: the figures are not valid", file=sys.stderr)
+            return 1
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=15)
+        for d in data_dirs:
+            shutil.rmtree(d, ignore_errors=True)
     return 0
 
 

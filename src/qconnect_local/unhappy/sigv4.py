@@ -10,17 +10,17 @@ docs/unhappy-paths.md for the few messages AWS does not document and we had to w
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import unquote
 
 from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth, SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 from qconnect_local.errors import ServiceError
@@ -82,6 +82,33 @@ class _Signed:
     query: list[tuple[str, str]]  # decoded, without X-Amz-Signature
 
 
+class _SignedHeaders(dict[str, str]):
+    """The headers to sign, in the mapping shape botocore's canonical_headers reads."""
+
+    def get_all(self, name: str) -> list[str]:
+        return [self[name]]
+
+
+@dataclass
+class _ReceivedRequest:
+    """The request as botocore's signer reads it (method, url, headers, params, body, context);
+    lighter than an AWSRequest, which would parse every header into an email.message."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    params: list[tuple[str, str]]
+    body: bytes
+    context: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=4096)
+def _derived(key: bytes, msg: str) -> bytes:
+    """One step of the signing-key derivation (botocore's `_sign`), memoized: the key of a day,
+    region and service is the same for every request, as SDKs that cache it know."""
+    return SigV4Auth._sign(None, key, msg)  # `_sign` does not use self
+
+
 class _ReceivedHeaderAuth(SigV4Auth):
     """botocore's signer, limited to the headers the client listed in SignedHeaders."""
 
@@ -89,8 +116,11 @@ class _ReceivedHeaderAuth(SigV4Auth):
         super().__init__(credentials, SIGNING_NAME, region)
         self._signed = signed
 
-    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+    def headers_to_sign(self, request: Any) -> Any:
         return _pick_headers(request, self._signed)
+
+    def _sign(self, key: bytes, msg: str, hex: bool = False) -> Any:
+        return super()._sign(key, msg, hex=True) if hex else _derived(key, msg)
 
 
 class _ReceivedQueryAuth(SigV4QueryAuth):
@@ -98,16 +128,16 @@ class _ReceivedQueryAuth(SigV4QueryAuth):
         super().__init__(credentials, SIGNING_NAME, region)
         self._signed = signed
 
-    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+    def headers_to_sign(self, request: Any) -> Any:
         return _pick_headers(request, self._signed)
 
+    def _sign(self, key: bytes, msg: str, hex: bool = False) -> Any:
+        return super()._sign(key, msg, hex=True) if hex else _derived(key, msg)
 
-def _pick_headers(request: AWSRequest, names: list[str]) -> HTTPHeaders:
-    picked = HTTPHeaders()
-    for name in names:
-        for value in request.headers.get_all(name) or ():
-            picked[name] = value
-    return picked
+
+def _pick_headers(request: Any, names: list[str]) -> _SignedHeaders:
+    received = request.headers
+    return _SignedHeaders((name, received[name]) for name in names if name in received)
 
 
 def _decoded_query(query_string: str) -> list[tuple[str, str]]:
@@ -263,12 +293,10 @@ class SignatureVerifier:
             raise IncompleteSignatureException(
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
             )
-        try:
-            dt.datetime.strptime(signed.timestamp, AMZ_DATE)
-        except ValueError:
+        if _parse_amz_date(signed.timestamp) is None:
             raise IncompleteSignatureException(
                 f"Date must be in ISO-8601 'basic format'. Got '{signed.timestamp}'. See http://en.wikipedia.org/wiki/ISO_8601"
-            ) from None
+            )
         if signed.date != signed.timestamp[:8]:
             raise InvalidSignatureException(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
@@ -276,26 +304,24 @@ class SignatureVerifier:
             )
 
     def _check_clock(self, signed: _Signed) -> None:
-        signed_at = dt.datetime.strptime(signed.timestamp, AMZ_DATE).replace(tzinfo=dt.UTC)
-        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
-        skew = dt.timedelta(seconds=self.max_skew)
-        minutes = self.max_skew // 60
+        signed_at = _parse_amz_date(signed.timestamp)
+        assert signed_at is not None  # checked by _check_scope
+        at, now = signed_at.timestamp(), self.clock()
         if signed.expires is not None:  # a presigned URL lives X-Amz-Expires seconds
-            life = dt.timedelta(seconds=signed.expires)
-            if signed_at + life < now:
+            if at + signed.expires < now:
                 raise InvalidSignatureException(
-                    f"Signature expired: {signed.timestamp} is now earlier than {_fmt(now - life)} "
+                    f"Signature expired: {signed.timestamp} is now earlier than {_fmt(now - signed.expires)} "
                     f"({_fmt(now)} - {signed.expires} sec.)"
                 )
-        elif signed_at < now - skew:
+        elif at < now - self.max_skew:
             raise InvalidSignatureException(
-                f"Signature expired: {signed.timestamp} is now earlier than {_fmt(now - skew)} "
-                f"({_fmt(now)} - {minutes} min.)"
+                f"Signature expired: {signed.timestamp} is now earlier than {_fmt(now - self.max_skew)} "
+                f"({_fmt(now)} - {self.max_skew // 60} min.)"
             )
-        if signed_at > now + skew:
+        if at > now + self.max_skew:
             raise InvalidSignatureException(
-                f"Signature not yet current: {signed.timestamp} is still later than {_fmt(now + skew)} "
-                f"({_fmt(now)} + {minutes} min.)"
+                f"Signature not yet current: {signed.timestamp} is still later than {_fmt(now + self.max_skew)} "
+                f"({_fmt(now)} + {self.max_skew // 60} min.)"
             )
 
     @staticmethod
@@ -314,9 +340,17 @@ class SignatureVerifier:
             )
         credentials = Credentials(principal.access_key_id, principal.secret_access_key, principal.session_token)
         host = headers.get("host", "localhost")
-        request = AWSRequest(method=method, url=f"http://{host}{raw_path}", headers=headers, data=body)
-        request.params = signed.query  # canonical form from the decoded pairs
-        request.context["timestamp"] = signed.timestamp
+        received = {name: headers[name] for name in signed.signed_headers if name in headers}
+        if declared is not None:  # botocore then takes the payload hash from the header, as AWS does
+            received["X-Amz-Content-SHA256"] = declared
+        request = _ReceivedRequest(
+            method,
+            f"http://{host}{raw_path}",
+            received,
+            signed.query,  # the canonical query string is built from the decoded pairs
+            body,
+            {"timestamp": signed.timestamp},
+        )
         auth_class = (
             _ReceivedHeaderAuth if signed.expires is None and "authorization" in headers else _ReceivedQueryAuth
         )
@@ -331,14 +365,33 @@ class SignatureVerifier:
             )
 
 
-def _fmt(moment: dt.datetime) -> str:
-    return moment.strftime(AMZ_DATE)
+@functools.lru_cache(maxsize=256)  # a second's requests share their timestamp
+def _parse_amz_date(value: str) -> dt.datetime | None:
+    """`YYYYMMDDTHHMMSSZ` (ISO 8601 basic format, UTC), or None."""
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit():
+        return None
+    try:
+        return dt.datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=dt.UTC,
+        )
+    except ValueError:
+        return None
+
+
+def _fmt(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime(AMZ_DATE)
 
 
 def _amz_date_from_http_date(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        return _fmt(parsedate_to_datetime(value).astimezone(dt.UTC))
+        return _fmt(parsedate_to_datetime(value).timestamp())
     except (TypeError, ValueError):
         return value  # reported as a malformed date by the scope check

@@ -102,6 +102,11 @@ class _ReceivedRequest:
     context: dict[str, Any]
 
 
+@functools.lru_cache(maxsize=1024)
+def _credentials_of(principal: Principal) -> Credentials:
+    return Credentials(principal.access_key_id, principal.secret_access_key, principal.session_token)
+
+
 @functools.lru_cache(maxsize=4096)
 def _derived(key: bytes, msg: str) -> bytes:
     """One step of the signing-key derivation (botocore's `_sign`), memoized: the key of a day,
@@ -338,7 +343,7 @@ class SignatureVerifier:
             raise InvalidSignatureException(
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             )
-        credentials = Credentials(principal.access_key_id, principal.secret_access_key, principal.session_token)
+        credentials = _credentials_of(principal)
         host = headers.get("host", "localhost")
         received = {name: headers[name] for name in signed.signed_headers if name in headers}
         if declared is not None:  # botocore then takes the payload hash from the header, as AWS does

@@ -19,6 +19,7 @@ Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import socket
@@ -195,6 +196,12 @@ def main() -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def compare_signature_checking(args: argparse.Namespace) -> int:
     """GetKnowledgeBase throughput of two servers, alike but for --verify-signatures."""
     data_dirs = [tempfile.mkdtemp(prefix="qcl-bench-") for _ in range(2)]
@@ -217,20 +224,30 @@ def compare_signature_checking(args: argparse.Namespace) -> int:
                 for label, url in targets.items():
                     headers = signed_headers(url, "wisdom")  # fresh: well inside the 5-minute skew
                     auth = headers.pop("Authorization")
-                    result = run_wrk(url, auth, conc, args.duration, args.warmup, headers=headers)
+                    pid = servers[label][0].pid
+                    if args.warmup:  # outside the CPU window
+                        run_wrk(url, auth, conc, args.warmup, 0, headers=headers)
+                    cpu_before = cpu_seconds(pid)
+                    result = run_wrk(url, auth, conc, args.duration, 0, headers=headers)
+                    result["cpu_us"] = (cpu_seconds(pid) - cpu_before) / (result["rps"] * args.duration) * 1e6
                     results.setdefault((label, conc), []).append(result)
                     print(
                         f"round {n + 1} signatures {label:3s} c={conc:<3d} {result['rps']:>10,.0f} req/s"
-                        f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}",
+                        f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}"
+                        f"  server CPU {result['cpu_us']:.0f} us/request",
                         flush=True,
                     )
         print()
         for conc in (1, 16):
             off = max(r["rps"] for r in results[("off", conc)])
             on = max(r["rps"] for r in results[("on", conc)])
+            cpu_off = min(r["cpu_us"] for r in results[("off", conc)])
+            cpu_on = min(r["cpu_us"] for r in results[("on", conc)])
             print(
                 f"c={conc}: best of {args.rounds}: off {off:,.0f} req/s, on {on:,.0f} req/s; "
-                f"--verify-signatures keeps {on / off:.1%} of the throughput (cost {1 - on / off:.1%})"
+                f"--verify-signatures keeps {on / off:.1%} of the throughput (cost {1 - on / off:.1%}); "
+                f"server CPU per request {cpu_off:.0f} -> {cpu_on:.0f} us (throughput at equal CPU: "
+                f"{cpu_off / cpu_on:.1%})"
             )
         if any(r["errors"] for rounds in results.values() for r in rounds):
             print("some requests were not answered 2xx: the figures are not valid", file=sys.stderr)

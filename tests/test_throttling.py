@@ -131,3 +131,13 @@ def test_the_documented_rates():
 def test_bad_throttle_rates_are_refused(text):
     with pytest.raises(ValueError):
         parse_rate(text)
+
+
+def test_throttle_applies_the_documented_rates_to_every_operation():
+    proc = ServerProcess("--throttle").start()
+    try:
+        fast = client(proc, "666666666666")
+        outcomes = burst(fast.list_knowledge_bases, 40)  # 10 TPS, a burst of 10: 40 quick calls overflow
+        assert outcomes[:5] == ["ok"] * 5 and "ThrottlingException" in outcomes
+    finally:
+        proc.stop()

@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ MISMATCH = (
     "Secret Access Key and signing method. Consult the service documentation for details."
 )
 BAD_TOKEN = "The security token included in the request is invalid."
+
+
+# The Authorization header as the SDKs write it; anything else goes through the general parse.
+_USUAL_HEADER = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([^,\s]+)")
 
 
 class MissingAuthenticationTokenException(ServiceError):
@@ -193,6 +198,13 @@ class SignatureVerifier:
     # -- parsing ------------------------------------------------------------------------------
 
     def _from_header(self, authorization: str, headers: dict[str, str], query: list[tuple[str, str]]) -> _Signed:
+        timestamp = headers.get("x-amz-date")
+        usual = _USUAL_HEADER.fullmatch(authorization)
+        if usual is not None and timestamp:  # what SDKs send: no need for the general parse
+            credential, signed_headers, signature = usual.groups()
+            return self._signed(
+                credential, signed_headers, signature, timestamp, None, headers.get("x-amz-security-token"), query
+            )
         algorithm, _, rest = authorization.strip().partition(" ")
         params: dict[str, str] = {}
         if algorithm == ALGORITHM:

@@ -107,11 +107,6 @@ class _ReceivedRequest:
     context: dict[str, Any]
 
 
-@functools.lru_cache(maxsize=1024)
-def _credentials_of(principal: Principal) -> Credentials:
-    return Credentials(principal.access_key_id, principal.secret_access_key, principal.session_token)
-
-
 @functools.lru_cache(maxsize=4096)
 def _derived(key: bytes, msg: str) -> bytes:
     """One step of the signing-key derivation (botocore's `_sign`), memoized: the key of a day,
@@ -122,32 +117,27 @@ def _derived(key: bytes, msg: str) -> bytes:
 class _ReceivedHeaderAuth(SigV4Auth):
     """botocore's signer, limited to the headers the client listed in SignedHeaders."""
 
-    def __init__(self, credentials: Credentials, region: str, signed: list[str]) -> None:
+    def __init__(self, credentials: Credentials, region: str, signed: _SignedHeaders) -> None:
         super().__init__(credentials, SIGNING_NAME, region)
         self._signed = signed
 
     def headers_to_sign(self, request: Any) -> Any:
-        return _pick_headers(request, self._signed)
+        return self._signed
 
     def _sign(self, key: bytes, msg: str, hex: bool = False) -> Any:
         return super()._sign(key, msg, hex=True) if hex else _derived(key, msg)
 
 
 class _ReceivedQueryAuth(SigV4QueryAuth):
-    def __init__(self, credentials: Credentials, region: str, signed: list[str]) -> None:
+    def __init__(self, credentials: Credentials, region: str, signed: _SignedHeaders) -> None:
         super().__init__(credentials, SIGNING_NAME, region)
         self._signed = signed
 
     def headers_to_sign(self, request: Any) -> Any:
-        return _pick_headers(request, self._signed)
+        return self._signed
 
     def _sign(self, key: bytes, msg: str, hex: bool = False) -> Any:
         return super()._sign(key, msg, hex=True) if hex else _derived(key, msg)
-
-
-def _pick_headers(request: Any, names: list[str]) -> _SignedHeaders:
-    received = request.headers
-    return _SignedHeaders((name, received[name]) for name in names if name in received)
 
 
 def _decoded_query(query_string: str) -> list[tuple[str, str]]:
@@ -168,6 +158,9 @@ class SignatureVerifier:
         self.keys = keys
         self.clock = clock
         self.max_skew = max_skew
+        self._credentials = {
+            key_id: Credentials(p.access_key_id, p.secret_access_key, p.session_token) for key_id, p in keys.items()
+        }
 
     def principal_of(self, authorization: str | None) -> Principal | None:
         """The key's principal named by an Authorization header, unchecked (internal endpoints)."""
@@ -341,8 +334,8 @@ class SignatureVerifier:
                 f"({_fmt(now)} + {self.max_skew // 60} min.)"
             )
 
-    @staticmethod
     def _check_signature(
+        self,
         signed: _Signed,
         principal: Principal,
         method: str,
@@ -355,11 +348,12 @@ class SignatureVerifier:
             raise InvalidSignatureException(
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             )
-        credentials = _credentials_of(principal)
+        credentials = self._credentials[principal.access_key_id]
         host = headers.get("host", "localhost")
-        received = {name: headers[name] for name in signed.signed_headers if name in headers}
+        to_sign = _SignedHeaders((name, headers[name]) for name in signed.signed_headers if name in headers)
+        received: dict[str, str] = to_sign
         if declared is not None:  # botocore then takes the payload hash from the header, as AWS does
-            received["X-Amz-Content-SHA256"] = declared
+            received = {**to_sign, "X-Amz-Content-SHA256": declared}
         request = _ReceivedRequest(
             method,
             f"http://{host}{raw_path}",
@@ -371,7 +365,7 @@ class SignatureVerifier:
         auth_class = (
             _ReceivedHeaderAuth if signed.expires is None and "authorization" in headers else _ReceivedQueryAuth
         )
-        auth = auth_class(credentials, signed.region, signed.signed_headers)
+        auth = auth_class(credentials, signed.region, to_sign)
         canonical = auth.canonical_request(request)
         string_to_sign = auth.string_to_sign(request, canonical)
         expected = auth.signature(string_to_sign, request)

@@ -6,11 +6,13 @@ then drives `GET /knowledgeBases/{id}` with wrk (-t1) at concurrency 1 and 16 an
 p50 and p99 for both and the ratio.
 
     python bench/api_throughput.py [--duration 10] [--warmup 2]
-    python bench/api_throughput.py --compare-request-log [--rounds 3]
+    python bench/api_throughput.py --verify-signatures   # the cost of `serve --verify-signatures`
+    python bench/api_throughput.py --compare-request-log [--rounds 3]   # the cost of the request log
 
---compare-request-log measures instead what the request log (on by default) costs: two servers,
-one with `--request-log off`, the same wrk load on both at the same time, the median ratio of
-`--rounds` rounds.
+With --verify-signatures it compares, in the same run, qconnect-local without and with signature
+checking instead (moto is not started). wrk replays one fixed request, so it carries one fixed,
+valid signature (Authorization and X-Amz-Date, signed just before each wrk run, well inside the
+5-minute skew AWS allows); the server verifies it in full on every request.
 
 Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench]'`).
 """
@@ -18,6 +20,7 @@ Needs wrk (`apt-get install wrk`) and the bench extras (`pip install -e '.[bench
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import socket
@@ -57,9 +60,13 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 def signed_authorization(url: str, service: str) -> str:
+    return signed_headers(url, service)["Authorization"]
+
+
+def signed_headers(url: str, service: str) -> dict[str, str]:
     req = AWSRequest(method="GET", url=url)
     SigV4Auth(Credentials("testing", "testing"), service, "us-east-1").add_auth(req)
-    return req.headers["Authorization"]
+    return {"Authorization": req.headers["Authorization"], "X-Amz-Date": req.headers["X-Amz-Date"]}
 
 
 _LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
@@ -67,10 +74,19 @@ _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, auth: str, connections: int, duration: int, warmup: int, script: str | None = None) -> dict:
+def run_wrk(
+    url: str,
+    auth: str,
+    connections: int,
+    duration: int,
+    warmup: int,
+    script: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict:
     """wrk's figures for `url` (GET, or what the Lua `script` makes of the request)."""
     scripted = ["-s", script] if script else []
-    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-H", f"Authorization: {auth}", *scripted, url]
+    extra = [arg for k, v in (headers or {}).items() for arg in ("-H", f"{k}: {v}")]
+    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-H", f"Authorization: {auth}", *extra, *scripted, url]
     if warmup:
         subprocess.run([*base[:3], f"-d{warmup}s", *base[3:]], capture_output=True, timeout=warmup + 30)
     out = subprocess.run(
@@ -114,12 +130,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--verify-signatures",
+        action="store_true",
+        help="compare qconnect-local without and with `serve --verify-signatures` (instead of moto)",
+    )
     parser.add_argument("--compare-request-log", action="store_true", help="request log on vs off, nothing else")
-    parser.add_argument("--rounds", type=int, default=3, help="--compare-request-log: alternating rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="the comparisons: off/on rounds per concurrency")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
+    if args.verify_signatures:
+        return compare_signature_checking(args)
     if args.compare_request_log:
         return compare_request_log(args)
 
@@ -163,8 +186,8 @@ def main() -> int:
                 )
         print()
         for conc in (1, 16):
-            ours_r = next(r for label, c, r in rows if label == "qconnect-local" and c == conc)
-            moto_r = next(r for label, c, r in rows if label == "moto" and c == conc)
+            ours_r = next(r for name, c, r in rows if name == "qconnect-local" and c == conc)
+            moto_r = next(r for name, c, r in rows if name == "moto" and c == conc)
             print(
                 f"c={conc}: qconnect-local / moto throughput ratio = {ours_r['rps'] / moto_r['rps']:.1f}x"
                 f"  (p99 {ours_r['p99']:.2f} ms vs {moto_r['p99']:.2f} ms)"
@@ -177,13 +200,69 @@ def main() -> int:
     return 0
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc)."""
-    import os
-
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def compare_signature_checking(args: argparse.Namespace) -> int:
+    """GetKnowledgeBase throughput of two servers, alike but for --verify-signatures."""
+    data_dirs = [tempfile.mkdtemp(prefix="qcl-bench-") for _ in range(2)]
+    credentials = Path(data_dirs[1]) / "credentials"
+    credentials.write_text("testing testing\n")
+    servers = {
+        "off": start_qconnect(data_dirs[0]),
+        "on": start_qconnect(data_dirs[1], "--verify-signatures", "--credentials-file", str(credentials)),
+    }
+    try:
+        targets = {}
+        for label, (_, url) in servers.items():
+            kb = client("qconnect", url).create_knowledge_base(name="bench", knowledgeBaseType="QUICK_RESPONSES")
+            targets[label] = f"{url}/knowledgeBases/{kb['knowledgeBase']['knowledgeBaseId']}"
+        # Rounds alternate off/on so that load from elsewhere on the machine hits both alike;
+        # each side's best round is compared.
+        results: dict[tuple[str, int], list[dict]] = {}
+        for conc in (1, 16):
+            for n in range(args.rounds):
+                for label, url in targets.items():
+                    headers = signed_headers(url, "wisdom")  # fresh: well inside the 5-minute skew
+                    auth = headers.pop("Authorization")
+                    pid = servers[label][0].pid
+                    if args.warmup:  # outside the CPU window
+                        run_wrk(url, auth, conc, args.warmup, 0, headers=headers)
+                    cpu_before = cpu_seconds(pid)
+                    result = run_wrk(url, auth, conc, args.duration, 0, headers=headers)
+                    result["cpu_us"] = (cpu_seconds(pid) - cpu_before) / (result["rps"] * args.duration) * 1e6
+                    results.setdefault((label, conc), []).append(result)
+                    print(
+                        f"round {n + 1} signatures {label:3s} c={conc:<3d} {result['rps']:>10,.0f} req/s"
+                        f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}"
+                        f"  server CPU {result['cpu_us']:.0f} us/request",
+                        flush=True,
+                    )
+        print()
+        for conc in (1, 16):
+            off = max(r["rps"] for r in results[("off", conc)])
+            on = max(r["rps"] for r in results[("on", conc)])
+            cpu_off = min(r["cpu_us"] for r in results[("off", conc)])
+            cpu_on = min(r["cpu_us"] for r in results[("on", conc)])
+            print(
+                f"c={conc}: best of {args.rounds}: off {off:,.0f} req/s, on {on:,.0f} req/s; "
+                f"--verify-signatures keeps {on / off:.1%} of the throughput (cost {1 - on / off:.1%}); "
+                f"server CPU per request {cpu_off:.0f} -> {cpu_on:.0f} us (throughput at equal CPU: "
+                f"{cpu_off / cpu_on:.1%})"
+            )
+        if any(r["errors"] for rounds in results.values() for r in rounds):
+            print("some requests were not answered 2xx: the figures are not valid", file=sys.stderr)
+            return 1
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=15)
+        for d in data_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+    return 0
 
 
 def compare_request_log(args: argparse.Namespace) -> int:
@@ -207,7 +286,7 @@ def compare_request_log(args: argparse.Namespace) -> int:
                 # Both servers under load at the same moment: on a shared machine whatever else
                 # runs slows both alike. Each server's CPU time per request is measured too: it
                 # holds when a busy machine makes even simultaneous throughput figures swing.
-                before = {label: _cpu_seconds(proc.pid) for label, (proc, _) in servers.items()}
+                before = {label: cpu_seconds(proc.pid) for label, (proc, _) in servers.items()}
                 with ThreadPoolExecutor(2) as pool:
                     futures = {
                         label: pool.submit(run_wrk, url, signed_authorization(url, "wisdom"), conc, args.duration, 0)
@@ -215,7 +294,7 @@ def compare_request_log(args: argparse.Namespace) -> int:
                     }
                     results = {label: f.result() for label, f in futures.items()}
                 for label, result in results.items():
-                    used = _cpu_seconds(servers[label][0].pid) - before[label]
+                    used = cpu_seconds(servers[label][0].pid) - before[label]
                     per_request = used / max(result["rps"] * args.duration, 1) * 1e6
                     cpu[label].append(per_request)
                     print(

@@ -21,6 +21,7 @@ from qconnect_local import (
     hardening,
     init_files,
     request_log,
+    unhappy,
     webui,
 )
 from qconnect_local import team as team_options
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     init_files.add_arguments(serve)
     assistant_options.add_arguments(serve)
     webui.add_arguments(serve)
+    unhappy.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
@@ -95,6 +97,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     init_files.apply_arguments(args, settings)
     assistant_options.apply_arguments(args, settings)
     webui.apply_arguments(args, settings)
+    if args.command == "serve":
+        unhappy.apply_arguments(args, settings)
     return settings
 
 

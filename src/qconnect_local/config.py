@@ -10,6 +10,7 @@ from pathlib import Path
 from qconnect_local.cors import CorsSettings
 from qconnect_local.hardening import HardeningSettings
 from qconnect_local.request_log import RequestLogSettings
+from qconnect_local.unhappy import UnhappySettings
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Settings:
     request_log: RequestLogSettings = field(default_factory=RequestLogSettings)  # docs/configuration.md
     cors: CorsSettings = field(default_factory=CorsSettings)  # docs/configuration.md
     init_files: list[str] = field(default_factory=list)  # serve --init
+    unhappy: UnhappySettings = field(default_factory=UnhappySettings)  # docs/unhappy-paths.md (all off)
 
     @property
     def database(self) -> str:

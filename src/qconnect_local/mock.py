@@ -261,14 +261,17 @@ def is_active() -> bool:
 class QConnectMock:
     """Returned by `mock_qconnect()`: a context manager, a decorator, or `start()`/`stop()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, faults: list[dict[str, Any]] | None = None) -> None:
         self._entered = 0
+        self._faults = list(faults or [])  # fault rules for the default account, added at start
 
     # -- context manager ---------------------------------------------------------------------
 
     def start(self) -> QConnectMock:
         _start()
         self._entered += 1
+        if self._faults:
+            self.faults.add(*self._faults)
         return self
 
     def stop(self) -> None:
@@ -297,6 +300,14 @@ class QConnectMock:
     def reset(self) -> None:
         _get_backend().app.reset()
 
+    @property
+    def faults(self) -> Any:
+        """Fault rules (docs/unhappy-paths.md): `add(*rules, account=None)`, `list()`, `clear()`."""
+        from qconnect_local.unhappy.faults import Faults
+
+        app = _get_backend().app
+        return Faults(app.gate.faults, app.settings.account_id)
+
     # -- decorator -------------------------------------------------------------------------
 
     def __call__(self, target: F) -> F:
@@ -306,14 +317,14 @@ class QConnectMock:
 
             @functools.wraps(target)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with mock_qconnect():
+                with mock_qconnect(faults=self._faults):
                     return await target(*args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(target)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with mock_qconnect():
+            with mock_qconnect(faults=self._faults):
                 return target(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -340,13 +351,13 @@ def _decorate_class(cls: type) -> type:
 
 
 @overload
-def mock_qconnect() -> QConnectMock: ...
+def mock_qconnect(*, faults: list[dict[str, Any]] | None = None) -> QConnectMock: ...
 @overload
 def mock_qconnect(target: F) -> F: ...
-def mock_qconnect(target: Any = None) -> Any:
+def mock_qconnect(target: Any = None, *, faults: list[dict[str, Any]] | None = None) -> Any:
     """In-process Amazon Q in Connect for tests: decorator (function or class, with or without
     parentheses, as moto's `@mock_aws`), context manager, or `start()`/`stop()` (e.g. inside a
-    pytest fixture)."""
+    pytest fixture). `faults`: fault rules to apply while it runs (docs/unhappy-paths.md)."""
     if target is not None:
-        return QConnectMock()(target)
-    return QConnectMock()
+        return QConnectMock(faults)(target)
+    return QConnectMock(faults)

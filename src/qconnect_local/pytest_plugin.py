@@ -13,6 +13,8 @@ Fixtures:
 - `qconnect_client`: a boto3 `qconnect` client bound to the server, or created inside an active
   `mock_qconnect()` in mock mode.
 - `qconnect_mock`: an active `mock_qconnect()` for the test.
+- `qconnect_faults`: fault rules (docs/unhappy-paths.md) of the test's server or mock, per
+  `qconnect_mode`: `add(*rules, account=None)`, `list()`, `clear()`; cleared after the test.
 - `qconnect_mode`: "server" or "mock", from (first wins) `@pytest.mark.qconnect_mode("mock")`,
   `--qconnect-mode`, the `qconnect_mode` ini option, else "server". Parametrize it to run the same
   test both ways: `@pytest.mark.parametrize("qconnect_mode", ["server", "mock"])`.
@@ -174,3 +176,16 @@ def qconnect_client(request: pytest.FixtureRequest, qconnect_mode: str) -> Any:
 
         return boto3.client("qconnect", region_name="us-east-1", **DUMMY_CREDENTIALS)
     return _fresh_server(request).client("qconnect")
+
+
+@pytest.fixture
+def qconnect_faults(request: pytest.FixtureRequest, qconnect_mode: str) -> Iterator[Any]:
+    from qconnect_local.unhappy.faults import Faults
+
+    if qconnect_mode == "mock":
+        app = request.getfixturevalue("qconnect_mock").app
+    else:
+        app = _fresh_server(request).app
+    faults = Faults(app.gate.faults, app.settings.account_id)
+    yield faults
+    faults.clear_all()

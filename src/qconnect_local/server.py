@@ -30,7 +30,6 @@ from qconnect_local.internal_guard import check_internal_access
 from qconnect_local.lanes import Lanes
 from qconnect_local.leftovers import claim_scratch_directories
 from qconnect_local.operations import OPERATIONS, RequestContext
-from qconnect_local.protocol.auth import caller_from_headers
 from qconnect_local.protocol.model import service_model
 from qconnect_local.protocol.parsing import parse_input
 from qconnect_local.protocol.retryable import as_retryable
@@ -94,6 +93,9 @@ class App:
         if settings.in_memory:  # tmpfs directories: this server's held, killed servers' removed
             scratch = [self.store.scratch_directory(), self.services.blobs.scratch_directory()]
             self.shutdown_hooks.append(claim_scratch_directories(scratch))
+        from qconnect_local.unhappy.gate import install as install_gate
+
+        self.gate = install_gate(self)  # signature checking, throttling, fault injection
         if settings.console:
             from qconnect_local.webui import install as install_console
 
@@ -214,7 +216,7 @@ class App:
             raise
         query = scope.get("query_string", b"").decode("latin-1")
         method = scope["method"]
-        if method == "GET" and self.store.reads_on_event_loop:
+        if method == "GET" and self.store.reads_on_event_loop and not self.gate.delays:
             # Reads never wait on a lock (WAL): answering them on the event loop saves the thread
             # hop, which is most of a GetKnowledgeBase's cost. Writes may wait for the store's
             # write lock, so they run in a worker thread. (A networked store such as PostgreSQL
@@ -269,6 +271,7 @@ class App:
         request_id: str,
         seen: list[Any] | None = None,
     ) -> tuple[int, bytes]:
+        caller = self.gate.authenticate(method, path, query_string, headers, body)
         query = parse_qs(query_string, keep_blank_values=True)
         matched = self.router.match(method, path, set(query))
         if matched is None:
@@ -279,9 +282,9 @@ class App:
         handler = OPERATIONS.get(op.name)
         if handler is None:
             raise NotImplementedOperation(f"The operation {op.name} is not implemented by qconnect-local yet")
+        self.gate.admit(caller, op.name)
         params = parse_input(op, labels, query, headers, body)
         validate(op.input_shape, params)
-        caller = caller_from_headers(headers.get("authorization"), self.settings.account_id, self.settings.region)
         if seen is not None:
             seen[1] = caller
         ctx = RequestContext(
@@ -294,7 +297,7 @@ class App:
             services=self.services,
             endpoint=self._endpoint_of(headers),
         )
-        return serialize_output(op, handler(ctx, params))
+        return serialize_output(op, self.gate.call(caller.account_id, op.name, lambda: handler(ctx, params)))
 
     def _endpoint_of(self, headers: dict[str, str]) -> str:
         return public_endpoint(self.settings, headers)

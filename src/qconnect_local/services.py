@@ -25,6 +25,7 @@ from qconnect_local.importing.routing_profiles import (
 from qconnect_local.importing.runner import ImportRunner
 from qconnect_local.operations import routing_profiles
 from qconnect_local.storage import Store, open_store
+from qconnect_local.unhappy.faults import FaultRegistry
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Services:
     # tests pass a clock they move instead of sleeping.
     clock: Callable[[], float] = time.time
     runner: ImportRunner = field(init=False)
+    faults: FaultRegistry | None = None  # the fault-injection rules of a server (docs/unhappy-paths.md)
 
     def seed_directory(self) -> None:
         """Loads `--connect-directory FILE` into the local directory (at start and after a reset)."""

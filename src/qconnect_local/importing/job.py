@@ -46,6 +46,7 @@ from qconnect_local.importing.report import ReportWriter, report_key, write_file
 from qconnect_local.importing.routing_profiles import DirectoryError
 from qconnect_local.operations.context import RequestContext, wall_clock
 from qconnect_local.storage.base import Session
+from qconnect_local.unhappy.faults import failed_row_message, prepare_import
 
 if TYPE_CHECKING:
     from qconnect_local.services import Services
@@ -227,6 +228,10 @@ class _Checker(threading.Thread):
                 raise FileProblem(f"The file has more than {max_rows} data rows, the limit of one import")
             if n % BATCH_ROWS == 0:  # every so many rows read, good or not: a stop is seen soon
                 p.check_stop()
+            if n == p.fail_at_row:  # a fault rule (importFailAtRow) fails this row
+                report.add(row, failed_row_message(n))
+                self.failed += 1
+                continue
             try:
                 batch.append(build(check(to_input(row))))
             except RowProblem as exc:
@@ -276,6 +281,7 @@ class JobProcessor:
         self.store = store = services.store
         self.blobs = services.blobs
         self.directory = services.directory
+        self.faults = services.faults
         self.settings = settings = services.settings
         self.rules = rules
         self.check_stop = check_stop
@@ -294,8 +300,11 @@ class JobProcessor:
             services=services,
         )
         self._profiles: dict[str, str] | DirectoryError | None = None
+        self.fail_at_row: int | None = None
 
     def run(self) -> Outcome:
+        # Fault rules: stall here, or fail a row later.
+        self.fail_at_row = prepare_import(self, self.faults) if self.faults is not None else None
         key = report_key(self.job_id)
         try:
             source = self.blobs.open(f"uploads/{self.job['uploadId']}")
@@ -406,6 +415,14 @@ class JobProcessor:
                 )
             arns.append(arn)
         return arns
+
+    def renew_lease(self) -> None:
+        """Keeps the job this runner's for another lease (a stalled job, see unhappy/faults.py)."""
+        with self.store.write() as session:
+            if not session.renew_import_job_lease(
+                self.job_id, self.owner, wall_clock() + self.settings.imports.lease_seconds
+            ):
+                raise LostLease(self.job_id)
 
     def _still_ours(self, session: Session) -> None:
         job = session.get_import_job_by_id(self.job_id)

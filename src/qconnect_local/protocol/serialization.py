@@ -82,7 +82,7 @@ _STATUS = error_statuses()
 
 
 def serialize_error(error: ServiceError) -> tuple[int, dict[str, str], bytes]:
-    status = _STATUS.get(error.code, error.status)
+    status = error.status if getattr(error, "exact_status", False) else _STATUS.get(error.code, error.status)
     body = {"message": error.message, **error.members}
     headers = {"x-amzn-errortype": error.code}
     return status, headers, orjson.dumps(body)

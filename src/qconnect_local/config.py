@@ -13,6 +13,7 @@ class Quotas:
     knowledge_bases: int = 10  # per account and region (reference §6)
     quick_responses_per_knowledge_base: int = 1000
     tags_per_resource: int = 50
+    message_templates_per_knowledge_base: int = 200  # reference §6
 
 
 @dataclass

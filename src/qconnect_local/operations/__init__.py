@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from qconnect_local.operations import import_jobs, knowledge_bases, quick_responses, tags
+from qconnect_local.operations import import_jobs, knowledge_bases, message_templates, quick_responses, tags
 from qconnect_local.operations.context import RequestContext
 
 Operation = Callable[[RequestContext, dict[str, Any]], dict[str, Any] | None]
@@ -19,6 +19,7 @@ OPERATIONS: dict[str, Operation] = {
     **tags.OPERATIONS,
     **quick_responses.OPERATIONS,
     **import_jobs.OPERATIONS,
+    **message_templates.OPERATIONS,
 }
 
 __all__ = ["OPERATIONS", "Operation", "RequestContext"]

@@ -124,6 +124,32 @@ class DirectorySession(Protocol):
     def delete_routing_profiles(self, instance_id: str) -> bool: ...
 
 
+class MessageTemplateSession(Protocol):
+    """Message templates ($LATEST records) and their numbered version snapshots."""
+
+    def insert_message_template(self, account: str, region: str, kb_id: str, record: Record) -> None: ...
+    def get_message_template(self, account: str, region: str, kb_id: str, mt_id: str) -> Record | None: ...
+    def update_message_template(self, account: str, region: str, kb_id: str, record: Record) -> None: ...
+    def delete_message_template(self, account: str, region: str, kb_id: str, mt_id: str) -> bool: ...
+    def message_template_name_taken(self, account: str, region: str, kb_id: str, name: str) -> str | None: ...
+    def count_message_templates(self, account: str, region: str, kb_id: str) -> int: ...
+    def list_message_templates(
+        self, account: str, region: str, kb_id: str, after: int, limit: int
+    ) -> list[tuple[int, Record]]: ...
+    def insert_message_template_version(
+        self, account: str, region: str, kb_id: str, mt_id: str, version: int, snapshot: Record
+    ) -> None: ...
+    def get_message_template_version(
+        self, account: str, region: str, kb_id: str, mt_id: str, version: int
+    ) -> Record | None: ...
+    def list_message_template_versions(
+        self, account: str, region: str, kb_id: str, mt_id: str, after: int, limit: int
+    ) -> list[Record]: ...
+    def delete_message_template_version(
+        self, account: str, region: str, kb_id: str, mt_id: str, version: int
+    ) -> bool: ...
+
+
 class Session(
     KnowledgeBaseSession,
     IdempotencySession,
@@ -132,6 +158,7 @@ class Session(
     UploadSession,
     ImportJobSession,
     DirectorySession,
+    MessageTemplateSession,
     Protocol,
 ):
     """Everything a store's session does."""

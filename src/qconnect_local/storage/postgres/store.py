@@ -44,6 +44,7 @@ from qconnect_local.storage.postgres.quick_responses import QuickResponseWrites
 from qconnect_local.storage.postgres.schema import MIGRATIONS
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
+from qconnect_local.storage.sql.message_templates import MessageTemplateQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
 from qconnect_local.storage.sql.uploads import UploadQueries
 
@@ -61,7 +62,9 @@ def _configure(conn: psycopg.Connection) -> None:
     set_json_dumps(orjson.dumps, conn)
 
 
-class PostgresSession(QuickResponseWrites, IdempotencyQueries, UploadQueries, ImportJobQueries, DirectoryQueries):
+class PostgresSession(
+    QuickResponseWrites, IdempotencyQueries, UploadQueries, ImportJobQueries, DirectoryQueries, MessageTemplateQueries
+):
     """All SQL of the operations, for one pooled connection; one transaction when writing: the
     shared queries (storage/sql/) and this store's quick-response writes and search."""
 

@@ -7,6 +7,7 @@ the same steps).
 
 from __future__ import annotations
 
+from qconnect_local.storage.sql.message_templates import message_template_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
 from qconnect_local.storage.sqlite.dialect import SQLITE
 
@@ -89,4 +90,7 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 # Uploads, import jobs and the local directory of Connect routing profiles.
 IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(SQLITE))]
 
-MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS)
+# Message templates and their versions (400-499).
+MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, str]] = [(400, message_template_step(SQLITE))]
+
+MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS + MESSAGE_TEMPLATE_MIGRATIONS)

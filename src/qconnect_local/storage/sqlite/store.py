@@ -24,6 +24,7 @@ from typing import Any
 
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
+from qconnect_local.storage.sql.message_templates import MessageTemplateQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
 from qconnect_local.storage.sql.uploads import UploadQueries
 from qconnect_local.storage.sqlite.dialect import SQLITE
@@ -53,7 +54,9 @@ _NOTHING: Mapping[object, object] = MappingProxyType({})
 _bind_none_and_bytes_directly()
 
 
-class SQLiteSession(QuickResponseWrites, IdempotencyQueries, UploadQueries, ImportJobQueries, DirectoryQueries):
+class SQLiteSession(
+    QuickResponseWrites, IdempotencyQueries, UploadQueries, ImportJobQueries, DirectoryQueries, MessageTemplateQueries
+):
     """All SQL of the operations, for one connection inside one transaction: the shared queries
     (storage/sql/) and this store's quick-response writes and search."""
 

@@ -3,6 +3,9 @@ the same lifecycle, the same answers as the `serve` process of test_message_temp
 
 from __future__ import annotations
 
+import base64
+import urllib.request
+
 import pytest
 
 
@@ -35,6 +38,11 @@ def test_message_template_lifecycle(qconnect_client) -> None:
     )["messageTemplate"]
     assert version["versionNumber"] == 1
     client.activate_message_template(**ids, versionNumber=1)
+    attachment = client.create_message_template_attachment(
+        **ids, contentDisposition="ATTACHMENT", name="note.txt", body=base64.b64encode(b"file body").decode()
+    )["attachment"]
+    with urllib.request.urlopen(attachment["url"], timeout=30) as r:
+        assert r.read() == b"file body"
     rendered = client.render_message_template(
         knowledgeBaseId=kb, messageTemplateId=mt["messageTemplateId"] + ":$ACTIVE_VERSION", attributes={}
     )

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qconnect_local import message_template_options
 from qconnect_local import team as team_options
 from qconnect_local.config import Settings
 from qconnect_local.importing import options as import_options
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_options.add_arguments(serve)
     team_options.add_arguments(serve)
+    message_template_options.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
@@ -66,6 +68,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         settings.database_url = args.database_url
     import_options.apply_arguments(args, settings)
     team_options.apply_arguments(args, settings)
+    message_template_options.apply_arguments(args, settings)
     return settings
 
 

@@ -14,6 +14,8 @@ class Quotas:
     quick_responses_per_knowledge_base: int = 1000
     tags_per_resource: int = 50
     message_templates_per_knowledge_base: int = 200  # reference §6
+    attachments_per_message_template: int = 10  # not documented by AWS: docs/message-templates.md
+    message_template_attachment_bytes: int = 5 * 1024 * 1024  # decoded size of one attachment
 
 
 @dataclass

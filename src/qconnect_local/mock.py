@@ -45,7 +45,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 SERVICES = ("qconnect", "wisdom")
 # Operations whose responses carry URLs that a plain HTTP client will fetch.
-_URL_OPERATIONS = frozenset({"StartContentUpload", "StartImportJob", "GetImportJob"})
+_URL_OPERATIONS = frozenset(
+    {"StartContentUpload", "StartImportJob", "GetImportJob", "GetMessageTemplate", "RenderMessageTemplate"}
+    | {"CreateMessageTemplateAttachment"}
+)
 _DUMMY_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 

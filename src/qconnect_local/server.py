@@ -84,6 +84,9 @@ class App:
         from qconnect_local.importing.endpoints import install as install_import_pipeline
 
         install_import_pipeline(self)  # uploads, downloads, the import runner
+        from qconnect_local.message_template_downloads import install as install_attachment_downloads
+
+        install_attachment_downloads(self)  # message template attachments' signed links
 
     # -- internal endpoints ----------------------------------------------------------------
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from qconnect_local.operations import import_jobs, knowledge_bases, message_templates, quick_responses, tags
+from qconnect_local.operations import (
+    import_jobs,
+    knowledge_bases,
+    message_template_attachments,
+    message_templates,
+    quick_responses,
+    tags,
+)
 from qconnect_local.operations.context import RequestContext
 
 Operation = Callable[[RequestContext, dict[str, Any]], dict[str, Any] | None]
@@ -20,6 +27,7 @@ OPERATIONS: dict[str, Operation] = {
     **quick_responses.OPERATIONS,
     **import_jobs.OPERATIONS,
     **message_templates.OPERATIONS,
+    **message_template_attachments.OPERATIONS,
 }
 
 __all__ = ["OPERATIONS", "Operation", "RequestContext"]

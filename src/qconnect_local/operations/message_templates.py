@@ -26,6 +26,7 @@ from qconnect_local.operations import idempotency, pagination, tags
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base
 from qconnect_local.operations.message_template_content import attribute_types, content_sha256, render
+from qconnect_local.operations.message_template_urls import with_urls
 from qconnect_local.operations.quick_responses import check_rules as check_quick_response_rules
 from qconnect_local.protocol.model import service_model
 from qconnect_local.storage.base import Record, Session
@@ -46,6 +47,7 @@ _SNAPSHOT = (
     "sourceConfigurationSummary",
     "lastModifiedTime",
     "lastModifiedBy",
+    "attachments",
 )
 
 
@@ -120,7 +122,7 @@ def _normalize_grouping(record: Record) -> None:
         record["groupingConfiguration"] = {**grouping, "values": list(dict.fromkeys(grouping["values"]))}
 
 
-def _derive(record: Record) -> None:
+def derive(record: Record) -> None:
     """In place: the members computed from the content."""
     record["attributeTypes"] = attribute_types(record.get("content"))
     record["messageTemplateContentSha256"] = content_sha256(record)
@@ -158,7 +160,7 @@ def _prepare(ctx: RequestContext, kb: Record, params: dict[str, Any]) -> Record:
         record["groupingConfiguration"] = params["groupingConfiguration"]
     _normalize_grouping(record)
     _check_content(record)
-    _derive(record)
+    derive(record)
     return record
 
 
@@ -188,7 +190,7 @@ def _qualifier(label: str) -> tuple[str, str | int | None]:
     )
 
 
-def _load(
+def load(
     session: Session, ctx: RequestContext, params: dict[str, Any], qualified: bool = True
 ) -> tuple[Record, Record, str | int | None]:
     """(knowledge base, template, qualifier) named by the path labels (IDs or ARNs)."""
@@ -286,12 +288,12 @@ def create_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict
 
 def get_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.read() as session:
-        _, template, qualifier = _load(session, ctx, params)
+        _, template, qualifier = load(session, ctx, params)
         record = _resolve(session, ctx, template, qualifier)
-    return {"messageTemplate": _view(record, "ExtendedMessageTemplateData")}
+    return {"messageTemplate": _view(with_urls(ctx, record), "ExtendedMessageTemplateData")}
 
 
-def _save(session: Session, ctx: RequestContext, template: Record) -> Record:
+def save(session: Session, ctx: RequestContext, template: Record) -> Record:
     template["lastModifiedTime"] = max(ctx.now(), template["lastModifiedTime"])
     template["lastModifiedBy"] = ctx.caller_arn
     session.update_message_template(ctx.account_id, ctx.region, template["knowledgeBaseId"], template)
@@ -309,20 +311,20 @@ def _only_latest(qualifier: str | int | None) -> None:
 def update_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     _check_metadata(ctx, params)
     with ctx.store.write() as session:
-        _, template, qualifier = _load(session, ctx, params)
+        _, template, qualifier = load(session, ctx, params)
         _only_latest(qualifier)
         for member in ("content", "language", "sourceConfiguration", "defaultAttributes"):
             if member in params:
                 template[member] = params[member]
         _check_content(template)
-        _derive(template)
-        return _save(session, ctx, template)
+        derive(template)
+        return save(session, ctx, template)
 
 
 def update_message_template_metadata(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     _check_metadata(ctx, params)
     with ctx.store.write() as session:
-        kb, template, qualifier = _load(session, ctx, params)
+        kb, template, qualifier = load(session, ctx, params)
         _only_latest(qualifier)
         name = params.get("name")
         if name is not None and name != template["name"]:
@@ -333,12 +335,12 @@ def update_message_template_metadata(ctx: RequestContext, params: dict[str, Any]
             if member in params:
                 template[member] = params[member]
         _normalize_grouping(template)
-        return _save(session, ctx, template)
+        return save(session, ctx, template)
 
 
 def delete_message_template(ctx: RequestContext, params: dict[str, Any]) -> None:
     with ctx.store.write() as session:
-        kb, template, qualifier = _load(session, ctx, params)
+        kb, template, qualifier = load(session, ctx, params)
         kb_id, mt_id = kb["knowledgeBaseId"], template["messageTemplateId"]
         if qualifier == ACTIVE:
             raise ValidationException(f"Name the version to delete by its number, not {ACTIVE}")
@@ -372,7 +374,7 @@ def list_message_templates(ctx: RequestContext, params: dict[str, Any]) -> dict[
 
 def create_message_template_version(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.write() as session:
-        kb, template, _ = _load(session, ctx, params, qualified=False)
+        kb, template, _ = load(session, ctx, params, qualified=False)
         expected = params.get("messageTemplateContentSha256")
         current = template["messageTemplateContentSha256"]
         if expected is not None and expected != current:
@@ -405,7 +407,7 @@ def list_message_template_versions(ctx: RequestContext, params: dict[str, Any]) 
         raise ValidationException("Invalid pagination token")
     limit = pagination.page_size(params)
     with ctx.store.read() as session:
-        kb, template, _ = _load(session, ctx, params, qualified=False)
+        kb, template, _ = load(session, ctx, params, qualified=False)
         snapshots = session.list_message_template_versions(
             ctx.account_id, ctx.region, kb["knowledgeBaseId"], template["messageTemplateId"], after, limit + 1
         )
@@ -419,7 +421,7 @@ def list_message_template_versions(ctx: RequestContext, params: dict[str, Any]) 
 def activate_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     number = params["versionNumber"]
     with ctx.store.write() as session:
-        kb, template, _ = _load(session, ctx, params, qualified=False)
+        kb, template, _ = load(session, ctx, params, qualified=False)
         _version(session, ctx, template, number)
         if template.get("activeVersionNumber") != number:
             # The previously active version, if any, is deactivated by the same change.
@@ -431,7 +433,7 @@ def activate_message_template(ctx: RequestContext, params: dict[str, Any]) -> di
 def deactivate_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     number = params["versionNumber"]
     with ctx.store.write() as session:
-        kb, template, _ = _load(session, ctx, params, qualified=False)
+        kb, template, _ = load(session, ctx, params, qualified=False)
         _version(session, ctx, template, number)
         if template.get("activeVersionNumber") != number:
             raise ConflictException(f"Version {number} of the message template is not the active version")
@@ -453,7 +455,7 @@ def _activation(template: Record, number: int) -> dict[str, Any]:
 
 def render_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.read() as session:
-        _, template, qualifier = _load(session, ctx, params)
+        _, template, qualifier = load(session, ctx, params)
         record = _resolve(session, ctx, template, qualifier)
     out: dict[str, Any] = {"attributesNotInterpolated": []}
     if record.get("content") is not None:
@@ -462,6 +464,8 @@ def render_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict
         out["attributesNotInterpolated"] = missing
     if record.get("sourceConfigurationSummary") is not None:
         out["sourceConfigurationSummary"] = record["sourceConfigurationSummary"]
+    if record.get("attachments"):
+        out["attachments"] = with_urls(ctx, record)["attachments"]
     return out
 
 

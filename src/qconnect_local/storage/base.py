@@ -148,6 +148,10 @@ class MessageTemplateSession(Protocol):
     def delete_message_template_version(
         self, account: str, region: str, kb_id: str, mt_id: str, version: int
     ) -> bool: ...
+    def insert_message_template_attachment(
+        self, account: str, region: str, kb_id: str, mt_id: str, attachment_id: str, name: str, body: str
+    ) -> None: ...
+    def get_message_template_attachment(self, attachment_id: str) -> tuple[str, str] | None: ...
 
 
 class Session(

@@ -7,7 +7,7 @@ uploads and import jobs), so one number means the same schema step on both store
 from __future__ import annotations
 
 from qconnect_local.storage.postgres.dialect import POSTGRES
-from qconnect_local.storage.sql.message_templates import message_template_step
+from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
 
 BASE_MIGRATIONS: list[tuple[int, str]] = [
@@ -79,6 +79,9 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(POSTGRES))]
 
 # Message templates and their versions (400-499).
-MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, str]] = [(400, message_template_step(POSTGRES))]
+MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, str]] = [
+    (400, message_template_step(POSTGRES)),
+    (401, message_template_attachment_step(POSTGRES)),
+]
 
 MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS + MESSAGE_TEMPLATE_MIGRATIONS)

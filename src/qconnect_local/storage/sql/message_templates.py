@@ -36,6 +36,20 @@ def message_template_step(d: Dialect) -> str:
         """
 
 
+def message_template_attachment_step(d: Dialect) -> str:
+    """Step 401: attachment files. A file stays while its template does, since versions that
+    list it keep it downloadable after it left the draft."""
+    return f"""
+        CREATE TABLE message_template_attachments (
+            id            TEXT PRIMARY KEY,
+            template_seq  {d.big_int} NOT NULL REFERENCES message_templates(seq) ON DELETE CASCADE,
+            name          TEXT NOT NULL,
+            body          TEXT NOT NULL  -- base64, as the request gave it
+        );
+        CREATE INDEX message_template_attachments_template ON message_template_attachments (template_seq);
+        """
+
+
 _TEMPLATE = (
     "SELECT m.seq, m.data FROM message_templates m JOIN knowledge_bases k ON k.seq = m.kb_seq"
     " WHERE m.account_id = ? AND m.region = ? AND m.id = ? AND k.id = ?"
@@ -156,3 +170,23 @@ class MessageTemplateQueries(KnowledgeBaseQueries):
             "DELETE FROM message_template_versions WHERE template_seq = ? AND version = ?", (seq, version)
         )
         return bool(cur.rowcount > 0)
+
+    # -- attachment files ----------------------------------------------------------------------
+
+    def insert_message_template_attachment(
+        self, account: str, region: str, kb_id: str, mt_id: str, attachment_id: str, name: str, body: str
+    ) -> None:
+        seq = self._template_seq(account, region, kb_id, mt_id)
+        if seq is None:
+            raise LookupError(mt_id)  # the caller loaded the template in this session
+        self.execute(
+            "INSERT INTO message_template_attachments (id, template_seq, name, body) VALUES (?, ?, ?, ?)",
+            (attachment_id, seq, name, body),
+        )
+
+    def get_message_template_attachment(self, attachment_id: str) -> tuple[str, str] | None:
+        """(name, base64 body) of an attachment file, by its id alone (its signed URL names it)."""
+        row = self.execute(
+            "SELECT name, body FROM message_template_attachments WHERE id = ?", (attachment_id,)
+        ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None

@@ -13,6 +13,7 @@ from qconnect_local.operations import (
     import_jobs,
     knowledge_bases,
     message_template_attachments,
+    message_template_search,
     message_templates,
     quick_responses,
     tags,
@@ -28,6 +29,7 @@ OPERATIONS: dict[str, Operation] = {
     **import_jobs.OPERATIONS,
     **message_templates.OPERATIONS,
     **message_template_attachments.OPERATIONS,
+    **message_template_search.OPERATIONS,
 }
 
 __all__ = ["OPERATIONS", "Operation", "RequestContext"]

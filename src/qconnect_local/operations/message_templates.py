@@ -56,7 +56,7 @@ def _members(shape: str) -> tuple[str, ...]:
     return tuple(service_model().shape_for(shape).members)
 
 
-def _view(record: Record, shape: str) -> Record:
+def view(record: Record, shape: str) -> Record:
     """The record cut to an output shape of the model."""
     return {k: record[k] for k in _members(shape) if record.get(k) is not None}
 
@@ -167,7 +167,7 @@ def _prepare(ctx: RequestContext, kb: Record, params: dict[str, Any]) -> Record:
 # -- loading ------------------------------------------------------------------------------------
 
 
-def _load_kb(session: Session, ctx: RequestContext, label: str) -> Record:
+def load_kb(session: Session, ctx: RequestContext, label: str) -> Record:
     kb = load_knowledge_base(session, ctx, label)
     _check_kb_type(kb)
     return kb
@@ -194,7 +194,7 @@ def load(
     session: Session, ctx: RequestContext, params: dict[str, Any], qualified: bool = True
 ) -> tuple[Record, Record, str | int | None]:
     """(knowledge base, template, qualifier) named by the path labels (IDs or ARNs)."""
-    kb = _load_kb(session, ctx, params["knowledgeBaseId"])
+    kb = load_kb(session, ctx, params["knowledgeBaseId"])
     label = params["messageTemplateId"]
     base, qualifier = _qualifier(label)
     if not qualified and (qualifier is not None or label.endswith(":" + LATEST)):
@@ -259,7 +259,7 @@ def _resolve(session: Session, ctx: RequestContext, template: Record, qualifier:
 
 def create_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.write() as session:
-        kb = _load_kb(session, ctx, params["knowledgeBaseId"])
+        kb = load_kb(session, ctx, params["knowledgeBaseId"])
         record = _prepare(ctx, kb, params)
         kb_id = kb["knowledgeBaseId"]
         token_params = {k: v for k, v in params.items() if k != "knowledgeBaseId"}
@@ -272,7 +272,7 @@ def create_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict
             lambda mt_id: session.get_message_template(ctx.account_id, ctx.region, kb_id, mt_id),
         )
         if replayed is not None:
-            return {"messageTemplate": _view(replayed, "MessageTemplateData")}
+            return {"messageTemplate": view(replayed, "MessageTemplateData")}
         if session.message_template_name_taken(ctx.account_id, ctx.region, kb_id, record["name"]):
             raise ConflictException(f"A message template named '{record['name']}' already exists")
         limit = ctx.settings.quotas.message_templates_per_knowledge_base
@@ -283,14 +283,14 @@ def create_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict
         session.insert_message_template(ctx.account_id, ctx.region, kb_id, record)
         session.touch_knowledge_base_content(ctx.account_id, ctx.region, kb_id, record["createdTime"])
         idempotency.remember(session, ctx, "CreateMessageTemplate", kb_id, token_params, record["messageTemplateId"])
-    return {"messageTemplate": _view(record, "MessageTemplateData")}
+    return {"messageTemplate": view(record, "MessageTemplateData")}
 
 
 def get_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.read() as session:
         _, template, qualifier = load(session, ctx, params)
         record = _resolve(session, ctx, template, qualifier)
-    return {"messageTemplate": _view(with_urls(ctx, record), "ExtendedMessageTemplateData")}
+    return {"messageTemplate": view(with_urls(ctx, record), "ExtendedMessageTemplateData")}
 
 
 def save(session: Session, ctx: RequestContext, template: Record) -> Record:
@@ -300,7 +300,7 @@ def save(session: Session, ctx: RequestContext, template: Record) -> Record:
     session.touch_knowledge_base_content(
         ctx.account_id, ctx.region, template["knowledgeBaseId"], template["lastModifiedTime"]
     )
-    return {"messageTemplate": _view(template, "MessageTemplateData")}
+    return {"messageTemplate": view(template, "MessageTemplateData")}
 
 
 def _only_latest(qualifier: str | int | None) -> None:
@@ -361,9 +361,9 @@ def list_message_templates(ctx: RequestContext, params: dict[str, Any]) -> dict[
         raise ValidationException("Invalid pagination token")
     limit = pagination.page_size(params)
     with ctx.store.read() as session:
-        kb = _load_kb(session, ctx, params["knowledgeBaseId"])
+        kb = load_kb(session, ctx, params["knowledgeBaseId"])
         rows = session.list_message_templates(ctx.account_id, ctx.region, kb["knowledgeBaseId"], after, limit + 1)
-    out: dict[str, Any] = {"messageTemplateSummaries": [_view(r, "MessageTemplateSummary") for _, r in rows[:limit]]}
+    out: dict[str, Any] = {"messageTemplateSummaries": [view(r, "MessageTemplateSummary") for _, r in rows[:limit]]}
     if len(rows) > limit:
         out["nextToken"] = pagination.encode_token("ListMessageTemplates", rows[limit - 1][0])
     return out
@@ -388,7 +388,7 @@ def create_message_template_version(ctx: RequestContext, params: dict[str, Any])
                 ctx.account_id, ctx.region, kb["knowledgeBaseId"], template["messageTemplateId"], last
             )
             if previous is not None:
-                return {"messageTemplate": _view(_version_record(template, previous), "ExtendedMessageTemplateData")}
+                return {"messageTemplate": view(_version_record(template, previous), "ExtendedMessageTemplateData")}
         number = last + 1
         snapshot = {k: template[k] for k in _SNAPSHOT if template.get(k) is not None}
         snapshot["versionNumber"] = number
@@ -398,7 +398,7 @@ def create_message_template_version(ctx: RequestContext, params: dict[str, Any])
         template["_lastVersion"] = number
         template["_lastVersionSha"] = current
         session.update_message_template(ctx.account_id, ctx.region, kb["knowledgeBaseId"], template)
-    return {"messageTemplate": _view(_version_record(template, snapshot), "ExtendedMessageTemplateData")}
+    return {"messageTemplate": view(_version_record(template, snapshot), "ExtendedMessageTemplateData")}
 
 
 def list_message_template_versions(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -411,7 +411,7 @@ def list_message_template_versions(ctx: RequestContext, params: dict[str, Any]) 
         snapshots = session.list_message_template_versions(
             ctx.account_id, ctx.region, kb["knowledgeBaseId"], template["messageTemplateId"], after, limit + 1
         )
-    summaries = [_view(_version_record(template, s), "MessageTemplateVersionSummary") for s in snapshots[:limit]]
+    summaries = [view(_version_record(template, s), "MessageTemplateVersionSummary") for s in snapshots[:limit]]
     out: dict[str, Any] = {"messageTemplateVersionSummaries": summaries}
     if len(snapshots) > limit:
         out["nextToken"] = pagination.encode_token("ListMessageTemplateVersions", snapshots[limit - 1]["versionNumber"])

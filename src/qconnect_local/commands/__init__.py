@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qconnect_local.commands import export, importer, kb, template, validate
+from qconnect_local.commands import export, importer, kb, template, templates, validate
 from qconnect_local.commands.common import EXIT_FAILED, CommandError, error
 
-_MODULES = (validate, importer, export, template, kb)
+_MODULES = (validate, importer, export, template, templates, kb)
 
 
 def register(sub: Any) -> None:

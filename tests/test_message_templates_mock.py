@@ -50,6 +50,11 @@ def test_message_template_lifecycle(qconnect_client) -> None:
     assert rendered["attributesNotInterpolated"] == []
     pages = client.get_paginator("list_message_templates").paginate(knowledgeBaseId=kb)
     assert [s["name"] for page in pages for s in page["messageTemplateSummaries"]] == ["Reminder"]
+    found = client.search_message_templates(
+        knowledgeBaseId=kb,
+        searchExpression={"queries": [{"name": "name", "values": ["remind"], "operator": "CONTAINS_AND_PREFIX"}]},
+    )["results"]
+    assert [(r["name"], r["isActive"], r["versionNumber"]) for r in found] == [("Reminder", True, 1)]
     assert client.list_tags_for_resource(resourceArn=mt["messageTemplateArn"])["tags"] == {"team": "care"}
     with pytest.raises(client.exceptions.ConflictException):
         client.delete_message_template(knowledgeBaseId=kb, messageTemplateId=mt["messageTemplateId"] + ":1")

@@ -97,3 +97,13 @@ def test_errors_are_one_line(endpoint, tmp_path):
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: ResourceNotFoundException")
     assert run(endpoint, "import", "3f0b7a52-1c1e-4f6e-9d8a-2b1f0c3e4d5a", str(tmp_path / "nope")).returncode != 0
+
+
+def test_template_options_are_serve_options_only():
+    from qconnect_local.cli import build_parser, settings_from_args
+
+    serve = settings_from_args(build_parser().parse_args(["serve", "--max-template-attachments", "3"]))
+    assert serve.quotas.attachments_per_message_template == 3
+    # The worker shares settings_from_args without these options: it keeps the defaults.
+    worker = settings_from_args(build_parser().parse_args(["worker"]))
+    assert worker.quotas.attachments_per_message_template == 10

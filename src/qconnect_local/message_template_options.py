@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_arguments(args: argparse.Namespace, settings: Settings) -> None:
+    # `worker` shares settings_from_args but serves no API calls: it has none of these options.
+    if "max_message_templates" not in vars(args):
+        return
     settings.quotas.message_templates_per_knowledge_base = args.max_message_templates
     settings.quotas.attachments_per_message_template = args.max_template_attachments
     settings.quotas.message_template_attachment_bytes = args.max_template_attachment_bytes

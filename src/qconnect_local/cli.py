@@ -20,6 +20,7 @@ from qconnect_local import (
     extras,
     hardening,
     init_files,
+    message_template_options,
     request_log,
     unhappy,
     webui,
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     assistant_options.add_arguments(serve)
     webui.add_arguments(serve)
     unhappy.add_arguments(serve)
+    message_template_options.add_arguments(serve)
     from qconnect_local import worker
 
     worker.register(sub)
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    args = envconfig.resolve(args)  # idempotent: main() has already resolved the environment
     settings = Settings(
         host=args.host,
         port=args.port,
@@ -97,6 +100,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     init_files.apply_arguments(args, settings)
     assistant_options.apply_arguments(args, settings)
     webui.apply_arguments(args, settings)
+    message_template_options.apply_arguments(args, settings)
     if args.command == "serve":
         unhappy.apply_arguments(args, settings)
     return settings

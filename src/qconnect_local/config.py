@@ -21,6 +21,9 @@ class Quotas:
     assistants: int = 5  # per account and region (reference §6)
     assistant_associations: int = 20  # per account and region (reference §6)
     contents_per_knowledge_base: int = 5000  # reference §6
+    message_templates_per_knowledge_base: int = 200  # reference §6
+    attachments_per_message_template: int = 10  # not documented by AWS: docs/message-templates.md
+    message_template_attachment_bytes: int = 5 * 1024 * 1024  # decoded size of one attachment
 
 
 @dataclass

@@ -47,6 +47,7 @@ SERVICES = ("qconnect", "wisdom")
 # Operations whose responses carry URLs that a plain HTTP client will fetch.
 _URL_OPERATIONS = frozenset(
     {"StartContentUpload", "StartImportJob", "GetImportJob", "CreateContent", "GetContent", "UpdateContent"}
+    | {"GetMessageTemplate", "RenderMessageTemplate", "CreateMessageTemplateAttachment"}
 )
 _DUMMY_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 

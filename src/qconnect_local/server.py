@@ -100,6 +100,9 @@ class App:
             from qconnect_local.webui import install as install_console
 
             install_console(self)  # /_qconnect/ui/ and its endpoints
+        from qconnect_local.message_template_downloads import install as install_attachment_downloads
+
+        install_attachment_downloads(self)  # message template attachments' signed links
 
     # -- internal endpoints ----------------------------------------------------------------
 

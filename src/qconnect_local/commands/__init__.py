@@ -9,10 +9,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qconnect_local.commands import completion, export, importer, jobs, kb, qr, reset, template, validate
+from qconnect_local.commands import (
+    completion,
+    export,
+    importer,
+    jobs,
+    kb,
+    qr,
+    reset,
+    template,
+    templates,
+    validate,
+)
 from qconnect_local.commands.common import EXIT_FAILED, CommandError, error, service_errors
 
-_MODULES = (validate, importer, export, template, kb, qr, jobs, reset, completion)
+_MODULES = (validate, importer, export, template, templates, kb, qr, jobs, reset, completion)
 
 
 def register(sub: Any) -> None:

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from qconnect_local.operations import import_jobs, knowledge_bases, quick_responses, tags
+from qconnect_local.operations import (
+    import_jobs,
+    knowledge_bases,
+    message_template_attachments,
+    message_template_search,
+    message_templates,
+    quick_responses,
+    tags,
+)
 from qconnect_local.operations.assistants import OPERATIONS as ASSISTANT_OPERATIONS
 from qconnect_local.operations.contents import OPERATIONS as CONTENT_OPERATIONS
 from qconnect_local.operations.context import RequestContext
@@ -25,6 +33,9 @@ OPERATIONS: dict[str, Operation] = {
     **ASSISTANT_OPERATIONS,
     **SESSION_OPERATIONS,
     **CONTENT_OPERATIONS,
+    **message_templates.OPERATIONS,
+    **message_template_attachments.OPERATIONS,
+    **message_template_search.OPERATIONS,
 }
 
 __all__ = ["OPERATIONS", "Operation", "RequestContext"]

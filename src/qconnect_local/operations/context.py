@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from qconnect_local.blobs import BlobStore
+from qconnect_local.blobs.signed_urls import UrlSigner
 from qconnect_local.config import Settings
 from qconnect_local.storage.base import Store
 
@@ -23,6 +24,8 @@ class Services(Protocol):
 
     @property
     def blobs(self) -> BlobStore: ...
+    @property
+    def signer(self) -> UrlSigner: ...
     @property
     def runner(self) -> JobRunner: ...
     @property

@@ -26,8 +26,15 @@ from qconnect_local.errors import ValidationException
 MAX_ECHOED_CHARS = 256
 
 
+# Java's Unicode classes, which Python's re lacks (AttachmentFileName uses them inside a class;
+# \w is wider than \p{L} but that class allows digits and "_" anyway).
+_UNICODE_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\d", r"\p{M}": r"\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff\ufe20-\ufe2f"}
+
+
 @functools.cache
 def _regex(pattern: str) -> re.Pattern[str]:
+    for java, python in _UNICODE_CLASSES.items():
+        pattern = pattern.replace(java, python)
     return re.compile(pattern)
 
 

@@ -208,11 +208,11 @@ def _parse_time(text: str) -> float | None:
     return parsed.timestamp()
 
 
-def _compile_filter(raw: dict[str, Any]) -> FilterPlan:
+def _compile_filter(raw: dict[str, Any], fields: dict[str, tuple[str, str]]) -> FilterPlan:
     name = raw["name"]
-    if name not in FILTER_FIELDS:
-        raise _unknown("filter", name, FILTER_FIELDS)
-    column, kind = FILTER_FIELDS[name]
+    if name not in fields:
+        raise _unknown("filter", name, fields)
+    column, kind = fields[name]
     operator = raw["operator"]
     if operator == "PREFIX" and kind in ("bool", "time"):
         raise ValidationException(f"The PREFIX operator is not supported for the field '{name}'")
@@ -231,14 +231,14 @@ def _compile_filter(raw: dict[str, Any]) -> FilterPlan:
     return FilterPlan(name, column, kind, operator, values, bool(raw.get("includeNoExistence")))
 
 
-def _compile_query(raw: dict[str, Any]) -> QueryPlan:
+def _compile_query(raw: dict[str, Any], fields: dict[str, str]) -> QueryPlan:
     name = raw["name"]
-    if name not in QUERY_FIELDS:
-        raise _unknown("query", name, QUERY_FIELDS)
+    if name not in fields:
+        raise _unknown("query", name, fields)
     values = tuple(dict.fromkeys(t for t in (tuple(tokenize(v)) for v in raw["values"]) if t))
     return QueryPlan(
         field=name,
-        column=QUERY_FIELDS[name],
+        column=fields[name],
         values=values,
         prefix=raw["operator"] == "CONTAINS_AND_PREFIX",
         fuzzy=bool(raw.get("allowFuzziness")),
@@ -246,18 +246,25 @@ def _compile_query(raw: dict[str, Any]) -> QueryPlan:
     )
 
 
-def compile_search(expression: dict[str, Any], limit: int, after: SortKey | None = None) -> SearchPlan:
+def compile_search(
+    expression: dict[str, Any],
+    limit: int,
+    after: SortKey | None = None,
+    filter_fields: dict[str, tuple[str, str]] = FILTER_FIELDS,
+    query_fields: dict[str, str] = QUERY_FIELDS,
+) -> SearchPlan:
     """A validated plan, or ValidationException (unknown field names, PREFIX on a boolean or
     timestamp, an unparseable timestamp). The model's own constraints (list sizes, enums,
-    required members) were checked by the protocol layer."""
-    queries = tuple(_compile_query(q) for q in expression.get("queries") or ())
-    filters = tuple(_compile_filter(f) for f in expression.get("filters") or ())
+    required members) were checked by the protocol layer. The field tables default to quick
+    responses'; message templates pass theirs (filters and order share one table)."""
+    queries = tuple(_compile_query(q, query_fields) for q in expression.get("queries") or ())
+    filters = tuple(_compile_filter(f, filter_fields) for f in expression.get("filters") or ())
     order = None
     raw_order = expression.get("orderOnField")
     if raw_order is not None:
         name = raw_order["name"]
-        if name not in ORDER_FIELDS:
-            raise _unknown("order", name, ORDER_FIELDS)
-        column, kind = ORDER_FIELDS[name]
+        if name not in filter_fields:
+            raise _unknown("order", name, filter_fields)
+        column, kind = filter_fields[name]
         order = OrderPlan(name, column, kind, raw_order.get("order") == "DESC")
     return SearchPlan(queries, filters, order, limit, after)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from qconnect_local.storage.postgres.dialect import POSTGRES
 from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
+from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
 
 BASE_MIGRATIONS: list[tuple[int, str]] = [
@@ -85,4 +86,12 @@ ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
     (302, content_text_step()),
 ]
 
-MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS + ASSISTANT_MIGRATIONS)
+# Message templates and their versions (400-499).
+MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, str]] = [
+    (400, message_template_step(POSTGRES)),
+    (401, message_template_attachment_step(POSTGRES)),
+]
+
+MIGRATIONS = sorted(
+    BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS + ASSISTANT_MIGRATIONS + MESSAGE_TEMPLATE_MIGRATIONS
+)

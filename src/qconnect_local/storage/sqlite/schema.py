@@ -8,6 +8,7 @@ the same steps).
 from __future__ import annotations
 
 from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
+from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
 from qconnect_local.storage.sqlite.dialect import SQLITE
 
@@ -97,4 +98,12 @@ ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
     (302, content_text_step()),
 ]
 
-MIGRATIONS = sorted(BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS + ASSISTANT_MIGRATIONS)
+# Message templates and their versions (400-499).
+MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, str]] = [
+    (400, message_template_step(SQLITE)),
+    (401, message_template_attachment_step(SQLITE)),
+]
+
+MIGRATIONS = sorted(
+    BASE_MIGRATIONS + QUICK_RESPONSE_MIGRATIONS + IMPORT_MIGRATIONS + ASSISTANT_MIGRATIONS + MESSAGE_TEMPLATE_MIGRATIONS
+)

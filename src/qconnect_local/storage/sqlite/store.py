@@ -26,6 +26,7 @@ from qconnect_local.storage.sql.assistants import AssistantQueries
 from qconnect_local.storage.sql.contents import ContentQueries
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
+from qconnect_local.storage.sql.message_templates import MessageTemplateQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
 from qconnect_local.storage.sql.uploads import UploadQueries
 from qconnect_local.storage.sqlite.dialect import SQLITE
@@ -63,6 +64,7 @@ class SQLiteSession(
     DirectoryQueries,
     AssistantQueries,
     ContentQueries,
+    MessageTemplateQueries,
 ):
     """All SQL of the operations, for one connection inside one transaction: the shared queries
     (storage/sql/) and this store's quick-response writes and search."""

@@ -50,24 +50,6 @@ def load_assistant(session: Session, ctx: RequestContext, label: str) -> Record:
     return assistant
 
 
-def _page_after(ctx: RequestContext, listing: str, params: dict[str, Any]) -> int:
-    after = pagination.decode_token(listing, params.get("nextToken"), ctx.settings.secret_key()) or 0
-    if not isinstance(after, int) or isinstance(after, bool):
-        raise ValidationException("Invalid pagination token")
-    return after
-
-
-def page(ctx: RequestContext, listing: str, member: str, params: dict[str, Any], fetch: Any) -> dict[str, Any]:
-    """One page of a seq-ordered listing: `fetch(after, limit)` returns (seq, record) rows."""
-    after = _page_after(ctx, listing, params)
-    limit = pagination.page_size(params)
-    rows = fetch(after, limit + 1)
-    out: dict[str, Any] = {member: [record for _, record in rows[:limit]]}
-    if len(rows) > limit:
-        out["nextToken"] = pagination.encode_token(listing, rows[limit - 1][0], ctx.settings.secret_key())
-    return out
-
-
 # -- assistants ---------------------------------------------------------------------------
 
 
@@ -112,7 +94,7 @@ def get_assistant(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]
 
 def list_assistants(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.read() as session:
-        return page(
+        return pagination.seq_page(
             ctx,
             "ListAssistants",
             "assistantSummaries",
@@ -216,7 +198,7 @@ def get_assistant_association(ctx: RequestContext, params: dict[str, Any]) -> di
 def list_assistant_associations(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.read() as session:
         assistant_id = load_assistant(session, ctx, params["assistantId"])["assistantId"]
-        return page(
+        return pagination.seq_page(
             ctx,
             "ListAssistantAssociations",
             "assistantAssociationSummaries",

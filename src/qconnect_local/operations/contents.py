@@ -16,8 +16,8 @@ from qconnect_local.errors import (
     ServiceQuotaExceededException,
     ValidationException,
 )
-from qconnect_local.operations import idempotency, tags
-from qconnect_local.operations.assistants import label_id, page
+from qconnect_local.operations import idempotency, pagination, tags
+from qconnect_local.operations.assistants import label_id
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base
 from qconnect_local.operations.uploads import check_upload, direct_upload, upload_key, upload_path, url_lifetime
@@ -161,7 +161,7 @@ def _listing(ctx: RequestContext, params: dict[str, Any], listing: str, names: s
             name = next(iter(names)) if names else None
             return session.list_contents(ctx.account_id, ctx.region, kb_id, name, after, limit)
 
-        out = page(ctx, listing, "contentSummaries", params, fetch)
+        out = pagination.seq_page(ctx, listing, "contentSummaries", params, fetch)
     out["contentSummaries"] = [summary_view(c) for c in out["contentSummaries"]]
     return out
 

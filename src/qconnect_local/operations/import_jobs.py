@@ -132,17 +132,16 @@ def get_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
 
 
 def list_import_jobs(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    after = pagination.decode_token("ListImportJobs", params.get("nextToken"), ctx.settings.secret_key()) or 0
-    if not isinstance(after, int):
-        raise ValidationException("Invalid pagination token")
-    limit = pagination.page_size(params)
     with ctx.store.read() as session:
-        kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
-        rows = session.list_import_jobs(ctx.account_id, ctx.region, kb["knowledgeBaseId"], after, limit + 1)
-    out: dict[str, Any] = {"importJobSummaries": [summary_view(job) for _, job in rows[:limit]]}
-    if len(rows) > limit:
-        out["nextToken"] = pagination.encode_token("ListImportJobs", rows[limit - 1][0], ctx.settings.secret_key())
-    return out
+        kb_id = load_knowledge_base(session, ctx, params["knowledgeBaseId"])["knowledgeBaseId"]
+        return pagination.seq_page(
+            ctx,
+            "ListImportJobs",
+            "importJobSummaries",
+            params,
+            lambda after, limit: session.list_import_jobs(ctx.account_id, ctx.region, kb_id, after, limit),
+            summary_view,
+        )
 
 
 def delete_import_job(ctx: RequestContext, params: dict[str, Any]) -> None:

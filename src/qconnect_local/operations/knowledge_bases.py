@@ -101,16 +101,14 @@ def get_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
 
 
 def list_knowledge_bases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    after = pagination.decode_token("ListKnowledgeBases", params.get("nextToken"), ctx.settings.secret_key()) or 0
-    if not isinstance(after, int):
-        raise ValidationException("Invalid pagination token")
-    limit = pagination.page_size(params)
     with ctx.store.read() as session:
-        rows = session.list_knowledge_bases(ctx.account_id, ctx.region, after, limit + 1)
-    out: dict[str, Any] = {"knowledgeBaseSummaries": [kb for _, kb in rows[:limit]]}
-    if len(rows) > limit:
-        out["nextToken"] = pagination.encode_token("ListKnowledgeBases", rows[limit - 1][0], ctx.settings.secret_key())
-    return out
+        return pagination.seq_page(
+            ctx,
+            "ListKnowledgeBases",
+            "knowledgeBaseSummaries",
+            params,
+            lambda after, limit: session.list_knowledge_bases(ctx.account_id, ctx.region, after, limit),
+        )
 
 
 def _check_no_import_in_progress(session: Any, ctx: RequestContext, kb: Record) -> None:

@@ -356,19 +356,16 @@ def delete_message_template(ctx: RequestContext, params: dict[str, Any]) -> None
 
 
 def list_message_templates(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    after = pagination.decode_token("ListMessageTemplates", params.get("nextToken"), ctx.settings.secret_key()) or 0
-    if not isinstance(after, int) or isinstance(after, bool):
-        raise ValidationException("Invalid pagination token")
-    limit = pagination.page_size(params)
     with ctx.store.read() as session:
-        kb = load_kb(session, ctx, params["knowledgeBaseId"])
-        rows = session.list_message_templates(ctx.account_id, ctx.region, kb["knowledgeBaseId"], after, limit + 1)
-    out: dict[str, Any] = {"messageTemplateSummaries": [view(r, "MessageTemplateSummary") for _, r in rows[:limit]]}
-    if len(rows) > limit:
-        out["nextToken"] = pagination.encode_token(
-            "ListMessageTemplates", rows[limit - 1][0], ctx.settings.secret_key()
+        kb_id = load_kb(session, ctx, params["knowledgeBaseId"])["knowledgeBaseId"]
+        return pagination.seq_page(
+            ctx,
+            "ListMessageTemplates",
+            "messageTemplateSummaries",
+            params,
+            lambda after, limit: session.list_message_templates(ctx.account_id, ctx.region, kb_id, after, limit),
+            lambda record: view(record, "MessageTemplateSummary"),
         )
-    return out
 
 
 # -- versions -----------------------------------------------------------------------------------

@@ -12,11 +12,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from qconnect_local.errors import ValidationException
+
+if TYPE_CHECKING:
+    from qconnect_local.operations.context import RequestContext
 
 DEFAULT_PAGE_SIZE = 100
 _MAC_BYTES = 16
@@ -55,3 +59,24 @@ def decode_token(listing: str, token: str | None, secret: bytes) -> Any:
 
 def page_size(params: dict[str, Any]) -> int:
     return params.get("maxResults") or DEFAULT_PAGE_SIZE
+
+
+def seq_page(
+    ctx: RequestContext,
+    listing: str,
+    member: str,
+    params: dict[str, Any],
+    fetch: Callable[[int, int], list[tuple[int, Any]]],
+    view: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """One page of a listing in creation order: `fetch(after, limit)` returns (seq, record) rows
+    after the token's seq; the token carries the last seq of the page."""
+    after = decode_token(listing, params.get("nextToken"), ctx.settings.secret_key()) or 0
+    if not isinstance(after, int) or isinstance(after, bool):
+        raise ValidationException("Invalid pagination token")
+    limit = page_size(params)
+    rows = fetch(after, limit + 1)
+    out: dict[str, Any] = {member: [view(r) if view else r for _, r in rows[:limit]]}
+    if len(rows) > limit:
+        out["nextToken"] = encode_token(listing, rows[limit - 1][0], ctx.settings.secret_key())
+    return out

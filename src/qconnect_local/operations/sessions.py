@@ -7,8 +7,8 @@ from typing import Any
 
 from qconnect_local import ids
 from qconnect_local.errors import ResourceNotFoundException, ValidationException
-from qconnect_local.operations import idempotency, tags
-from qconnect_local.operations.assistants import arn, label_id, load_assistant, page
+from qconnect_local.operations import idempotency, pagination, tags
+from qconnect_local.operations.assistants import arn, label_id, load_assistant
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import check_tag_count
 from qconnect_local.storage.base import Record, Session
@@ -123,7 +123,7 @@ def search_sessions(ctx: RequestContext, params: dict[str, Any]) -> dict[str, An
             name = next(iter(names)) if names else None
             return session.search_sessions(ctx.account_id, ctx.region, assistant_id, name, after, limit)
 
-        out = page(ctx, "SearchSessions", "sessionSummaries", params, fetch)
+        out = pagination.seq_page(ctx, "SearchSessions", "sessionSummaries", params, fetch)
     out["sessionSummaries"] = [
         {k: s[k] for k in ("sessionId", "sessionArn", "assistantId", "assistantArn")} for s in out["sessionSummaries"]
     ]

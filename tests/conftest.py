@@ -4,7 +4,7 @@ import pytest
 
 from support import ServerProcess
 
-# pytester runs the mock and the pytest plugin in throw-away projects (tests/test_mock*.py, test_plugin*.py).
+# pytester runs the mock and the pytest plugin in throw-away projects (tests/testing/test_mock*.py, test_plugin.py).
 pytest_plugins = ["pytester"]
 
 

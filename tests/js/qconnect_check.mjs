@@ -1,5 +1,5 @@
 // The JavaScript SDK against a qconnect-local server with --verify-signatures (run by
-// tests/test_sdk_clients.py). Prints one JSON object with what each step saw.
+// tests/unhappy/test_sdk_clients.py). Prints one JSON object with what each step saw.
 import {
   QConnectClient,
   CreateKnowledgeBaseCommand,

@@ -5,7 +5,7 @@ walks the botocore shape and builds messages; this compiles the same constraints
 closures that only answer "would validate() find nothing wrong?", several times faster
 (docs/performance.md). A row it
 passes cannot fail validate(); a row it refuses is handed to validate() itself, so every message
-a user sees is still the API's own. Keep the two in step: tests/test_import_format.py checks them
+a user sees is still the API's own. Keep the two in step: tests/importing/test_import_format.py checks them
 against each other on generated rows.
 """
 

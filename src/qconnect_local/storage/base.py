@@ -1,5 +1,5 @@
 """The storage interface operations, importing, the worker, health and the internal endpoints
-are written against. Both stores implement all of it (tests/test_storage_interface.py checks).
+are written against. Both stores implement all of it (tests/test_architecture.py checks).
 
 A store hands out sessions; a write session is one transaction that commits when its block ends
 without an exception and rolls back otherwise, and writers are serialized (so quota checks and

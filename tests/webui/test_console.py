@@ -473,7 +473,7 @@ def test_the_package_data_ships_every_console_file() -> None:
     import fnmatch
     import tomllib
 
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
         "qconnect_local"
     ]

@@ -1,6 +1,6 @@
 """Property: the PostgreSQL store's search returns what the reference implementation of the rules
 (search/reference.py) returns, page after page, for the same random quick responses and search
-expressions as the SQLite store's property test (tests/test_search_property.py)."""
+expressions as the SQLite store's property test (tests/search/test_search_property.py)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import pytest
 
 from support import ServerProcess
 
-JS_DIR = Path(__file__).parent / "js"
+JS_DIR = Path(__file__).parent.parent / "js"
 KEY = ("AKIASDKCLIENTS", "sdk-secret", "777777777777", "arn:aws:iam::777777777777:user/sdk")
 
 

@@ -86,6 +86,7 @@ def test_a_dead_local_runners_job_is_taken_over_when_a_server_starts(tmp_path):
         took = time.monotonic() - started
         assert job["status"] == "COMPLETE", job
         assert took < 10, took
+        print(f"dead runner's job completed {took:.2f} s after a server started (lease {LEASE} s)")
         time.sleep(1.5)  # a poll of the runner: the others must stay untouched
         for who in ("alive", "elsewhere"):
             assert _status(tmp_path, jobs[who]) == ("START_IN_PROGRESS", 1)

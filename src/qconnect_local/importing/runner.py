@@ -165,6 +165,10 @@ class ImportRunner:
             with self.blobs.writer(key) as out:
                 write_file_problem(out, message)
                 with self.store.write() as session:
+                    now = session.get_import_job_by_id(job_id)
+                    if now is None or now["_leaseOwner"] != self.owner or now["status"] != "START_IN_PROGRESS":
+                        log.info("import job %s was taken over: its failure is not recorded", job_id)
+                        return  # (a stalled runner woken up) the report is the new owner's key
                     out.commit()
                     session.finish_import_job(job_id, self.owner, "FAILED", key, time.time())
         except Exception:

@@ -193,10 +193,12 @@ class Store(Protocol):
     reads_on_event_loop: bool
 
     def read(self) -> AbstractContextManager[Session]: ...
-    def write(self, patient: bool = False) -> AbstractContextManager[Session]:
+    def write(self, patient: bool = False, stall_limit: float | None = None) -> AbstractContextManager[Session]:
         """One write transaction. Its lock waits are bounded by the store's lock timeout: past
         it the session raises before changing anything (the API answers 408). `patient` waits
-        as long as it takes: for the import job's own transaction only."""
+        as long as it takes: for the import job's own transaction only. `stall_limit`: a
+        transaction whose process sends nothing for this long is ended by the database, so a
+        stopped process cannot hold its locks (PostgreSQL; SQLite has no server to do it)."""
         ...
 
     def reset(self) -> None: ...

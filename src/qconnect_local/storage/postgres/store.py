@@ -21,6 +21,9 @@ transaction:
 - Every connection has `lock_timeout` set to the store's lock timeout, so an API write waiting
   for any of those locks (an import holds its knowledge base's row) gives up with 55P03 and rolls
   back; a patient write (the import's own transaction) lifts it with `SET LOCAL lock_timeout = 0`.
+- The import's transaction has `idle_in_transaction_session_timeout` (its stall limit, the
+  lease): a worker stopped with SIGSTOP has its session ended by the server, which releases its
+  locks, so another worker can take the job over.
 
 Migrations run at start-up under a session-level advisory lock, so servers that start at once
 apply each step exactly once.
@@ -32,7 +35,8 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import partial
 from typing import Any
 
 import orjson
@@ -176,19 +180,36 @@ class PostgresStore:
             yield self.session_class(conn, writing=False)
 
     @contextmanager
-    def write(self, patient: bool = False) -> Iterator[PostgresSession]:
+    def write(self, patient: bool = False, stall_limit: float | None = None) -> Iterator[PostgresSession]:
         with self.pool.connection() as conn:
             try:
                 with conn.transaction():
                     if patient:  # LOCAL: the connection's own bound is back at the transaction's end
                         conn.execute("SET LOCAL lock_timeout = 0")
-                    yield self.session_class(conn, writing=True, side_connection=self.pool.connection)
+                    side = self.pool.connection
+                    if stall_limit is not None:  # the server ends the session of a stopped client
+                        ms = max(1, int(stall_limit * 1000))
+                        conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = {ms}")
+                        side = partial(self._stall_limited_connection, ms)
+                    yield self.session_class(conn, writing=True, side_connection=side)
             except psycopg.errors.UniqueViolation as exc:
                 # The locks make this rare; the constraint still has the last word.
                 log.info("unique violation turned into a conflict: %s", exc.diag.message_detail)
                 raise ConflictException(
                     "The request conflicts with a resource that was created at the same time"
                 ) from exc
+
+    @contextmanager
+    def _stall_limited_connection(self, ms: int) -> Iterator[psycopg.Connection]:
+        """A side connection of a stall-limited write (the import's words writer): its own
+        transactions must not outlive a stopped process either."""
+        with self.pool.connection() as conn:
+            conn.execute(f"SET idle_in_transaction_session_timeout = {ms}")
+            try:
+                yield conn
+            finally:
+                with suppress(psycopg.Error):  # a connection the server ended goes back broken
+                    conn.execute("RESET idle_in_transaction_session_timeout")
 
     def reset(self) -> None:
         """Wipes all state (keeps the schema and the deployment's shared settings); waits for a

@@ -170,7 +170,9 @@ class SQLiteStore:
             conn.execute("COMMIT")
 
     @contextmanager
-    def write(self, patient: bool = False) -> Iterator[SQLiteSession]:
+    def write(self, patient: bool = False, stall_limit: float | None = None) -> Iterator[SQLiteSession]:
+        # stall_limit: nothing can end a stopped process's transaction here (no server); API
+        # writes behind it get 408 after the lock timeout.
         conn = self.connection()
         busy = self._take_write_lock(patient)
         try:

@@ -20,6 +20,26 @@ pytestmark = [needs_postgres, pytest.mark.slow]  # stops and kills worker proces
 LEASE = 2.0
 
 
+def _stop_between_statements(worker: WorkerProcess, database_url: str) -> None:
+    """SIGSTOP, again until the worker is not stopped halfway through sending a COPY batch: a
+    backend waiting for the rest of a COPY is "active", which the stall limit does not cover
+    (docs/security.md, "Not done yet")."""
+    assert worker.proc is not None
+    for _ in range(50):
+        worker.proc.send_signal(signal.SIGSTOP)
+        time.sleep(0.2)
+        mid_copy = query(
+            database_url,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state = 'active' AND wait_event = 'ClientRead' AND pid <> pg_backend_pid()",
+        )[0][0]
+        if not mid_copy:
+            return
+        worker.proc.send_signal(signal.SIGCONT)
+        time.sleep(0.03)
+    raise AssertionError("the worker was mid-COPY at every stop")
+
+
 def test_a_sigstopped_worker_loses_its_job_within_the_lease(tmp_path):
     database_url = postgres_support.new_database("stall")
     n = 30_000
@@ -41,7 +61,7 @@ def test_a_sigstopped_worker_loses_its_job_within_the_lease(tmp_path):
             time.sleep(0.02)
         time.sleep(0.5)  # inside the job (30,000 rows take seconds)
         assert first.proc is not None
-        first.proc.send_signal(signal.SIGSTOP)
+        _stop_between_statements(first, database_url)
         stopped = time.monotonic()
         assert query(database_url, "SELECT status FROM import_jobs WHERE id = %s", (job_id,)) == [
             ("START_IN_PROGRESS",)

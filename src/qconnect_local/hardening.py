@@ -1,5 +1,6 @@
 """Settings of the server's hardening (docs/security.md): thread lanes, the guard of the
-internal endpoints, the public base URL of presigned URLs and the connection limits.
+internal endpoints, the public base URL of presigned URLs, the connection limits and the bound on
+an API write's lock waits.
 
 One dataclass hung from `Settings.hardening`, and the `serve` options that fill it (kept here so
 cli.py needs only two calls).
@@ -29,6 +30,8 @@ class HardeningSettings:
     header_timeout_seconds: float = 10.0
     max_connections: int = 512
     keep_alive_seconds: int = 5
+    # Every lock wait of an API write (docs/security.md): past it, 408 and nothing committed.
+    lock_timeout_seconds: float = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,6 +88,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="an idle keep-alive connection is closed after this long",
     )
+    group.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=d.lock_timeout_seconds,
+        metavar="SECONDS",
+        help="an API write that waits this long for a lock (an import holds it) is answered 408 and rolled back",
+    )
 
 
 def apply_arguments(args: argparse.Namespace, settings: object) -> None:
@@ -103,3 +113,4 @@ def apply_arguments(args: argparse.Namespace, settings: object) -> None:
     h.header_timeout_seconds = max(0.1, args.header_timeout)
     h.max_connections = max(1, args.max_connections)
     h.keep_alive_seconds = max(1, args.keep_alive_timeout)
+    h.lock_timeout_seconds = max(0.05, args.lock_timeout)

@@ -1,5 +1,6 @@
 """Cleans up what a process killed with SIGKILL leaves behind: half-written blob files
-(`.tmp-<pid>-...` beside the blobs) and the in-memory mode's tmpfs directories in /dev/shm.
+(`.tmp-<pid>-...` beside the blobs), the in-memory mode's tmpfs directories in /dev/shm, and
+the import leases of dead runners of this host (importing/runner.py asks `is_dead_local_runner`).
 
 A temporary blob file names the process writing it; one whose process is gone is deleted when a
 blob store opens the directory. An in-memory server holds an exclusive `flock` on `.alive` in
@@ -15,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -34,6 +36,16 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # alive, someone else's
         return True
     return True
+
+
+def is_dead_local_runner(owner: str) -> bool:
+    """Whether an import lease's owner (`host:pid:token`, importing/runner.py) is a process of
+    this host that is gone (another host's runner, or one still alive, is not)."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    return pid != os.getpid() and not pid_alive(pid)
 
 
 def sweep_tmp_files(root: Path) -> int:

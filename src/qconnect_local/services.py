@@ -67,7 +67,7 @@ def build_services(
 ) -> Services:
     settings.prepare()
     opened = store is None
-    store = store or open_store(settings.database)
+    store = store or open_store(settings.database, settings.hardening.lock_timeout_seconds)
     try:
         shared_secret = store.shared_secret("url-signing-key")
         if shared_secret is not None:  # every server and worker of a shared store signs alike

@@ -44,8 +44,8 @@ class DirectUploads:
         real_write = services.store.write
 
         @contextlib.contextmanager
-        def write() -> Iterator[Any]:
-            with real_write() as session:
+        def write(**options: Any) -> Iterator[Any]:
+            with real_write(**options) as session:
                 self.writing += 1
                 try:
                     yield session

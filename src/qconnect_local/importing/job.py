@@ -318,7 +318,9 @@ class JobProcessor:
 
     def _import(self, source: BinaryIO, report_out: BlobWriter, key: str) -> Outcome:
         lease = self.settings.imports.lease_seconds
-        with self.store.write() as session:
+        # Patient: an API write holding a lock for a moment must not fail the job. Stall limit:
+        # if this process stops (SIGSTOP) the database ends the transaction within a lease.
+        with self.store.write(patient=True, stall_limit=lease) as session:
             # Touching the job's row inside this transaction also locks it (PostgreSQL), so no
             # other worker can claim the job until it has landed, however long that takes.
             if not session.renew_import_job_lease(self.job_id, self.owner, wall_clock() + lease):

@@ -6,8 +6,8 @@ only while a job lands its rows, in one transaction).
 Claiming is done with a lease in the database: the runner takes a job only if nobody holds an
 unexpired lease on it, renews the lease while it works, and lands the job only if it still holds
 it. A job runs inside one write transaction, so nobody can claim it while it runs. A job whose
-runner died (crash, `kill -9`) is taken over when the lease runs out, typically right after the
-server restarts; since the transaction never committed, the interrupted run left nothing behind
+runner died (crash, `kill -9`) is taken over when the lease runs out, or at once when a runner
+starts on the same host and sees the lease owner's process is gone; since the transaction never committed, the interrupted run left nothing behind
 and the next run imports every row exactly once. A job interrupted
 `max_attempts` times is failed rather than retried forever.
 """
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from qconnect_local.importing.job import JobProcessor, LostLease
 from qconnect_local.importing.report import report_key, write_file_problem
+from qconnect_local.leftovers import is_dead_local_runner
 
 if TYPE_CHECKING:
     from qconnect_local.services import Services
@@ -69,6 +70,7 @@ class ImportRunner:
         self._wake.set()
 
     def _loop(self) -> None:
+        self._expire_dead_local_leases()
         while not self._stop.is_set():
             try:
                 soonest = self.run_next()
@@ -163,12 +165,31 @@ class ImportRunner:
             with self.blobs.writer(key) as out:
                 write_file_problem(out, message)
                 with self.store.write() as session:
+                    now = session.get_import_job_by_id(job_id)
+                    if now is None or now["_leaseOwner"] != self.owner or now["status"] != "START_IN_PROGRESS":
+                        log.info("import job %s was taken over: its failure is not recorded", job_id)
+                        return  # (a stalled runner woken up) the report is the new owner's key
                     out.commit()
                     session.finish_import_job(job_id, self.owner, "FAILED", key, time.time())
         except Exception:
             log.exception("import job %s: could not record its failure", job_id)
 
     # -- housekeeping -----------------------------------------------------------------------
+
+    def _expire_dead_local_leases(self) -> None:
+        """At start: the jobs of this host's runners that were killed (kill -9, a crash) are
+        claimable at once, rather than shown as running until their lease runs out."""
+        try:
+            with self.store.read() as session:
+                dead = [(j, o) for j, o in session.import_job_leases() if is_dead_local_runner(o)]
+            if not dead:
+                return
+            with self.store.write() as session:
+                expired = [j for j, o in dead if session.expire_import_job_lease(j, o)]
+            if expired:
+                log.info("import jobs %s: their runner on this host is dead; taken over now", ", ".join(expired))
+        except Exception:  # e.g. the job's row still locked by the dead runner's backend: the lease runs out
+            log.warning("import runner: could not expire the leases of dead runners", exc_info=True)
 
     def _collect_garbage(self) -> None:
         """Deletes blobs no row refers to any more (a deleted knowledge base's uploads and

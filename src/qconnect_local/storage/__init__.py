@@ -14,15 +14,20 @@ def is_postgres_url(database: str) -> bool:
     return database.startswith(("postgresql://", "postgres://"))
 
 
-def open_store(database: str) -> Store:
-    """`database` is a SQLite file path, ':memory:', or a postgresql:// URL."""
+# How long a write waits for a lock unless told otherwise (HardeningSettings.lock_timeout_seconds).
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+
+def open_store(database: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
+    """`database` is a SQLite file path, ':memory:', or a postgresql:// URL; `lock_timeout`
+    bounds every lock wait of a write session (seconds)."""
     if is_postgres_url(database):
         from qconnect_local.storage.postgres import PostgresStore
 
-        return PostgresStore(database)
+        return PostgresStore(database, lock_timeout=lock_timeout)
     from qconnect_local.storage.sqlite import SQLiteStore
 
-    return SQLiteStore(database)
+    return SQLiteStore(database, lock_timeout=lock_timeout)
 
 
 __all__ = ["Store", "is_postgres_url", "open_store"]

@@ -18,6 +18,12 @@ transaction:
       token cannot both miss and both create.
   The UNIQUE constraints stay as the last word; a unique violation that gets past the locks
   turns into a ConflictException rather than an internal error.
+- Every connection has `lock_timeout` set to the store's lock timeout, so an API write waiting
+  for any of those locks (an import holds its knowledge base's row) gives up with 55P03 and rolls
+  back; a patient write (the import's own transaction) lifts it with `SET LOCAL lock_timeout = 0`.
+- The import's transaction has `idle_in_transaction_session_timeout` (its stall limit, the
+  lease): a worker stopped with SIGSTOP has its session ended by the server, which releases its
+  locks, so another worker can take the job over.
 
 Migrations run at start-up under a session-level advisory lock, so servers that start at once
 apply each step exactly once.
@@ -29,7 +35,8 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import partial
 from typing import Any
 
 import orjson
@@ -58,10 +65,12 @@ MIGRATION_LOCK_KEY = 0x71C0_4E01
 _KEPT_ON_RESET = ("schema_migrations", "shared_settings")
 
 
-def _configure(conn: psycopg.Connection) -> None:
+def _configure(conn: psycopg.Connection, lock_timeout: float) -> None:
     # orjson for every json/jsonb value on this connection (faster than the json module).
     set_json_loads(orjson.loads, conn)
     set_json_dumps(orjson.dumps, conn)
+    # Set once per connection rather than per write transaction: no extra round trip per call.
+    conn.execute(f"SET lock_timeout = {max(1, int(lock_timeout * 1000))}")
 
 
 class PostgresSession(
@@ -112,8 +121,11 @@ class PostgresStore:
     # Every read waits on the network: the server runs them in its threads, not on the event loop.
     reads_on_event_loop = False
 
-    def __init__(self, url: str, pool_size: int = 10, connect_timeout: float | None = None) -> None:
+    def __init__(
+        self, url: str, pool_size: int = 10, connect_timeout: float | None = None, lock_timeout: float = 10.0
+    ) -> None:
         self.url = url
+        self.lock_timeout = lock_timeout
         if connect_timeout is None:
             # How long start-up waits for the database (a team's servers may start before it).
             connect_timeout = float(os.environ.get("QCONNECT_LOCAL_DB_CONNECT_TIMEOUT", "15"))
@@ -122,7 +134,7 @@ class PostgresStore:
             min_size=1,
             max_size=pool_size,
             kwargs={"autocommit": True},
-            configure=_configure,
+            configure=lambda conn: _configure(conn, lock_timeout),
             name="qconnect-local",
             # A call waits this long for a connection; only an unreachable database makes it wait.
             timeout=5.0,
@@ -144,6 +156,8 @@ class PostgresStore:
 
     def _migrate(self) -> None:
         with self.pool.connection() as conn:
+            # Another server may be migrating a big table: wait for it, however long it takes.
+            conn.execute("SET lock_timeout = 0")
             conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
             try:
                 conn.execute(
@@ -160,6 +174,7 @@ class PostgresStore:
                     log.info("applied PostgreSQL migration %s", version)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+                conn.execute(f"SET lock_timeout = {max(1, int(self.lock_timeout * 1000))}")
 
     @contextmanager
     def read(self) -> Iterator[PostgresSession]:
@@ -167,11 +182,18 @@ class PostgresStore:
             yield self.session_class(conn, writing=False)
 
     @contextmanager
-    def write(self) -> Iterator[PostgresSession]:
+    def write(self, patient: bool = False, stall_limit: float | None = None) -> Iterator[PostgresSession]:
         with self.pool.connection() as conn:
             try:
                 with conn.transaction():
-                    yield self.session_class(conn, writing=True, side_connection=self.pool.connection)
+                    if patient:  # LOCAL: the connection's own bound is back at the transaction's end
+                        conn.execute("SET LOCAL lock_timeout = 0")
+                    side = self.pool.connection
+                    if stall_limit is not None:  # the server ends the session of a stopped client
+                        ms = max(1, int(stall_limit * 1000))
+                        conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = {ms}")
+                        side = partial(self._stall_limited_connection, ms)
+                    yield self.session_class(conn, writing=True, side_connection=side)
             except psycopg.errors.UniqueViolation as exc:
                 # The locks make this rare; the constraint still has the last word.
                 log.info("unique violation turned into a conflict: %s", exc.diag.message_detail)
@@ -179,9 +201,22 @@ class PostgresStore:
                     "The request conflicts with a resource that was created at the same time"
                 ) from exc
 
+    @contextmanager
+    def _stall_limited_connection(self, ms: int) -> Iterator[psycopg.Connection]:
+        """A side connection of a stall-limited write (the import's words writer): its own
+        transactions must not outlive a stopped process either."""
+        with self.pool.connection() as conn:
+            conn.execute(f"SET idle_in_transaction_session_timeout = {ms}")
+            try:
+                yield conn
+            finally:
+                with suppress(psycopg.Error):  # a connection the server ended goes back broken
+                    conn.execute("RESET idle_in_transaction_session_timeout")
+
     def reset(self) -> None:
-        """Wipes all state (keeps the schema and the deployment's shared settings)."""
-        with self.write() as session:
+        """Wipes all state (keeps the schema and the deployment's shared settings); waits for a
+        running import rather than fail."""
+        with self.write(patient=True) as session:
             tables = [
                 name
                 for (name,) in session.conn.execute(

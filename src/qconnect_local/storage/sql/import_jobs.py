@@ -164,6 +164,23 @@ class ImportJobQueries(SqlSession):
         )
         return bool(cur.rowcount > 0)
 
+    def import_job_leases(self) -> list[tuple[str, str]]:
+        """(job id, lease owner) of every job in progress whose runner holds a lease."""
+        rows = self.execute(
+            "SELECT id, lease_owner FROM import_jobs WHERE status = 'START_IN_PROGRESS' AND lease_owner IS NOT NULL"
+        ).fetchall()
+        return [(job_id, owner) for job_id, owner in rows]
+
+    def expire_import_job_lease(self, job_id: str, owner: str) -> bool:
+        """Ends the lease of a runner known to be dead: the job is claimable at once (its
+        interrupted try still counts toward the attempts)."""
+        cur = self.execute(
+            "UPDATE import_jobs SET lease_owner = NULL, lease_expires = NULL"
+            " WHERE id = ? AND lease_owner = ? AND status = 'START_IN_PROGRESS'",
+            (job_id, owner),
+        )
+        return bool(cur.rowcount > 0)
+
     def import_queue_depth(self) -> dict[str, int]:
         """Jobs waiting for a runner and jobs being run (for /_qconnect/health)."""
         now = self.dialect.now_epoch

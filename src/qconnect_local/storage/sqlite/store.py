@@ -2,7 +2,9 @@
 
 Each thread gets its own connection (WAL lets readers run beside the one writer). Writers are
 serialized by a process-wide lock taken before `BEGIN IMMEDIATE`, so a write session is a real
-critical section: quota checks and inserts inside it cannot race.
+critical section: quota checks and inserts inside it cannot race. A write waits at most the
+store's lock timeout for that lock and for SQLite's own (another process writing) together, then
+raises "database is locked" before BEGIN: a write that gave up can never commit later.
 
 `:memory:` keeps the database in a tmpfs file (/dev/shm) when there is one, so in-memory mode has
 exactly the file mode's behaviour (WAL, several connections) with nothing written to disk; without
@@ -16,6 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,6 +38,8 @@ from qconnect_local.storage.sqlite.schema import MIGRATIONS
 from qconnect_local.storage.sqlite.search.vocabulary import close_vocabulary, vocabulary_state
 
 PAGE_SIZE = 8192  # bytes, for databases created from now on (see _connect)
+# SQLite's busy timeout for a patient write (the import's transaction) waiting on another process.
+PATIENT_BUSY_SECONDS = 60.0
 
 
 def _bind_none_and_bytes_directly() -> None:
@@ -88,7 +93,8 @@ class SQLiteStore:
     # Reads are local and short: the server runs them on its event loop.
     reads_on_event_loop = True
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, lock_timeout: float = 10.0) -> None:
+        self.lock_timeout = lock_timeout
         self._tmpdir: str | None = None
         if database == ":memory:":
             database = self._memory_database()
@@ -116,7 +122,7 @@ class SQLiteStore:
             uri=self._uri,
             isolation_level=None,
             check_same_thread=False,
-            timeout=60.0,
+            timeout=self.lock_timeout,
         )
         # 8 KiB pages for a new database (an existing one keeps its own): big imports are faster.
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
@@ -127,6 +133,7 @@ class SQLiteStore:
         conn.execute("PRAGMA cache_size = -65536")  # 64 MiB per connection
         with self._connections_lock:
             self._connections.append(conn)
+        self._local.busy = self.lock_timeout
         return conn
 
     def connection(self) -> sqlite3.Connection:
@@ -165,9 +172,15 @@ class SQLiteStore:
             conn.execute("COMMIT")
 
     @contextmanager
-    def write(self) -> Iterator[SQLiteSession]:
+    def write(self, patient: bool = False, stall_limit: float | None = None) -> Iterator[SQLiteSession]:
+        # stall_limit: nothing can end a stopped process's transaction here (no server); API
+        # writes behind it get 408 after the lock timeout.
         conn = self.connection()
-        with self._write_lock:
+        busy = self._take_write_lock(patient)
+        try:
+            if busy != self._local.busy:  # what is left of the bound, for another process's lock
+                conn.execute(f"PRAGMA busy_timeout = {int(busy * 1000)}")
+                self._local.busy = busy
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.session_class(conn, writing=True)
@@ -175,10 +188,26 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        finally:
+            self._write_lock.release()
+
+    def _take_write_lock(self, patient: bool) -> float:
+        """Takes the process-wide write lock; the busy timeout left for SQLite's own lock."""
+        if patient:
+            self._write_lock.acquire()
+            return PATIENT_BUSY_SECONDS
+        if self._write_lock.acquire(blocking=False):
+            return self.lock_timeout
+        started = time.monotonic()
+        if not self._write_lock.acquire(timeout=self.lock_timeout):
+            raise sqlite3.OperationalError(
+                f"database is locked: another write held the store's write lock for {self.lock_timeout:g} s"
+            )
+        return max(self.lock_timeout - (time.monotonic() - started), 0.001)
 
     def reset(self) -> None:
-        """Wipes all state (keeps the schema)."""
-        with self.write() as session:
+        """Wipes all state (keeps the schema); waits for a running import rather than fail."""
+        with self.write(patient=True) as session:
             conn = session.conn
             master = conn.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'table'"

@@ -9,11 +9,11 @@ import io
 from pathlib import Path
 
 import pytest
+from test_cli import one_line_error, run, write_csv
 
 from qconnect_local import __version__
 from qconnect_local.importing.csv_format import TEMPLATE_HEADER
 from support import ServerProcess
-from test_cli import one_line_error, run, write_csv
 
 
 def _rows(*names: str) -> list[list[str]]:

@@ -8,10 +8,10 @@ import uuid
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from test_assistants import create_kb, error_of
 
 from content_files import docx_bytes, pdf_bytes
 from support import ServerProcess, query_state
-from test_assistants import create_kb, error_of
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

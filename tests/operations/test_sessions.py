@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from test_assistants import associate, create_assistant, create_kb, error_of
 
 from support import ServerProcess
-from test_assistants import associate, create_assistant, create_kb, error_of
 
 AGENT = "6b1f0e52-1c1e-4f6e-9d8a-2b1f0c3e4d5a"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_search_property import ACCOUNT, REGION, _load, _pages, expression, quick_response
 
 import postgres_support
 from qconnect_local.config import Settings
@@ -14,7 +15,6 @@ from qconnect_local.search import reference
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
 from team_support import needs_postgres
-from test_search_property import ACCOUNT, REGION, _load, _pages, expression, quick_response
 
 pytestmark = needs_postgres
 

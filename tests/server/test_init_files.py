@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import ServerProcess
 from test_cli import write_csv
+
+from support import ServerProcess
 
 SEED = {
     "knowledgeBases": [

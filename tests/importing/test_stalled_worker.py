@@ -8,12 +8,12 @@ import signal
 import time
 
 import pytest
+from test_workers import BIG, rows
 
 import postgres_support
 from import_support import start, upload, wait_job
 from support import ServerProcess
 from team_support import WorkerProcess, needs_postgres, query
-from test_workers import BIG, rows
 
 pytestmark = [needs_postgres, pytest.mark.slow]  # stops and kills worker processes
 

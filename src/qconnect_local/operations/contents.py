@@ -20,6 +20,7 @@ from qconnect_local.operations import idempotency, pagination, tags
 from qconnect_local.operations.assistants import label_id
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base
+from qconnect_local.operations.name_filter import by_name
 from qconnect_local.operations.uploads import check_upload, direct_upload, upload_key, upload_path, url_lifetime
 from qconnect_local.storage.base import Record, Session
 
@@ -154,16 +155,11 @@ def get_content_summary(ctx: RequestContext, params: dict[str, Any]) -> dict[str
 def _listing(ctx: RequestContext, params: dict[str, Any], listing: str, names: set[str] | None) -> dict[str, Any]:
     with ctx.store.read() as session:
         kb_id = load_knowledge_base(session, ctx, params["knowledgeBaseId"])["knowledgeBaseId"]
-
-        def fetch(after: int, limit: int) -> list[tuple[int, Record]]:
-            if names is not None and len(names) > 1:
-                return []  # filters are ANDed: two different names match nothing
-            name = next(iter(names)) if names else None
-            return session.list_contents(ctx.account_id, ctx.region, kb_id, name, after, limit)
-
-        out = pagination.seq_page(ctx, listing, "contentSummaries", params, fetch)
-    out["contentSummaries"] = [summary_view(c) for c in out["contentSummaries"]]
-    return out
+        fetch = by_name(
+            names,
+            lambda name, after, limit: session.list_contents(ctx.account_id, ctx.region, kb_id, name, after, limit),
+        )
+        return pagination.seq_page(ctx, listing, "contentSummaries", params, fetch, summary_view)
 
 
 def list_contents(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from qconnect_local.operations import idempotency, pagination, tags
 from qconnect_local.operations.assistants import arn, label_id, load_assistant
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.knowledge_bases import check_tag_count
+from qconnect_local.operations.name_filter import by_name
 from qconnect_local.storage.base import Record, Session
 
 # Members of CreateSession/UpdateSession that are stored and echoed back as given.
@@ -111,23 +112,20 @@ def update_session_data(ctx: RequestContext, params: dict[str, Any]) -> dict[str
 
 
 def search_sessions(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    # Filters are ANDed; the only one the model has is NAME EQUALS, so two different names
-    # match nothing and no filter matches every session of the assistant.
-    names = {f["value"] for f in params["searchExpression"]["filters"]}
+    names = [f["value"] for f in params["searchExpression"]["filters"]]
     with ctx.store.read() as session:
         assistant_id = load_assistant(session, ctx, params["assistantId"])["assistantId"]
+        fetch = by_name(
+            names,
+            lambda name, after, limit: session.search_sessions(
+                ctx.account_id, ctx.region, assistant_id, name, after, limit
+            ),
+        )
+        return pagination.seq_page(ctx, "SearchSessions", "sessionSummaries", params, fetch, _summary)
 
-        def fetch(after: int, limit: int) -> list[tuple[int, Record]]:
-            if len(names) > 1:
-                return []
-            name = next(iter(names)) if names else None
-            return session.search_sessions(ctx.account_id, ctx.region, assistant_id, name, after, limit)
 
-        out = pagination.seq_page(ctx, "SearchSessions", "sessionSummaries", params, fetch)
-    out["sessionSummaries"] = [
-        {k: s[k] for k in ("sessionId", "sessionArn", "assistantId", "assistantArn")} for s in out["sessionSummaries"]
-    ]
-    return out
+def _summary(record: Record) -> Record:
+    return {k: record[k] for k in ("sessionId", "sessionArn", "assistantId", "assistantArn")}
 
 
 def _load_session_by_arn(session: Session, ctx: RequestContext, resource_ids: list[str]) -> Record | None:

@@ -31,6 +31,8 @@ MODES = ("on", "quiet", "off")
 FORMATS = ("text", "json")
 DEFAULT_LIMIT = 100
 FLUSH_SECONDS = 0.05  # how long a line may wait before it is written
+BATCH_LINES = 64  # lines that the call filling a batch formats and writes at once
+LOOK_SECONDS = 0.25  # how often the flusher thread looks for lines left while calls write their own
 
 
 @dataclass
@@ -82,6 +84,9 @@ _Entry = tuple[
 ]
 
 _RESET, _DIM, _RED, _YELLOW, _GREEN, _BOLD = "\033[0m", "\033[2m", "\033[31m", "\033[33m", "\033[32m", "\033[1m"
+# time.millis status name [code ]latency account/region id; the coloured one takes the status's colour first.
+_PLAIN_LINE = "%s.%03dZ %d %s %s%.1fms %s/%s %s\n"
+_COLOUR_LINE = f"{_DIM}%s.%03dZ{_RESET} %s%d{_RESET} {_BOLD}%s{_RESET}%s %.1fms {_DIM}%s/%s %s{_RESET}\n"
 
 
 class RequestLog:
@@ -93,11 +98,13 @@ class RequestLog:
         self.stream = stream if stream is not None else sys.stderr
         self.colour = _isatty(self.stream)
         self._fd = _fileno(self.stream)
-        self._write_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # one flush at a time: batches stay in order
         self._pending: deque[_Entry] = deque()
+        self._flushes = 0
         self._flusher: threading.Thread | None = None
         self._stopped = threading.Event()
-        self._second = -1  # the timestamp text is made once per second, not per line
+        self._second = -1  # the second whose timestamp text is _stamp
         self._stamp = ""
 
     def record(
@@ -116,25 +123,37 @@ class RequestLog:
         response_body: bytes = b"",
     ) -> None:
         """One API call. `operation` is the operation's name (None when no route matched)."""
-        if not self.enabled:
-            return
-        entry: _Entry = (
-            request_id,
-            started,
-            operation,
-            method,
-            path,
-            status,
-            error_code,
-            latency_ms,
-            account,
-            region,
-            request_body,
-            response_body,
-        )
+        if self.enabled:
+            self.add(
+                (
+                    request_id,
+                    started,
+                    operation,
+                    method,
+                    path,
+                    status,
+                    error_code,
+                    latency_ms,
+                    account,
+                    region,
+                    request_body,
+                    response_body,
+                )
+            )
+
+    def add(self, entry: _Entry) -> None:
         self.ring.append(entry)
         if self.lines:
-            self._write(entry)
+            # Lines are written in batches, one write(2) each, by the call that fills a batch or
+            # finds its first line FLUSH_SECONDS old; the flusher thread only writes what is left
+            # when calls stop. A system call per call released the GIL on the request path, and
+            # each wake-up of a thread that needs the GIL stalls a busy event loop.
+            pending = self._pending
+            pending.append(entry)
+            if len(pending) >= BATCH_LINES or entry[1] - pending[0][1] > FLUSH_SECONDS:
+                self.flush(wait=False)
+            elif self._flusher is None:
+                self._start_flusher()
 
     def clear(self) -> None:
         self.ring.clear()
@@ -149,82 +168,78 @@ class RequestLog:
 
     # -- lines --------------------------------------------------------------------------------
 
-    def _write(self, e: _Entry) -> None:
-        # Calls are queued here, and a flusher thread formats and writes them, many lines per
-        # write(2): a system call on the request path releases the GIL, and getting it back
-        # behind the server's other threads cost more than the rest of the log together.
-        self._pending.append(e)
-        if self._flusher is None:
-            self._start_flusher()
-
     def _start_flusher(self) -> None:
-        with self._write_lock:
+        with self._start_lock:
             if self._flusher is None:
                 self._flusher = threading.Thread(target=self._flush_loop, name="qconnect-request-log", daemon=True)
                 self._flusher.start()
 
     def _flush_loop(self) -> None:
-        while not self._stopped.wait(FLUSH_SECONDS):
-            self.flush()
+        seen, wait = -1, FLUSH_SECONDS
+        while not self._stopped.wait(wait):
+            if self._flushes != seen:  # the calls write their own lines: look less often
+                wait = LOOK_SECONDS
+            else:
+                if self._pending:  # calls stopped with lines left
+                    self.flush()
+                wait = FLUSH_SECONDS
+            seen = self._flushes
 
-    def flush(self) -> None:
-        """Writes the queued lines (also at shutdown)."""
-        entries = []
-        pending = self._pending
-        while True:
-            try:
-                entries.append(pending.popleft())
-            except IndexError:
-                break
-        if not entries:
+    def flush(self, wait: bool = True) -> None:
+        """Writes the queued lines (also at shutdown); `wait=False` leaves them to a flush under way."""
+        if not self._flush_lock.acquire(wait):
             return
-        line = self._json_line if self.settings.format == "json" else self._text_line
-        text = "".join([line(e) for e in entries])
-        with self._write_lock:
-            try:
-                if self._fd is not None:
-                    data = text.encode()
-                    while data:
-                        data = data[os.write(self._fd, data) :]
-                else:
-                    self.stream.write(text)
-                    self.stream.flush()
-            except (OSError, ValueError):  # a closed or broken stderr must not fail the server
-                pass
+        try:
+            self._flushes += 1
+            pending = self._pending
+            entries = [pending.popleft() for _ in range(len(pending))]
+            if entries:
+                self._emit(self._format(entries))
+        finally:
+            self._flush_lock.release()
+
+    def _emit(self, data: bytes) -> None:
+        try:
+            if self._fd is not None:
+                while data:
+                    data = data[os.write(self._fd, data) :]
+            else:
+                self.stream.write(data.decode())
+                self.stream.flush()
+        except (OSError, ValueError):  # a closed or broken stderr must not fail the server
+            pass
 
     def close(self) -> None:
         self._stopped.set()
         self.flush()
 
-    def _json_line(self, e: _Entry) -> str:
-        summary = _summary(e)
-        return orjson.dumps(summary).decode() + "\n"
+    def _format(self, entries: list[_Entry]) -> bytes:
+        if self.settings.format == "json":
+            return b"".join([orjson.dumps(_summary(e), option=orjson.OPT_APPEND_NEWLINE) for e in entries])
+        return self._text(entries, _COLOUR_LINE if self.colour else _PLAIN_LINE).encode()
 
-    def _text_line(self, e: _Entry) -> str:
-        started, op, status, code = e[1], e[2], e[5], e[6]
-        second = int(started)
-        if second != self._second:
-            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        millis = int((started - second) * 1000)
-        name = op if op is not None else f"{e[3]} {e[4]}"
-        if not self.colour:  # %-formatting: the cheapest of the ways measured
-            return "%s.%03dZ %d %s %s%.1fms %s/%s %s\n" % (  # noqa: UP031
-                self._stamp,
-                millis,
-                status,
-                name,
-                f"{code} " if code else "",
-                e[7],
-                e[8],
-                e[9],
-                e[0],
-            )
-        colour = _GREEN if status < 400 else _YELLOW if status < 500 else _RED
-        error = f" {colour}{code}{_RESET}" if code else ""
-        return (
-            f"{_DIM}{self._stamp}.{millis:03d}Z{_RESET} {colour}{status}{_RESET} {_BOLD}{name}{_RESET}{error} "
-            f"{e[7]:.1f}ms {_DIM}{e[8]}/{e[9]} {e[0]}{_RESET}\n"
-        )
+    def _text(self, entries: list[_Entry], line: str) -> str:
+        # One %-format per line, from locals: the cheapest way measured.
+        out: list[str] = []
+        append = out.append
+        colour = self.colour
+        last, stamp = self._second, self._stamp
+        for rid, started, op, method, path, status, code, latency, account, region, _, _ in entries:
+            second = int(started)
+            if second != last:  # the timestamp text is made once per second, not per line
+                last, stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            name = op if op is not None else method + " " + path
+            if colour:
+                tint = _GREEN if status < 400 else _YELLOW if status < 500 else _RED
+                error = " " + tint + code + _RESET if code else ""
+                append(
+                    line % (stamp, (started - second) * 1000, tint, status, name, error, latency, account, region, rid)
+                )
+            else:
+                error = code + " " if code else ""
+                append(line % (stamp, (started - second) * 1000, status, name, error, latency, account, region, rid))
+        self._second, self._stamp = last, stamp
+        return "".join(out)
 
 
 def _fileno(stream: Any) -> int | None:
@@ -310,21 +325,27 @@ def log_call(
 ) -> None:
     """Records one call that `App.dispatch` answered with `result`; `seen` holds the operation
     and the caller when they got that far (`clock`: perf_counter at the start)."""
+    log = app.request_log
+    if not log.enabled:
+        return
     status, extra, payload = result
     caller = seen[1] or caller_from_headers(headers.get("authorization"), app.settings.account_id, app.settings.region)
-    app.request_log.record(
-        request_id,
-        started,
-        seen[0].name if seen[0] is not None else None,
-        method,
-        path,
-        status,
-        extra.get("x-amzn-errortype"),
-        (time.perf_counter() - clock) * 1000.0,
-        caller.account_id,
-        caller.region,
-        body,
-        payload,
+    op = seen[0]
+    log.add(
+        (
+            request_id,
+            started,
+            op.name if op is not None else None,
+            method,
+            path,
+            status,
+            extra.get("x-amzn-errortype"),
+            (time.perf_counter() - clock) * 1000.0,
+            caller.account_id,
+            caller.region,
+            body,
+            payload,
+        )
     )
 
 

@@ -8,7 +8,14 @@ import json
 import os
 import time
 
-from qconnect_local.request_log import REDACTED, RequestLog, RequestLogSettings
+from qconnect_local.request_log import (
+    BATCH_LINES,
+    FLUSH_SECONDS,
+    LOOK_SECONDS,
+    REDACTED,
+    RequestLog,
+    RequestLogSettings,
+)
 
 # 2026-12-05T08:43:37.125Z
 STARTED = 1796460217.125
@@ -132,3 +139,42 @@ def test_records_parse_and_redact_when_read() -> None:
     assert first["response"] is None
     assert second["request"] is None and second["response"] == {"message": "m"}  # unparsable body: None
     assert [r["id"] for r in log.records(limit=1)] == ["id-2"] and log.records(limit=0) == []
+
+
+def call(log: RequestLog, n: int, started: float) -> None:
+    log.record(f"id-{n}", started, "ListKnowledgeBases", "GET", "/knowledgeBases", 200, None, 1.0, "1", "r")
+
+
+def test_the_call_that_fills_a_batch_writes_it_in_order() -> None:
+    stream = io.StringIO()
+    log = RequestLog(RequestLogSettings(mode="on"), stream)
+    now = time.time()
+    for n in range(BATCH_LINES):
+        call(log, n, now)
+    ids = [line.rsplit(" ", 1)[1] for line in stream.getvalue().splitlines()]
+    assert ids == [f"id-{n}" for n in range(BATCH_LINES)]  # written already, by the last call
+    log.close()
+
+
+def test_a_call_after_a_pause_writes_the_waiting_lines() -> None:
+    stream = io.StringIO()
+    log = RequestLog(RequestLogSettings(mode="on"), stream)
+    log._start_flusher = lambda: None  # type: ignore[method-assign]  # the calls alone
+    call(log, 1, 1000.0)
+    assert stream.getvalue() == ""
+    call(log, 2, 1000.0 + 2 * FLUSH_SECONDS)
+    assert [line.rsplit(" ", 1)[1] for line in stream.getvalue().splitlines()] == ["id-1", "id-2"]
+
+
+def test_lines_left_when_calls_stop_are_written_by_the_flusher() -> None:
+    stream = io.StringIO()
+    log = RequestLog(RequestLogSettings(mode="on"), stream)
+    now = time.time()
+    for n in range(BATCH_LINES + 3):  # a batch the calls write, then three left
+        call(log, n, now)
+    begun = time.monotonic()
+    while stream.getvalue().count("\n") < BATCH_LINES + 3 and time.monotonic() < begun + 5:
+        time.sleep(0.01)
+    assert stream.getvalue().count("\n") == BATCH_LINES + 3
+    assert time.monotonic() - begun < 2 * LOOK_SECONDS + 0.5  # the thread looks at least that often
+    log.close()

@@ -13,12 +13,11 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth, SigV4QueryAuth
@@ -39,8 +38,7 @@ MISMATCH = (
 BAD_TOKEN = "The security token included in the request is invalid."
 
 
-# The Authorization header as the SDKs write it; anything else goes through the general parse.
-_USUAL_HEADER = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([^,\s]+)")
+_USUAL_PREFIX = ALGORITHM + " Credential="
 
 
 class MissingAuthenticationTokenException(ServiceError):
@@ -70,8 +68,7 @@ class VerifiedCaller:
     arn: str
 
 
-@dataclass(frozen=True)
-class _Signed:
+class _Signed(NamedTuple):
     """What the client claims: parsed from the Authorization header or the query string."""
 
     key_id: str
@@ -79,7 +76,7 @@ class _Signed:
     region: str
     service: str
     terminator: str
-    signed_headers: list[str]
+    signed_headers: tuple[str, ...]
     signature: str
     timestamp: str
     expires: int | None  # query form only
@@ -94,50 +91,107 @@ class _SignedHeaders(dict[str, str]):
         return [self[name]]
 
 
-@dataclass
 class _ReceivedRequest:
-    """The request as botocore's signer reads it (method, url, headers, params, body, context);
-    lighter than an AWSRequest, which would parse every header into an email.message."""
+    """The request as botocore's signer reads it (method, url, headers, params, body, context),
+    plus the headers the client listed; lighter than an AWSRequest, which parses every header."""
 
-    method: str
-    url: str
-    headers: dict[str, str]
-    params: list[tuple[str, str]]
-    body: bytes
-    context: dict[str, Any]
+    __slots__ = ("method", "url", "headers", "params", "body", "context", "signed")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        params: list[tuple[str, str]],
+        body: bytes,
+        timestamp: str,
+        signed: _SignedHeaders,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.params = params
+        self.body = body
+        self.context = {"timestamp": timestamp}
+        self.signed = signed
 
 
-@functools.lru_cache(maxsize=4096)
-def _derived(key: bytes, msg: str) -> bytes:
-    """One step of the signing-key derivation (botocore's `_sign`), memoized: the key of a day,
-    region and service is the same for every request, as SDKs that cache it know."""
-    return SigV4Auth._sign(None, key, msg)  # `_sign` does not use self
+class _KeptKeySigner:
+    """botocore's signer over the headers the client listed, keeping the signing key of each day:
+    botocore derives it (four HMACs) on every call, though it only changes with the date."""
 
+    _keys: dict[str, bytes]
+    _canonical: dict[tuple[tuple[str, str], ...], str]
+    _region_name: str
+    _service_name: str
+    credentials: Credentials
 
-class _ReceivedHeaderAuth(SigV4Auth):
-    """botocore's signer, limited to the headers the client listed in SignedHeaders."""
-
-    def __init__(self, credentials: Credentials, region: str, signed: _SignedHeaders) -> None:
-        super().__init__(credentials, SIGNING_NAME, region)
-        self._signed = signed
+    # botocore's canonical URI and SignedHeaders list, remembered: both depend on little that varies
+    _normalize_url_path = functools.lru_cache(maxsize=4096)(SigV4Auth._normalize_url_path)
+    _signed_names = functools.lru_cache(maxsize=256)(SigV4Auth.signed_headers)
 
     def headers_to_sign(self, request: Any) -> Any:
-        return self._signed
+        return request.signed
 
-    def _sign(self, key: bytes, msg: str, hex: bool = False) -> Any:
-        return super()._sign(key, msg, hex=True) if hex else _derived(key, msg)
+    def signed_headers(self, headers_to_sign: Any) -> str:
+        return self._signed_names(tuple(headers_to_sign))
+
+    def canonical_headers(self, headers_to_sign: Any) -> str:
+        """botocore's canonical headers, remembered by value: a client's requests within a second
+        sign the same host and X-Amz-Date."""
+        key = tuple(headers_to_sign.items())
+        text = self._canonical.get(key)
+        if text is None:
+            text = SigV4Auth.canonical_headers(self, headers_to_sign)
+            if len(self._canonical) >= 256:
+                self._canonical.clear()
+            self._canonical[key] = text
+        return text
+
+    def signature(self, string_to_sign: str, request: Any) -> str:
+        return SigV4Auth._sign(self, self._signing_key(request.context["timestamp"][0:8]), string_to_sign, hex=True)
+
+    def _signing_key(self, date: str) -> bytes:
+        key = self._keys.get(date)
+        if key is None:  # botocore's derivation, as SigV4Auth.signature writes it
+            sign = functools.partial(SigV4Auth._sign, self)
+            key = sign(f"AWS4{self.credentials.secret_key}".encode(), date)
+            for part in (self._region_name, self._service_name, "aws4_request"):
+                key = sign(key, part)
+            if len(self._keys) >= 4:  # a day or two in use at a time
+                self._keys.clear()
+            self._keys[date] = key
+        return key
 
 
-class _ReceivedQueryAuth(SigV4QueryAuth):
-    def __init__(self, credentials: Credentials, region: str, signed: _SignedHeaders) -> None:
-        super().__init__(credentials, SIGNING_NAME, region)
-        self._signed = signed
+class _ReceivedHeaderAuth(_KeptKeySigner, SigV4Auth):
+    def __init__(self, credentials: Credentials, region: str) -> None:
+        SigV4Auth.__init__(self, credentials, SIGNING_NAME, region)
+        self._keys = {}
+        self._canonical = {}
 
-    def headers_to_sign(self, request: Any) -> Any:
-        return self._signed
 
-    def _sign(self, key: bytes, msg: str, hex: bool = False) -> Any:
-        return super()._sign(key, msg, hex=True) if hex else _derived(key, msg)
+class _ReceivedQueryAuth(_KeptKeySigner, SigV4QueryAuth):
+    def __init__(self, credentials: Credentials, region: str) -> None:
+        SigV4QueryAuth.__init__(self, credentials, SIGNING_NAME, region)
+        self._keys = {}
+        self._canonical = {}
+
+
+def _usual_parts(authorization: str) -> tuple[str, str, str] | None:
+    """Credential, SignedHeaders and Signature of the header exactly as SDKs write it, else None
+    (the general parse handles the rest). Its three spaces and two commas are the separators',
+    so the fields hold neither."""
+    if (
+        authorization.count(" ") != 3
+        or authorization.count(",") != 2
+        or not authorization.startswith(_USUAL_PREFIX)
+        or not authorization.isprintable()  # tabs and the like: the general parse strips them
+    ):
+        return None
+    credential, _, rest = authorization[len(_USUAL_PREFIX) :].partition(", SignedHeaders=")
+    names, _, signature = rest.partition(", Signature=")
+    return (credential, names, signature) if credential and names and signature else None
 
 
 def _decoded_query(query_string: str) -> list[tuple[str, str]]:
@@ -161,6 +215,7 @@ class SignatureVerifier:
         self._credentials = {
             key_id: Credentials(p.access_key_id, p.secret_access_key, p.session_token) for key_id, p in keys.items()
         }
+        self._signers: dict[tuple[str, str, bool], tuple[_KeptKeySigner, VerifiedCaller]] = {}
 
     def principal_of(self, authorization: str | None) -> Principal | None:
         """The key's principal named by an Authorization header, unchecked (internal endpoints)."""
@@ -172,7 +227,7 @@ class SignatureVerifier:
     def verify(
         self, method: str, raw_path: str, query_string: str, headers: dict[str, str], body: bytes
     ) -> VerifiedCaller:
-        query = _decoded_query(query_string)
+        query = _decoded_query(query_string) if query_string else []
         authorization = headers.get("authorization")
         if authorization is not None:
             signed = self._from_header(authorization, headers, query)
@@ -180,21 +235,35 @@ class SignatureVerifier:
             signed = self._from_query(query)
         else:
             raise MissingAuthenticationTokenException("Missing Authentication Token")
-        self._check_scope(signed)
-        self._check_clock(signed)
+        self._check_clock(signed, self._check_scope(signed))
         principal = self.keys.get(signed.key_id)
         if principal is None or signed.token != principal.session_token:
             raise UnrecognizedClientException(BAD_TOKEN)
-        self._check_signature(signed, principal, method, raw_path, headers, body)
-        return VerifiedCaller(principal.account_id, signed.region, principal.arn)
+        signer, caller = self._signer(
+            principal, signed.region, signed.expires is not None or "authorization" not in headers
+        )
+        self._check_signature(signed, signer, method, raw_path, headers, body)
+        return caller
+
+    def _signer(self, principal: Principal, region: str, query_form: bool) -> tuple[_KeptKeySigner, VerifiedCaller]:
+        """botocore's signer for a key, region and form, and the caller it proves, kept between calls."""
+        entry = self._signers.get((principal.access_key_id, region, query_form))
+        if entry is None:
+            credentials = self._credentials[principal.access_key_id]
+            auth_class = _ReceivedQueryAuth if query_form else _ReceivedHeaderAuth
+            entry = (auth_class(credentials, region), VerifiedCaller(principal.account_id, region, principal.arn))
+            if len(self._signers) >= 1024:  # the region is the client's to choose
+                self._signers.clear()
+            self._signers[(principal.access_key_id, region, query_form)] = entry
+        return entry
 
     # -- parsing ------------------------------------------------------------------------------
 
     def _from_header(self, authorization: str, headers: dict[str, str], query: list[tuple[str, str]]) -> _Signed:
         timestamp = headers.get("x-amz-date")
-        usual = _USUAL_HEADER.fullmatch(authorization)
+        usual = _usual_parts(authorization)
         if usual is not None and timestamp:  # what SDKs send: no need for the general parse
-            credential, signed_headers, signature = usual.groups()
+            credential, signed_headers, signature = usual
             return self._signed(
                 credential, signed_headers, signature, timestamp, None, headers.get("x-amz-security-token"), query
             )
@@ -279,7 +348,7 @@ class SignatureVerifier:
             region,
             service,
             terminator,
-            [h.strip().lower() for h in signed_headers.split(";") if h.strip()],
+            _header_names(signed_headers),
             signature,
             timestamp,
             expires,
@@ -290,7 +359,8 @@ class SignatureVerifier:
     # -- checks -------------------------------------------------------------------------------
 
     @staticmethod
-    def _check_scope(signed: _Signed) -> None:
+    def _check_scope(signed: _Signed) -> float:
+        """Checks the credential scope; the moment the request was signed (epoch seconds)."""
         if signed.terminator != "aws4_request":
             raise InvalidSignatureException(
                 f"Credential should be scoped with a valid terminator: 'aws4_request', not '{signed.terminator}'. "
@@ -303,7 +373,8 @@ class SignatureVerifier:
             raise IncompleteSignatureException(
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
             )
-        if _parse_amz_date(signed.timestamp) is None:
+        signed_at = _epoch_of(signed.timestamp)
+        if signed_at is None:
             raise IncompleteSignatureException(
                 f"Date must be in ISO-8601 'basic format'. Got '{signed.timestamp}'. See http://en.wikipedia.org/wiki/ISO_8601"
             )
@@ -312,11 +383,10 @@ class SignatureVerifier:
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
                 f"'{signed.date}' != '{signed.timestamp[:8]}', from '{signed.timestamp}'."
             )
+        return signed_at
 
-    def _check_clock(self, signed: _Signed) -> None:
-        signed_at = _parse_amz_date(signed.timestamp)
-        assert signed_at is not None  # checked by _check_scope
-        at, now = signed_at.timestamp(), self.clock()
+    def _check_clock(self, signed: _Signed, at: float) -> None:
+        now = self.clock()
         if signed.expires is not None:  # a presigned URL lives X-Amz-Expires seconds
             if at + signed.expires < now:
                 raise InvalidSignatureException(
@@ -334,10 +404,10 @@ class SignatureVerifier:
                 f"({_fmt(now)} + {self.max_skew // 60} min.)"
             )
 
+    @staticmethod
     def _check_signature(
-        self,
         signed: _Signed,
-        principal: Principal,
+        signer: _KeptKeySigner,
         method: str,
         raw_path: str,
         headers: dict[str, str],
@@ -348,24 +418,14 @@ class SignatureVerifier:
             raise InvalidSignatureException(
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             )
-        credentials = self._credentials[principal.access_key_id]
-        host = headers.get("host", "localhost")
-        to_sign = _SignedHeaders((name, headers[name]) for name in signed.signed_headers if name in headers)
+        to_sign = _SignedHeaders({name: headers[name] for name in signed.signed_headers if name in headers})
         received: dict[str, str] = to_sign
         if declared is not None:  # botocore then takes the payload hash from the header, as AWS does
             received = {**to_sign, "X-Amz-Content-SHA256": declared}
-        request = _ReceivedRequest(
-            method,
-            f"http://{host}{raw_path}",
-            received,
-            signed.query,  # the canonical query string is built from the decoded pairs
-            body,
-            {"timestamp": signed.timestamp},
-        )
-        auth_class = (
-            _ReceivedHeaderAuth if signed.expires is None and "authorization" in headers else _ReceivedQueryAuth
-        )
-        auth = auth_class(credentials, signed.region, to_sign)
+        url = f"http://{headers.get('host', 'localhost')}{raw_path}"
+        # the canonical query string is built from the decoded pairs
+        request = _ReceivedRequest(method, url, received, signed.query, body, signed.timestamp, to_sign)
+        auth: Any = signer
         canonical = auth.canonical_request(request)
         string_to_sign = auth.string_to_sign(request, canonical)
         expected = auth.signature(string_to_sign, request)
@@ -376,9 +436,15 @@ class SignatureVerifier:
             )
 
 
+@functools.lru_cache(maxsize=256)
+def _header_names(signed_headers: str) -> tuple[str, ...]:
+    """`SignedHeaders` as names (an SDK sends the same few lists over and over)."""
+    return tuple(h.strip().lower() for h in signed_headers.split(";") if h.strip())
+
+
 @functools.lru_cache(maxsize=256)  # a second's requests share their timestamp
-def _parse_amz_date(value: str) -> dt.datetime | None:
-    """`YYYYMMDDTHHMMSSZ` (ISO 8601 basic format, UTC), or None."""
+def _epoch_of(value: str) -> float | None:
+    """`YYYYMMDDTHHMMSSZ` (ISO 8601 basic format, UTC) in epoch seconds, or None."""
     if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit():
         return None
     try:
@@ -390,7 +456,7 @@ def _parse_amz_date(value: str) -> dt.datetime | None:
             int(value[11:13]),
             int(value[13:15]),
             tzinfo=dt.UTC,
-        )
+        ).timestamp()
     except ValueError:
         return None
 

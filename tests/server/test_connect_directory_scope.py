@@ -22,7 +22,9 @@ def auth(account: str, region: str = "us-east-1") -> dict[str, str]:
 
 def put(endpoint: str, account: str, instance: str, profiles: list) -> tuple[int, dict]:
     body = json.dumps({"routingProfiles": profiles}).encode()
-    status, _, raw = http("PUT", f"{endpoint}/_qconnect/connect-instances/{instance}/routing-profiles", body, auth(account))
+    status, _, raw = http(
+        "PUT", f"{endpoint}/_qconnect/connect-instances/{instance}/routing-profiles", body, auth(account)
+    )
     return status, json.loads(raw)
 
 
@@ -59,9 +61,21 @@ def test_each_account_sees_and_changes_only_its_instances(endpoint: str) -> None
 
 def test_a_mixed_instance_shows_each_account_its_own_profiles(endpoint: str) -> None:
     arn = "arn:aws:connect:us-east-1:{}:instance/mixed/routing-profile/{}"
-    assert put(endpoint, A, "mixed", [{"name": "Mine", "arn": arn.format(A, "m")}, {"name": "Theirs", "arn": arn.format(B, "t")}])[0] == 200
-    assert [p["name"] for p in get(endpoint, A, "connect-instances/mixed/routing-profiles")[1]["routingProfiles"]] == ["Mine"]
-    assert [p["name"] for p in get(endpoint, B, "connect-instances/mixed/routing-profiles")[1]["routingProfiles"]] == ["Theirs"]
+    assert (
+        put(
+            endpoint,
+            A,
+            "mixed",
+            [{"name": "Mine", "arn": arn.format(A, "m")}, {"name": "Theirs", "arn": arn.format(B, "t")}],
+        )[0]
+        == 200
+    )
+    assert [p["name"] for p in get(endpoint, A, "connect-instances/mixed/routing-profiles")[1]["routingProfiles"]] == [
+        "Mine"
+    ]
+    assert [p["name"] for p in get(endpoint, B, "connect-instances/mixed/routing-profiles")[1]["routingProfiles"]] == [
+        "Theirs"
+    ]
     assert get(endpoint, B, "connect-instances")[1]["instances"] == [{"instanceId": "mixed", "routingProfileCount": 1}]
 
 

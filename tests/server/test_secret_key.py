@@ -15,7 +15,9 @@ from support import InProcessServer, ServerProcess
 
 
 def _new_kb(client, count: int) -> str:
-    kb = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    kb = client.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
     for i in range(count):
         client.create_quick_response(knowledgeBaseId=kb, name=f"qr {i}", content={"content": "x"})
     return kb
@@ -38,7 +40,9 @@ def test_paginated_calls_do_not_read_the_key_file_each_time(tmp_path: Path, monk
         monkeypatch.setattr(Path, "read_bytes", counting)
         names, token = [], None
         while True:
-            page = client.list_quick_responses(knowledgeBaseId=kb, maxResults=1, **({"nextToken": token} if token else {}))
+            page = client.list_quick_responses(
+                knowledgeBaseId=kb, maxResults=1, **({"nextToken": token} if token else {})
+            )
             names += [s["name"] for s in page["quickResponseSummaries"]]
             token = page.get("nextToken")
             if not token:

@@ -57,7 +57,9 @@ def sign_in(page: Any, secret: str) -> None:
     page.click("text=Use this key")
 
 
-def test_the_console_signs_its_calls_with_the_key_given(browser: Any, signed_server: ServerProcess, shots: Shots) -> None:
+def test_the_console_signs_its_calls_with_the_key_given(
+    browser: Any, signed_server: ServerProcess, shots: Shots
+) -> None:
     signed_server.reset()
     url = signed_server.endpoint_url
     client = signed_client(url)

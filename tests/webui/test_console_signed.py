@@ -92,6 +92,16 @@ def test_the_console_signs_its_calls_with_the_key_given(
         status, _, raw = http_call("GET", url + "/_qconnect/requests?limit=100")
         assert status == 200 and SECRET.encode() not in raw
         assert "made in the browser" in raw.decode()
+        # The directory's calls are signed too (a PUT with its body): its ARNs are in the key's account.
+        page.goto(f"{url}/_qconnect/ui/#/directory")
+        page.locator("text=No instance in the directory for this account yet.").wait_for()
+        page.fill("#instance-id", "inst-signed")
+        page.click("text=Open")
+        page.fill("#instance-profiles", "Sales")
+        page.click("#instance-save")
+        page.locator("#instances tr[data-instance='inst-signed']", has_text="1").wait_for()
+        assert f":{ACCOUNT}:instance/inst-signed/" in page.inner_text("#instance-view")
+        page.goto(f"{url}/_qconnect/ui/#/")
         # Another region in the scope bar signs for that region.
         page.fill("#scope-region", "eu-west-2")
         page.click("#scope button[type=submit]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,14 +78,40 @@ class Settings:
                 self._memory_key = secrets.token_bytes(32)
             return self._memory_key
         path = self.data_dir / "secret.key"
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            key = secrets.token_bytes(32)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(key)
-            return key
+        cached = self.__dict__.get("_file_key")
+        if cached is not None and cached[0] == path:  # paginated calls ask for it on every page
+            return cached[1]
+        with _KEY_LOCK:
+            key = _read_or_create_key(path)
+        self._file_key = (path, key)
+        return key
+
+
+_KEY_LOCK = threading.Lock()
+
+
+def _read_or_create_key(path: Path) -> bytes:
+    """The key file's bytes, creating it when missing. The new key is written to a temporary file
+    and linked into place: another process never reads a half-written key, and of two creators
+    the second reads the first one's."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_bytes(32)
+    temporary = path.with_name(f".secret.key.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return path.read_bytes()
+    finally:
+        temporary.unlink()
+    return key
 
 
 @dataclass

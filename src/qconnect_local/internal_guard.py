@@ -6,8 +6,9 @@ database, which `POST /_qconnect/reset` would wipe for everybody) they answer 40
 AccessDeniedException unless the request carries `X-Qc-Admin-Token` equal to `--admin-token`, or
 the server runs with `--allow-internal-endpoints`. A token, once set, is required everywhere.
 
-Reads stay open (health, the routing-profile directory's GET), except the request log, which holds
-other accounts' requests. The presigned upload URL carries its own signature and is not guarded.
+Reads stay open (health, the console's files), except the request log, which holds other
+accounts' requests, and the routing-profile directory (scoped to the caller's account, but it
+names instances and ARNs). The presigned upload URL carries its own signature and is not guarded.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from qconnect_local.errors import AccessDeniedException
 ADMIN_TOKEN_HEADER = "x-qc-admin-token"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SIGNED = ("/_qconnect/uploads/",)
-_GUARDED_READS = ("/_qconnect/requests",)
+# The request log holds every account's calls; the directory names accounts' routing profiles.
+_GUARDED_READS = ("/_qconnect/requests", "/_qconnect/connect-instances")
 
 
 def is_loopback(host: str) -> bool:

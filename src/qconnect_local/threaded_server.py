@@ -1,7 +1,8 @@
 """An `App` served over HTTP by uvicorn in a background thread of the current process.
 
 Used by the pytest plugin's `qconnect_server` fixture and by the in-process mock (which needs a
-real socket only for the upload and download URLs it hands out). Like moto's `ThreadedMotoServer`,
+real socket only for the upload and download URLs it hands out), with `serve`'s connection limits
+(the App's `settings.hardening`). Like moto's `ThreadedMotoServer`,
 but start-up never hangs: the socket is bound in the caller's thread (a bad host or a taken port
 raises `OSError` at once), and `start()` returns only when uvicorn is accepting connections, or
 raises the error that stopped it, or raises after `timeout` seconds.
@@ -44,6 +45,11 @@ class ThreadedServer:
     def start(self, timeout: float = 15.0) -> ThreadedServer:
         import uvicorn
 
+        from qconnect_local.hardening import HardeningSettings
+        from qconnect_local.protocol.limits import uvicorn_options
+
+        # The same header, header-time, connection and keep-alive limits as `serve`.
+        limits = getattr(getattr(self.app, "settings", None), "hardening", None) or HardeningSettings()
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         # lifespan "off": the App belongs to whoever made it; stopping this server must not close it.
@@ -55,6 +61,7 @@ class ThreadedServer:
             access_log=False,
             loop="asyncio",
             timeout_graceful_shutdown=2,
+            **uvicorn_options(limits),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

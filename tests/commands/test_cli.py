@@ -389,3 +389,33 @@ def test_export_errors(endpoint: str, quick_responses_kb, tmp_path: Path) -> Non
         endpoint,
     )
     assert unwritable.returncode == 1 and "cannot write" in one_line_error(unwritable)
+
+
+def test_export_names_the_routing_profiles_of_its_own_account(endpoint: str, tmp_path: Path) -> None:
+    """The directory is per account: export looks names up as the account it exports from."""
+    from support import make_client
+
+    account = "444455556666"
+    credential = f"{account}/20260101/us-east-1/wisdom/aws4_request"
+    request = urllib.request.Request(
+        f"{endpoint}/_qconnect/connect-instances/{INSTANCE}/routing-profiles",
+        data=json.dumps({"routingProfiles": ["Billing"]}).encode(),
+        method="PUT",
+        headers={"Authorization": f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0"},
+    )
+    with urllib.request.urlopen(request) as response:
+        arn = json.load(response)["routingProfiles"][0]["arn"]
+    assert f":{account}:" in arn
+    client = make_client(endpoint, access_key=account)
+    kb = client.create_knowledge_base(name="b", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
+    client.create_quick_response(
+        knowledgeBaseId=kb,
+        name="Invoice",
+        content={"content": "x"},
+        groupingConfiguration={"criteria": "RoutingProfileArn", "values": [arn]},
+    )
+    keys = {"AWS_ACCESS_KEY_ID": account, "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+    result = run("export", "--knowledge-base", kb, "--endpoint-url", endpoint, env=keys)
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[1][TEMPLATE_HEADER.index("Routing Profile")] == "Billing"

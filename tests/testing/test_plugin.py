@@ -169,3 +169,45 @@ def test_a_taken_port_fails_before_any_wait() -> None:
         with pytest.raises(ServerStartError, match="cannot listen on 127.0.0.1:.*Address already in use"):
             server.start()
     assert reads == []
+
+
+def _head_answer(port: int, head: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        try:
+            sock.sendall(head)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        sock.settimeout(10)
+        out = b""
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+        return out
+
+
+def test_the_plugin_and_mock_servers_have_serves_connection_limits():
+    """The plugin's server and the mock's loopback server bound the request head (431) and the
+    time to send it (408) as `serve` does, instead of uvicorn's unbounded defaults."""
+    from qconnect_local.mock import _Backend
+    from qconnect_local.pytest_plugin import start_server
+
+    plugin = start_server()
+    backend = _Backend()
+    try:
+        backend.app.settings.hardening.header_timeout_seconds = 0.5
+        backend.loopback_url()
+        servers = [plugin._threaded, backend._loopback]
+        for server in servers:
+            port = server.port
+            big = b"GET /_qconnect/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
+            assert _head_answer(port, big).startswith(b"HTTP/1.1 431")
+            fine = b"GET /_qconnect/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            assert _head_answer(port, fine).startswith(b"HTTP/1.1 200")
+        assert _head_answer(backend._loopback.port, b"GET / HTTP/1.1\r\n").startswith(b"HTTP/1.1 408")
+    finally:
+        plugin.stop()
+        if backend._loopback is not None:
+            backend._loopback.stop()
+        backend.app.close()

@@ -426,6 +426,17 @@ def test_connect_directory_routing_profiles(page: Any, url: str, shots: Shots) -
         doc = json.load(r)
     assert {p["name"]: p["arn"] for p in doc["routingProfiles"]}["Sales"].endswith("/routing-profile/sales")
     assert sorted(p["name"] for p in doc["routingProfiles"]) == ["Basic", "Sales"]
+    # The page lists the account's instances from the server (a fresh browser sees them too).
+    page.locator("#instances tr[data-instance='inst-1']", has_text="2").wait_for()
+    page.context.clear_cookies()
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.locator("#instances tr[data-instance='inst-1'] button").click()
+    page.locator("#instance-view tbody tr", has_text="Basic").wait_for()
+    # Another account's directory does not show it.
+    page.fill("#scope-account", "111122223333")
+    page.click("#scope button[type=submit]")
+    page.locator("text=No instance in the directory for this account yet.").wait_for()
 
 
 def test_narrow_window_keeps_the_pages_usable(browser: Any, url: str, shots: Shots) -> None:

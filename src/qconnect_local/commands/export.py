@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import sys
 import urllib.request
@@ -112,6 +113,7 @@ class RoutingProfileNames:
 
     def __init__(self, args: argparse.Namespace, client: Any) -> None:
         self.args = args
+        self.client = client
         self.endpoint = resolve_endpoint(args)
         self.region = client.meta.region_name
         self.by_instance: dict[str, dict[str, str]] = {}
@@ -136,12 +138,30 @@ class RoutingProfileNames:
             if self.endpoint is None:
                 return self._from_amazon_connect(instance)
             url = f"{self.endpoint.rstrip('/')}/_qconnect/connect-instances/{instance}/routing-profiles"
-            with urllib.request.urlopen(url, timeout=30) as response:
+            request = urllib.request.Request(url, headers=self._directory_headers(url))
+            with urllib.request.urlopen(request, timeout=30) as response:
                 doc = json.load(response)
             return {p["name"]: p["arn"] for p in doc.get("routingProfiles", [])}
         except Exception as exc:  # a missing directory must not lose the rest of the export
             error(f"warning: cannot read the routing profiles of instance {instance}: {exc}")
             return {}
+
+    def _directory_headers(self, url: str) -> dict[str, str]:
+        """The directory is per account: the export's key signs the look-up (as the API is signed;
+        checked with --verify-signatures), plus the admin token a guarded server asks for."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        headers: dict[str, str] = {}
+        token = os.environ.get("QCONNECT_LOCAL_ADMIN_TOKEN")
+        if token:
+            headers["X-Qc-Admin-Token"] = token
+        credentials = self.client._request_signer._credentials  # the key boto3 signs the API calls with
+        if credentials is not None:
+            request = AWSRequest("GET", url)
+            SigV4Auth(credentials.get_frozen_credentials(), "wisdom", self.region).add_auth(request)
+            headers.update(request.headers.items())
+        return headers
 
     def _from_amazon_connect(self, instance: str) -> dict[str, str]:
         connect = make_client(self.args, "connect")

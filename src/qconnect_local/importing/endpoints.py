@@ -6,6 +6,7 @@
 | `GET /_qconnect/uploads/{uploadId}?<signature>` | ImportJobData.url: the uploaded file |
 | `GET /_qconnect/import-jobs/{id}/failed-record-report?<signature>` | ImportJobData.failedRecordReport |
 | `POST /_qconnect/import-jobs/{id}/run[?wait=true]` | manual mode: let a held job run (wait: until it ends) |
+| `GET /_qconnect/connect-instances` | the caller's instances in the local routing-profile directory |
 | `PUT/GET/DELETE /_qconnect/connect-instances/{instanceId}/routing-profiles` | the local routing-profile directory |
 
 The signed URLs behave like S3 presigned URLs: 403 with an S3 XML error (`AccessDenied`
@@ -57,6 +58,7 @@ def add_routes(app: App) -> None:
     app.add_internal_route("PUT", instance_route, endpoints.put_routing_profiles)
     app.add_internal_route("GET", instance_route, endpoints.get_routing_profiles)
     app.add_internal_route("DELETE", instance_route, endpoints.delete_routing_profiles)
+    app.add_internal_route("GET", r"/_qconnect/connect-instances", endpoints.list_instances)
 
 
 # -- responses ----------------------------------------------------------------------------
@@ -110,7 +112,7 @@ async def _drain(req: Any) -> None:
             return
 
 
-async def _read_json(req: Any) -> Any:
+async def _read_raw(req: Any) -> bytes:
     chunks, size = [], 0
     while True:
         message = await req.receive()
@@ -122,7 +124,7 @@ async def _read_json(req: Any) -> Any:
         if not message.get("more_body"):
             break
     req._drained = True
-    return orjson.loads(b"".join(chunks) or b"null")
+    return b"".join(chunks)
 
 
 class Endpoints:
@@ -305,23 +307,35 @@ class Endpoints:
 
     # -- the local routing-profile directory ------------------------------------------------
 
+    # The directory is per account: an instance belongs to the account of its profiles' ARNs.
+
+    def _caller(self, req: Any) -> Any:
+        return self.app.gate.internal_caller(req.scope, req.headers)
+
     async def put_routing_profiles(self, req: Any) -> None:
         instance_id = req.match["instance_id"]
-        settings = self.app.settings
         try:
-            doc = await _read_json(req)
-            _, profiles = parse_instance(doc, settings.account_id, settings.region, instance_id)
+            raw = await _read_raw(req)
         except ValueError as exc:
             await _json(req, 400, {"message": f"Invalid routing-profile list: {exc}"})
             return
-
-        await self.app.run_sync(routing_profiles.replace_routing_profiles, self.store, instance_id, profiles)
+        caller = self.app.gate.internal_caller(req.scope, req.headers, raw)  # signed over the body
+        try:
+            doc = orjson.loads(raw or b"null")
+            _, profiles = parse_instance(doc, caller.account_id, caller.region, instance_id)
+        except ValueError as exc:
+            await _json(req, 400, {"message": f"Invalid routing-profile list: {exc}"})
+            return
+        replace = routing_profiles.replace_routing_profiles
+        if not await self.app.run_sync(replace, self.store, caller.account_id, instance_id, profiles):
+            await _json(req, 409, {"message": f"Amazon Connect instance '{instance_id}' belongs to another account"})
+            return
         await _json(req, 200, _instance_body(instance_id, profiles))
 
     async def get_routing_profiles(self, req: Any) -> None:
         instance_id = req.match["instance_id"]
-
-        profiles = await self._read(routing_profiles.routing_profiles, self.store, instance_id)
+        account = self._caller(req).account_id
+        profiles = await self._read(routing_profiles.account_routing_profiles, self.store, account, instance_id)
         if profiles is None:
             await _json(req, 404, {"message": f"Amazon Connect instance '{instance_id}' is not in the directory"})
             return
@@ -329,11 +343,16 @@ class Endpoints:
 
     async def delete_routing_profiles(self, req: Any) -> None:
         instance_id = req.match["instance_id"]
-
-        if not await self.app.run_sync(routing_profiles.delete_routing_profiles, self.store, instance_id):
+        account = self._caller(req).account_id
+        if not await self.app.run_sync(routing_profiles.delete_routing_profiles, self.store, account, instance_id):
             await _json(req, 404, {"message": f"Amazon Connect instance '{instance_id}' is not in the directory"})
             return
         await _respond(req, 204, b"", None)
+
+    async def list_instances(self, req: Any) -> None:
+        account = self._caller(req).account_id
+        instances = await self._read(routing_profiles.list_instances, self.store, account)
+        await _json(req, 200, {"instances": instances})
 
 
 def _instance_body(instance_id: str, profiles: dict[str, str]) -> dict[str, Any]:

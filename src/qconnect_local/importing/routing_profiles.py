@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
-from qconnect_local.operations.routing_profiles import routing_profiles
+from qconnect_local.operations.routing_profiles import account_routing_profiles
 from qconnect_local.storage.base import Store
 
 AWS = "aws"
@@ -97,22 +97,15 @@ def load_directory_file(path: str | Path, default_account: str, default_region: 
         raise DirectoryError(f"cannot use the Connect directory file {path}: {exc}") from None
 
 
-def _arn_account(arn: str) -> str | None:
-    parts = arn.split(":", 5)
-    return parts[4] if len(parts) == 6 and parts[0] == "arn" else None
-
-
 class LocalDirectory:
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def profiles(self, account: str, region: str, instance_id: str) -> dict[str, str]:
-        found = routing_profiles(self.store, instance_id)
-        if found is not None:
-            # An instance belongs to the account in its profiles' ARNs: another account's import
-            # can neither use nor probe it (the table is keyed by instance id alone).
-            found = {name: arn for name, arn in found.items() if _arn_account(arn) in (account, None)} or None
-        if found is None:
+        # An instance belongs to the account in its profiles' ARNs: another account's import
+        # can neither use nor probe it (the table is keyed by instance id alone).
+        found = account_routing_profiles(self.store, account, instance_id)
+        if not found:
             raise DirectoryError(
                 f"The Amazon Connect instance '{instance_id}' is not known to qconnect-local's "
                 "routing-profile directory (see --connect-directory)"

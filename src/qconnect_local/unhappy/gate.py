@@ -47,6 +47,15 @@ class Gate:
         caller = caller_from_headers(headers.get("authorization"), self.settings.account_id, self.settings.region)
         return VerifiedCaller(caller.account_id, caller.region, caller.arn)
 
+    def internal_caller(self, scope: dict[str, Any], headers: dict[str, str], body: bytes = b"") -> VerifiedCaller:
+        """Whose data an internal endpoint of one account (the console's, the routing-profile
+        directory) reads or changes: with signature checking on, the request is checked as an API
+        call would be; otherwise the Authorization header's scope names it, as for the API."""
+        raw = scope.get("raw_path") or scope["path"].encode()
+        path = raw.decode("latin-1").split("?", 1)[0]
+        query = scope.get("query_string", b"").decode("latin-1")
+        return self.authenticate(scope["method"], path, query, headers, body)
+
     def admit(self, caller: VerifiedCaller, operation: str) -> None:
         if self.throttle is not None:
             self.throttle.admit(caller.account_id, caller.region, operation)

@@ -11,8 +11,9 @@ only what the public API cannot answer:
 | `GET /_qconnect/console/template.csv` | the import template (as `qconnect-local template` writes it) |
 | `POST /_qconnect/validate[?instanceId=..&knowledgeBaseId=..]` | the offline checker (`validate`) run on a CSV body |
 
-Account and region of the two read endpoints come from the SigV4 `Authorization` header, as for
-the API, so the console's scope picker applies to them too.
+Account and region of the count and validate endpoints come from the SigV4 `Authorization`
+header, as for the API, so the console's scope picker applies to them too; with
+`--verify-signatures` their signature is checked like an API call's (the console signs them).
 """
 
 from __future__ import annotations
@@ -148,13 +149,16 @@ class Console:
         disposition = 'attachment; filename="Response Import Template.csv"'
         await _respond(req.send, 200, body, _TYPES[".csv"], {"content-disposition": disposition})
 
-    def _caller(self, req: Any) -> Any:
-        settings = self.app.settings
-        return caller_from_headers(req.headers.get("authorization"), settings.account_id, settings.region)
+    def _caller(self, req: Any, body: bytes = b"") -> Any:
+        return self.app.gate.internal_caller(req.scope, req.headers, body)
 
     async def config(self, req: Any) -> None:
         settings = self.app.settings
-        caller = self._caller(req)
+        signatures = settings.unhappy.verify_signatures
+        if signatures and "authorization" not in req.headers:  # the page's first call, before a key is given
+            caller: Any = caller_from_headers(None, settings.account_id, settings.region)
+        else:  # a signed call: the key's account, or AWS's error for a wrong key
+            caller = self._caller(req)
         await _json(
             req,
             200,
@@ -163,6 +167,7 @@ class Console:
                 "defaultRegion": settings.region,
                 "accountId": caller.account_id,
                 "region": caller.region,
+                "signaturesRequired": signatures,
                 "quotas": {
                     "knowledgeBases": settings.quotas.knowledge_bases,
                     "quickResponsesPerKnowledgeBase": settings.quotas.quick_responses_per_knowledge_base,
@@ -200,7 +205,7 @@ class Console:
             await _drain(req.receive)
             await _json(req, 413, {"message": f"The file is larger than the upload limit of {limit} bytes"})
             return
-        caller = self._caller(req)
+        caller = self._caller(req, body)
         instance_id = (req.query.get("instanceId") or [None])[0] or None
         kb_id = (req.query.get("knowledgeBaseId") or [None])[0] or None
         result = await self.app.run_sync(self._check, body, caller, instance_id, kb_id)

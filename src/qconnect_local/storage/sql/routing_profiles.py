@@ -23,6 +23,19 @@ class DirectoryQueries(SqlSession):
         ).fetchall()
         return dict(rows)
 
+    def connect_instances(self) -> dict[str, list[str]]:
+        """Every instance of the directory -> the ARNs of its routing profiles (unordered)."""
+        out: dict[str, list[str]] = {}
+        rows = self.execute(
+            "SELECT i.instance_id, p.arn FROM connect_instances i"
+            " LEFT JOIN connect_routing_profiles p ON p.instance_id = i.instance_id"
+        ).fetchall()
+        for instance_id, arn in rows:
+            arns = out.setdefault(instance_id, [])
+            if arn is not None:
+                arns.append(arn)
+        return out
+
     def delete_routing_profiles(self, instance_id: str) -> bool:
         cur = self.execute("DELETE FROM connect_instances WHERE instance_id = ?", (instance_id,))
         return bool(cur.rowcount > 0)

@@ -1,6 +1,24 @@
 // Calls the public API same-origin with the JSON an SDK sends. Account and region travel in the
-// SigV4 Authorization header's credential scope, which is where the server reads them from.
+// SigV4 Authorization header's credential scope, which is where the server reads them from. On a
+// server with --verify-signatures the page signs each call with a key the user gives (sigv4.js).
+import { amzDate, signedHeaders } from "./sigv4.js";
+
 const KEY = "qconnect-console-scope";
+const CREDENTIALS = "qconnect-console-credentials";
+
+// required: the server checks signatures; credentials: {accessKeyId, secretAccessKey[, sessionToken]},
+// kept in this tab's sessionStorage and never sent (only the signatures made with them are).
+export const signing = { required: false, credentials: null };
+
+export function loadCredentials() {
+  try { signing.credentials = JSON.parse(sessionStorage.getItem(CREDENTIALS) || "null"); } catch { signing.credentials = null; }
+}
+
+export function saveCredentials(credentials) {
+  signing.credentials = credentials;
+  if (credentials) sessionStorage.setItem(CREDENTIALS, JSON.stringify(credentials));
+  else sessionStorage.removeItem(CREDENTIALS);
+}
 
 export const scope = { account: "", region: "" };
 
@@ -24,13 +42,14 @@ export function knownAccounts() {
   try { return JSON.parse(localStorage.getItem(KEY + "-accounts") || "[]"); } catch { return []; }
 }
 
-function amzDate() {
-  return new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
-}
-
-// The signature is not computed: the server reads the scope and does not check signatures
-// (unless started with --verify-signatures, which the console does not support).
-export function authHeaders() {
+// Without signature checking the signature is not computed: the server only reads the scope.
+export async function authHeaders(method, url, body) {
+  if (signing.required) {
+    if (!signing.credentials) {
+      throw new ApiError(403, "MissingAuthenticationTokenException", "Enter an access key of the server's credentials file (top right)");
+    }
+    return signedHeaders({ method, url, body, credentials: signing.credentials, region: scope.region });
+  }
   const date = amzDate();
   return {
     "x-amz-date": date,
@@ -61,11 +80,11 @@ function queryString(query) {
 
 // One API call: parsed JSON, or an ApiError carrying the service's code and message.
 export async function call(method, path, { query, body } = {}) {
-  const headers = { ...authHeaders() };
+  const url = new URL(path + queryString(query), location.href).href;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = await authHeaders(method, url, payload);
   if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(path + queryString(query), {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const response = await fetch(url, { method, headers, body: payload });
   const text = await response.text();
   let doc = null;
   try { doc = text ? JSON.parse(text) : null; } catch { doc = null; }
@@ -79,12 +98,12 @@ export async function call(method, path, { query, body } = {}) {
 export const enc = encodeURIComponent;
 
 // The internal endpoints under /_qconnect/ (same headers, so the scope applies to them too).
-export async function internal(method, path, { query, body, raw } = {}) {
-  const headers = { ...authHeaders() };
-  const init = { method, headers };
-  if (raw !== undefined) init.body = raw;
-  else if (body !== undefined) { headers["content-type"] = "application/json"; init.body = JSON.stringify(body); }
-  const response = await fetch("/_qconnect/" + path + queryString(query), init);
+export async function internal(method, path, { query, body, raw, unsigned } = {}) {
+  const url = new URL("/_qconnect/" + path + queryString(query), location.href).href;
+  const payload = raw !== undefined ? raw : body !== undefined ? JSON.stringify(body) : undefined;
+  const headers = unsigned ? {} : await authHeaders(method, url, payload);
+  if (raw === undefined && body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(url, { method, headers, body: payload });
   const text = await response.text();
   let doc = null;
   try { doc = text ? JSON.parse(text) : null; } catch { doc = text; }

@@ -1,5 +1,6 @@
 // The console's shell: scope bar (account, region, server health), navigation and the router.
-import { internal, knownAccounts, loadScope, saveScope, scope } from "./api.js";
+import { internal, knownAccounts, loadCredentials, loadScope, saveScope, scope, signing } from "./api.js";
+import { checkKey, renderSignIn, showKey } from "./signin.js";
 import { clear, h, toast } from "./ui.js";
 
 export const config = {};
@@ -30,6 +31,10 @@ async function route() {
     const target = a.getAttribute("href").slice(1);
     a.toggleAttribute("aria-current", target === "/" ? path === "/" || path.startsWith("/kb/") : path.startsWith(target));
     if (a.hasAttribute("aria-current")) a.setAttribute("aria-current", "page");
+  }
+  if (signing.required && !signing.credentials) {
+    renderSignIn(main, useKey);
+    return;
   }
   for (const [pattern, load] of ROUTES) {
     const m = path.match(pattern);
@@ -84,12 +89,30 @@ function setUpScopeBar() {
   });
 }
 
+// With signature checking, the account is the key's: checked with a signed call, then shown.
+async function useKey() {
+  const account = signing.credentials ? await checkKey() : null;
+  if (account) {
+    saveScope(account, scope.region);
+    document.getElementById("scope-account").value = account;
+  }
+  showKey(document.getElementById("signed-in"), route);
+  await route();
+}
+
 async function start() {
-  Object.assign(config, await internal("GET", "console/config"));
+  Object.assign(config, await internal("GET", "console/config", { unsigned: true }));  // no account's data
+  signing.required = Boolean(config.signaturesRequired);
   loadScope(config);
   setUpScopeBar();
   window.addEventListener("hashchange", route);
-  await route();  // the page's own calls first: the health check is not needed to draw it
+  if (signing.required) {
+    loadCredentials();
+    document.getElementById("scope-account").readOnly = true;  // the key names the account
+    await useKey();
+  } else {
+    await route();  // the page's own calls first: the health check is not needed to draw it
+  }
   await refreshStatus();
   setInterval(refreshStatus, 5000);
 }

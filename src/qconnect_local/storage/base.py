@@ -171,6 +171,12 @@ class ContentSession(Protocol):
     def list_contents(
         self, account: str, region: str, kb_id: str, name: str | None, after: int, limit: int
     ) -> list[tuple[int, Record]]: ...
+    def search_content_text(
+        self, account: str, region: str, kb_id: str, words: list[str], limit: int
+    ) -> list[tuple[int, str, str]]: ...
+    def contents_with_text(
+        self, account: str, region: str, content_ids: list[str]
+    ) -> dict[str, tuple[Record, str]]: ...
 
 
 class MessageTemplateSession(Protocol):

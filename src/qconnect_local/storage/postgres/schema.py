@@ -84,6 +84,17 @@ ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
     (300, assistant_step(POSTGRES)),
     (301, content_step(POSTGRES)),
     (302, content_text_step()),
+    (
+        303,
+        # The lexemes of each content's title and text (storage/postgres/content_search.py),
+        # built in Python with the quick-response search's tokenizer; NULL until built (rows
+        # written before this step are built when the store opens).
+        """
+        ALTER TABLE contents ADD COLUMN search_words tsvector;
+        CREATE INDEX contents_search ON contents USING gin (search_words);
+        CREATE INDEX contents_unindexed ON contents (seq) WHERE search_words IS NULL;
+        """,
+    ),
 ]
 
 # Message templates and their versions (400-499).

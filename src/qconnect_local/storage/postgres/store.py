@@ -46,6 +46,11 @@ from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from qconnect_local.errors import ConflictException
+from qconnect_local.storage.postgres.content_search import (
+    CONTENT_SEARCH_STEP,
+    PostgresContentSearch,
+    index_unindexed_contents,
+)
 from qconnect_local.storage.postgres.dialect import POSTGRES
 from qconnect_local.storage.postgres.quick_responses import QuickResponseWrites
 from qconnect_local.storage.postgres.schema import MIGRATIONS
@@ -80,6 +85,7 @@ class PostgresSession(
     ImportJobQueries,
     DirectoryQueries,
     AssistantQueries,
+    PostgresContentSearch,  # before ContentQueries: its index_content_text wins
     ContentQueries,
     MessageTemplateQueries,
 ):
@@ -172,6 +178,9 @@ class PostgresStore:
                         conn.execute(sql)
                         conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
                     log.info("applied PostgreSQL migration %s", version)
+                if any(version == CONTENT_SEARCH_STEP for version, _ in self.migrations()):
+                    with conn.transaction():
+                        index_unindexed_contents(conn)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
                 conn.execute(f"SET lock_timeout = {max(1, int(self.lock_timeout * 1000))}")

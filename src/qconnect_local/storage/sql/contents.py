@@ -31,7 +31,13 @@ class ContentQueries(SqlSession):
                 content["knowledgeBaseId"],
             ),
         )
-        return bool(cur.rowcount > 0)
+        inserted = bool(cur.rowcount > 0)
+        if inserted:
+            self.index_content_text(account, region, content["contentId"], content.get("title", ""), text)
+        return inserted
+
+    def index_content_text(self, account: str, region: str, content_id: str, title: str, text: str | None) -> None:
+        """See content_search.ContentSearchQueries (the store's session provides it)."""
 
     def get_content(self, account: str, region: str, kb_id: str, content_id: str) -> Record | None:
         row = self.execute(
@@ -48,11 +54,12 @@ class ContentQueries(SqlSession):
                 "UPDATE contents SET data = ? WHERE account_id = ? AND region = ? AND id = ?",
                 (self.dialect.json_param(content), account, region, content["contentId"]),
             )
-            return
-        self.execute(
-            "UPDATE contents SET data = ?, text = ? WHERE account_id = ? AND region = ? AND id = ?",
-            (self.dialect.json_param(content), text, account, region, content["contentId"]),
-        )
+        else:
+            self.execute(
+                "UPDATE contents SET data = ?, text = ? WHERE account_id = ? AND region = ? AND id = ?",
+                (self.dialect.json_param(content), text, account, region, content["contentId"]),
+            )
+        self.index_content_text(account, region, content["contentId"], content.get("title", ""), text)
 
     def delete_content(self, account: str, region: str, kb_id: str, content_id: str) -> bool:
         cur = self.execute(

@@ -91,11 +91,37 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 # Uploads, import jobs and the local directory of Connect routing profiles.
 IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(SQLITE))]
 
+# The words of each content's title and text, for Retrieve and QueryAssistant
+# (storage/sql/content_search.py). Contentless, so the text is not stored twice; the triggers
+# keep it in step with every write of `contents` (knowledge-base deletes cascade through them),
+# handing FTS5 the old values it needs to remove a row. Existing content is indexed once.
+_TITLE = "json_extract(CAST({row}.data AS TEXT), '$.title')"
+CONTENT_SEARCH_STEP = f"""
+    CREATE VIRTUAL TABLE contents_fts USING fts5(
+        title, text, content='', tokenize='unicode61 remove_diacritics 0', detail=column
+    );
+    CREATE TRIGGER contents_fts_insert AFTER INSERT ON contents BEGIN
+        INSERT INTO contents_fts (rowid, title, text) VALUES (new.seq, {_TITLE.format(row="new")}, new.text);
+    END;
+    CREATE TRIGGER contents_fts_delete AFTER DELETE ON contents BEGIN
+        INSERT INTO contents_fts (contents_fts, rowid, title, text)
+            VALUES ('delete', old.seq, {_TITLE.format(row="old")}, old.text);
+    END;
+    CREATE TRIGGER contents_fts_update AFTER UPDATE OF data, text ON contents
+    WHEN old.text IS NOT new.text OR {_TITLE.format(row="old")} IS NOT {_TITLE.format(row="new")} BEGIN
+        INSERT INTO contents_fts (contents_fts, rowid, title, text)
+            VALUES ('delete', old.seq, {_TITLE.format(row="old")}, old.text);
+        INSERT INTO contents_fts (rowid, title, text) VALUES (new.seq, {_TITLE.format(row="new")}, new.text);
+    END;
+    INSERT INTO contents_fts (rowid, title, text) SELECT seq, {_TITLE.format(row="contents")}, text FROM contents;
+"""
+
 # Assistants, their associations and sessions: 300-399.
 ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
     (300, assistant_step(SQLITE)),
     (301, content_step(SQLITE)),
     (302, content_text_step()),
+    (303, CONTENT_SEARCH_STEP),
 ]
 
 # Message templates and their versions (400-499).

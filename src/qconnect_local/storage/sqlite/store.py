@@ -32,6 +32,7 @@ from qconnect_local.storage.sql.import_jobs import ImportJobQueries
 from qconnect_local.storage.sql.message_templates import MessageTemplateQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
 from qconnect_local.storage.sql.uploads import UploadQueries
+from qconnect_local.storage.sqlite.content_search import SQLiteContentSearch
 from qconnect_local.storage.sqlite.dialect import SQLITE
 from qconnect_local.storage.sqlite.quick_responses import QuickResponseWrites
 from qconnect_local.storage.sqlite.schema import MIGRATIONS
@@ -68,6 +69,7 @@ class SQLiteSession(
     ImportJobQueries,
     DirectoryQueries,
     AssistantQueries,
+    SQLiteContentSearch,  # before ContentQueries: its index_content_text wins
     ContentQueries,
     MessageTemplateQueries,
 ):

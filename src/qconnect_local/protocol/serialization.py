@@ -52,9 +52,9 @@ _SCALARS = frozenset({"string", "integer", "long", "boolean", "float", "double",
 def _plain_collection(shape: Shape) -> bool:
     """A list or map of strings, numbers or booleans: it goes out as it is (nothing to drop)."""
     if shape.type_name == "list":
-        element = shape.member  # type: ignore[attr-defined]  # a ListShape
+        element = shape.member
     elif shape.type_name == "map":
-        element = shape.value  # type: ignore[attr-defined]  # a MapShape
+        element = shape.value
     else:
         return False
     return element.type_name in _SCALARS and element.type_name != "timestamp"

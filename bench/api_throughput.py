@@ -1,11 +1,15 @@
-"""GetKnowledgeBase throughput and latency: qconnect-local vs moto's server, same load generator.
+"""API throughput and latency beside the server's own floor, and beside moto, same load generator.
 
-Starts `qconnect-local serve` and `python -m moto.server` on free loopback ports, creates one
-knowledge base in each (qconnect, and bedrock-agent on moto: the closest rest-json GET moto has),
-then drives `GET /knowledgeBases/{id}` with wrk (-t1) at concurrency 1 and 16 and prints requests/s,
-p50 and p99 for both and the ratio.
+Starts `qconnect-local serve`, `python -m moto.server` and bench/floor_app.py (a bare ASGI app
+answering a fixed JSON body on `serve`'s server stack: uvicorn with the same options) on free
+loopback ports; makes one knowledge base of `--quick-responses` quick responses through the API
+(and one bedrock-agent knowledge base on moto: the closest rest-json GET moto has); then drives,
+with wrk (-t1) at concurrency 1 and 16, the floor, GetKnowledgeBase, GetQuickResponse,
+SearchQuickResponses (two rare words of one quick response, CONTAINS) and moto's GetKnowledgeBase,
+and prints requests/s, p50 and p99 for each, and each operation's throughput as a share of the
+floor measured in the same run.
 
-    python bench/api_throughput.py [--duration 10] [--warmup 2]
+    python bench/api_throughput.py [--duration 10] [--warmup 2] [--quick-responses 1000]
     python bench/api_throughput.py --verify-signatures   # the cost of `serve --verify-signatures`
     python bench/api_throughput.py --compare-request-log [--rounds 3]   # the cost of the request log
 
@@ -37,6 +41,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def free_port() -> int:
@@ -137,6 +142,7 @@ def main() -> int:
     )
     parser.add_argument("--compare-request-log", action="store_true", help="request log on vs off, nothing else")
     parser.add_argument("--rounds", type=int, default=3, help="the comparisons: off/on rounds per concurrency")
+    parser.add_argument("--quick-responses", type=int, default=1000, help="made through the API for the reads")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
@@ -147,57 +153,120 @@ def main() -> int:
         return compare_request_log(args)
 
     data_dir = tempfile.mkdtemp(prefix="qcl-bench-")
+    floor, floor_url = start_floor()
     ours, ours_url = start_qconnect(data_dir)
     moto, moto_url = start_moto()
+    lua = Path(data_dir) / "search.lua"
     try:
-        kb = client("qconnect", ours_url).create_knowledge_base(
-            name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark"
-        )["knowledgeBase"]
-        ours_target = f"{ours_url}/knowledgeBases/{kb['knowledgeBaseId']}"
-        moto_kb = client("bedrock-agent", moto_url).create_knowledge_base(
-            name="bench",
-            roleArn="arn:aws:iam::123456789012:role/bench",
-            knowledgeBaseConfiguration={
-                "type": "VECTOR",
-                "vectorKnowledgeBaseConfiguration": {
-                    "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1"
-                },
-            },
-            storageConfiguration={
-                "type": "OPENSEARCH_SERVERLESS",
-                "opensearchServerlessConfiguration": {
-                    "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/x",
-                    "vectorIndexName": "i",
-                    "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"},
-                },
-            },
-        )["knowledgeBase"]
-        moto_target = f"{moto_url}/knowledgebases/{moto_kb['knowledgeBaseId']}"
-
-        rows = []
+        kb_id, qr_id, words = load_quick_responses(client("qconnect", ours_url), args.quick_responses)
+        lua.write_text(SEARCH_LUA % words)
+        kb_url = f"{ours_url}/knowledgeBases/{kb_id}"
+        moto_target = f"{moto_url}/knowledgebases/{create_moto_knowledge_base(client('bedrock-agent', moto_url))}"
+        # (label, url, signing service, wrk script): the floor first, then each operation.
+        targets = [
+            ("bare ASGI floor", f"{floor_url}/knowledgeBases/{kb_id}", "wisdom", None),
+            ("GetKnowledgeBase", kb_url, "wisdom", None),
+            ("GetQuickResponse", f"{kb_url}/quickResponses/{qr_id}", "wisdom", None),
+            (f"SearchQR '{words}'", f"{kb_url}/search/quickResponses", "wisdom", str(lua)),
+            ("moto GetKB", moto_target, "bedrock", None),
+        ]
+        results: dict[tuple[str, int], dict] = {}
         for conc in (1, 16):
-            for label, url, service in (("qconnect-local", ours_target, "wisdom"), ("moto", moto_target, "bedrock")):
-                result = run_wrk(url, signed_authorization(url, service), conc, args.duration, args.warmup)
-                rows.append((label, conc, result))
+            for label, url, service, script in targets:
+                result = run_wrk(url, signed_authorization(url, service), conc, args.duration, args.warmup, script)
+                results[(label, conc)] = result
                 print(
-                    f"{label:15s} c={conc:<3d} {result['rps']:>10,.0f} req/s  p50 {result['p50']:.2f} ms"
+                    f"{label:28s} c={conc:<3d} {result['rps']:>10,.0f} req/s  p50 {result['p50']:.2f} ms"
                     f"  p99 {result['p99']:.2f} ms  non-2xx {result['errors']}",
                     flush=True,
                 )
         print()
         for conc in (1, 16):
-            ours_r = next(r for name, c, r in rows if name == "qconnect-local" and c == conc)
-            moto_r = next(r for name, c, r in rows if name == "moto" and c == conc)
-            print(
-                f"c={conc}: qconnect-local / moto throughput ratio = {ours_r['rps'] / moto_r['rps']:.1f}x"
-                f"  (p99 {ours_r['p99']:.2f} ms vs {moto_r['p99']:.2f} ms)"
-            )
+            floor_rps = results[("bare ASGI floor", conc)]["rps"]
+            moto_rps = results[("moto GetKB", conc)]["rps"]
+            for label, *_ in targets[1:4]:
+                r = results[(label, conc)]
+                print(
+                    f"c={conc:<3d} {label:28s} {r['rps'] / floor_rps:6.1%} of the floor ({floor_rps:,.0f} req/s)"
+                    f"  p99 {r['p99']:.2f} ms"
+                    + (f"  {r['rps'] / moto_rps:.1f}x moto" if label == "GetKnowledgeBase" else "")
+                )
+        if any(r["errors"] for r in results.values()):
+            print("some requests were not answered 2xx: the figures are not valid", file=sys.stderr)
+            return 1
     finally:
-        for proc in (ours, moto):
+        for proc in (floor, ours, moto):
             proc.terminate()
             proc.wait(timeout=15)
         shutil.rmtree(data_dir, ignore_errors=True)
     return 0
+
+
+SEARCH_LUA = """
+wrk.method = "POST"
+wrk.body = '{"searchExpression": {"queries": [{"name": "content", "values": ["%s"], "operator": "CONTAINS"}]}, "maxResults": 25}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+def load_quick_responses(qc, count: int) -> tuple[str, str, str]:
+    """A knowledge base of `count` quick responses (bench/search.py's generated text) made through
+    the API; returns its id, the first quick response's id, and two words of that one that are
+    rare in the knowledge base (a person's search: a handful of matches)."""
+    import collections
+
+    from qconnect_local.search.plan import tokenize
+    from search import generate
+
+    kb_id = qc.create_knowledge_base(
+        name="bench", knowledgeBaseType="QUICK_RESPONSES", description="throughput benchmark"
+    )["knowledgeBase"]["knowledgeBaseId"]
+    df: collections.Counter[str] = collections.Counter()
+    first_words: list[str] = []
+    first_id = ""
+    for i, params in enumerate(generate(count)):
+        words = set(tokenize(params["content"]["content"]))
+        df.update(words)
+        qr = qc.create_quick_response(knowledgeBaseId=kb_id, **params)["quickResponse"]
+        if i == 0:
+            first_id, first_words = qr["quickResponseId"], sorted(words)
+    rarest = sorted(first_words, key=lambda w: (df[w], w))
+    return kb_id, first_id, " ".join(rarest[:2])
+
+
+def create_moto_knowledge_base(bedrock) -> str:
+    return bedrock.create_knowledge_base(
+        name="bench",
+        roleArn="arn:aws:iam::123456789012:role/bench",
+        knowledgeBaseConfiguration={
+            "type": "VECTOR",
+            "vectorKnowledgeBaseConfiguration": {
+                "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1"
+            },
+        },
+        storageConfiguration={
+            "type": "OPENSEARCH_SERVERLESS",
+            "opensearchServerlessConfiguration": {
+                "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/x",
+                "vectorIndexName": "i",
+                "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"},
+            },
+        },
+    )["knowledgeBase"]["knowledgeBaseId"]
+
+
+def start_floor() -> tuple[subprocess.Popen, str]:
+    """bench/floor_app.py: a bare ASGI app on `serve`'s server stack."""
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve().parent / "floor_app.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().split("listening on ", 1)[1].strip()
+    wait_http(url + "/")
+    return proc, url
 
 
 def cpu_seconds(pid: int) -> float:

@@ -350,6 +350,19 @@ def query_classes(vocab: list[str], rng: random.Random, ccp: bool = False) -> di
     return classes
 
 
+def order_classes() -> dict[str, Any]:
+    """orderOnField on every orderable field, both directions, over the whole knowledge base."""
+    from qconnect_local.search.plan import ORDER_FIELDS
+
+    return {
+        f"orderOnField {field} {direction} (all)": (
+            lambda field=field, direction=direction: {"orderOnField": {"name": field, "order": direction}}
+        )
+        for field in ORDER_FIELDS
+        for direction in ("ASC", "DESC")
+    }
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -504,6 +517,9 @@ def main() -> int:
         "--ccp", action="store_true", help="also the CCP's four-field type-ahead (slow at 1M: see search/sqlite.py)"
     )
     parser.add_argument("--ccp-repeat", type=int, default=5)
+    parser.add_argument(
+        "--order-fields", type=int, default=0, metavar="N", help="also orderOnField on every orderable field, N each"
+    )
     args = parser.parse_args()
 
     report: dict[str, Any] = {"count": args.count}
@@ -534,7 +550,10 @@ def main() -> int:
     server = Server(args.data_dir, args.count)
     try:
         print("first searches after the server start:", flush=True)
-        report["loading"] = measure_loading(server, kb_id, query_classes(vocab, random.Random(3)))
+        first = query_classes(vocab, random.Random(3), ccp=args.ccp)
+        if args.order_fields:
+            first.update(order_classes())
+        report["loading"] = measure_loading(server, kb_id, first)
         print(
             f"search through HTTP, maxResults=25, {args.repeat} requests per class after {args.warmup} warm-up:",
             flush=True,
@@ -546,6 +565,8 @@ def main() -> int:
             everything = query_classes(vocab, random.Random(7), ccp=True)
             ccp = {k: v for k, v in everything.items() if "CCP" in k}
             report["search_ccp"] = measure_search(server, kb_id, ccp, args.ccp_repeat, 1)
+        if args.order_fields:
+            report["search_order"] = measure_search(server, kb_id, order_classes(), args.order_fields, 1)
         print("GetQuickResponse at concurrency 16:", flush=True)
         report["get"] = measure_get(server, kb_id, qr_ids, 16, args.get_seconds)
         g = report["get"]

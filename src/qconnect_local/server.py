@@ -11,7 +11,6 @@ import asyncio
 import logging
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from qconnect_local.errors import (
     ServiceError,
     UnknownOperationException,
 )
+from qconnect_local.ids import new_id
 from qconnect_local.internal_guard import check_internal_access
 from qconnect_local.lanes import Lanes
 from qconnect_local.leftovers import claim_scratch_directories
@@ -139,7 +139,7 @@ class App:
             answered, send = await self.cors.handle(scope, send)
             if answered:
                 return
-        request_id = str(uuid.uuid4())
+        request_id = new_id()  # a version 4 UUID, from a batch of random bytes
         path = scope.get("raw_path") or scope["path"].encode()
         path = path.decode("latin-1").split("?", 1)[0]
         try:
@@ -275,7 +275,7 @@ class App:
         seen: list[Any] | None = None,
     ) -> tuple[int, bytes]:
         caller = self.gate.authenticate(method, path, query_string, headers, body)
-        query = parse_qs(query_string, keep_blank_values=True)
+        query = parse_qs(query_string, keep_blank_values=True) if query_string else {}
         matched = self.router.match(method, path, set(query))
         if matched is None:
             raise UnknownOperationException(f"No operation of the qconnect API matches {method} {path}")

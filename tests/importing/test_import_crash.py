@@ -9,12 +9,13 @@ import pytest
 
 import postgres_support
 from import_support import csv_bytes, start, upload, wait_job
+from qconnect_local.storage.sql.search_order import order_indexes
 from support import ServerProcess, query_state
 
 pytestmark = pytest.mark.slow  # kills and restarts servers
 
 ROWS = 250_000  # big enough to be mid-import a second in (~50,000 rows a second here)
-INDEXES = {"quick_responses_name", "quick_responses_shortcut", "quick_responses_modified", "quick_responses_seq_name"}
+INDEXES = {"quick_responses_name", "quick_responses_shortcut", "quick_responses_seq_name", *order_indexes()}
 
 
 @pytest.mark.parametrize("big_load_rows", [None, "1000"], ids=["indexes-kept", "indexes-dropped"])

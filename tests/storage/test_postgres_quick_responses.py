@@ -280,3 +280,41 @@ def test_bulk_index_words_come_in_the_tsvector_order():
     for literal in (got, exact):
         lexemes = literal[1:-1].split("' '")
         assert lexemes == sorted(lexemes, key=lambda lexeme: lexeme.encode("utf-8")), lexemes
+
+
+def test_migration_102_adds_the_order_indexes_to_an_existing_database(monkeypatch, tmp_path):
+    """A database made before migration 102 gets an index per orderable field; orderOnField reads
+    the same order from them (missing values last, names ascending within a value)."""
+    from qconnect_local.storage.postgres import store as pg_store
+    from qconnect_local.storage.postgres.schema import MIGRATIONS
+    from qconnect_local.storage.sql.search_order import order_indexes
+
+    url = postgres_support.new_database("order")
+    monkeypatch.setattr(pg_store.PostgresStore, "migrations", lambda self: [m for m in MIGRATIONS if m[0] < 102])
+    settings = Settings(data_dir=tmp_path)
+    settings.prepare()
+    store = open_store(url)
+    ctx, kb = new_knowledge_base(store, settings)
+    kb_id = kb["knowledgeBaseId"]
+    languages = ["fr_FR", None, "en_US", "fr_FR", None, "de_DE"]
+    with store.write() as session:
+        for i, lang in enumerate(languages):
+            params = {"name": f"n{5 - i}", "content": {"content": "x"}, **({"language": lang} if lang else {})}
+            session.insert_quick_response(ACCOUNT, REGION, kb_id, prepare_quick_response(ctx, kb, params))
+    store.close()
+    monkeypatch.undo()
+
+    store = open_store(url)
+    try:
+        with store.read() as session:
+            names = {n for (n,) in session.conn.execute("SELECT indexname FROM pg_indexes")}
+            assert set(order_indexes()) <= names
+            for order, expected in (
+                ("ASC", ["n0", "n3", "n2", "n5", "n1", "n4"]),
+                ("DESC", ["n2", "n5", "n3", "n0", "n1", "n4"]),
+            ):
+                plan = compile_search({"orderOnField": {"name": "language", "order": order}}, 25)
+                found = session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)
+                assert [r["name"] for _, r in found] == expected
+    finally:
+        store.close()

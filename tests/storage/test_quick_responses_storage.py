@@ -10,6 +10,7 @@ from qconnect_local.errors import ConflictException, ValidationException
 from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
+from qconnect_local.storage.sql.search_order import order_indexes
 from storage_support import (
     ACCOUNT,
     REGION,
@@ -177,7 +178,7 @@ def test_bulk_exact_keys_are_the_search_modules_keys():
         assert index_words(fields) == expected, fields
 
 
-INDEXES = {"quick_responses_name", "quick_responses_shortcut", "quick_responses_modified", "quick_responses_seq_name"}
+INDEXES = {"quick_responses_name", "quick_responses_shortcut", "quick_responses_seq_name", *order_indexes()}
 
 
 def _unique_indexes(session):
@@ -477,3 +478,53 @@ def test_idle_indexes_the_rows_so_far_unless_the_load_is_big(env, monkeypatch, b
             assert loader.finish() == 3
             assert indexed(session) == 3
         session.conn.execute("INSERT INTO quick_responses_fts (quick_responses_fts) VALUES ('integrity-check')")
+
+
+def _order_names(session, kb_id, field, order):
+    plan = compile_search({"orderOnField": {"name": field, "order": order}}, 25)
+    return [r["name"] for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)]
+
+
+def test_migration_103_adds_the_order_indexes_to_an_existing_database(tmp_path, monkeypatch):
+    """A database made before migration 103 gets an index per orderable field (and loses the
+    (kb, modified_time) one they make redundant); orderOnField then reads from them, with the same
+    order as before: missing values last, names ascending within a value, both directions."""
+    from qconnect_local.storage.sqlite import store as sqlite_store
+    from qconnect_local.storage.sqlite.schema import MIGRATIONS
+
+    monkeypatch.setattr(sqlite_store.SQLiteStore, "migrations", lambda self: [m for m in MIGRATIONS if m[0] < 103])
+    store, ctx, kb = open_env(tmp_path)
+    kb_id = kb["knowledgeBaseId"]
+    languages = ["fr_FR", None, "en_US", "fr_FR", None, "de_DE"]
+    with store.write() as session:
+        session.insert_quick_responses_bulk(
+            ACCOUNT,
+            REGION,
+            kb_id,
+            [
+                prepare_quick_response(
+                    ctx, kb, {"name": f"n{5 - i}", "content": {"content": "x"}, **({"language": lang} if lang else {})}
+                )
+                for i, lang in enumerate(languages)
+            ],
+        )
+        before = {o: _order_names(session, kb_id, "language", o) for o in ("ASC", "DESC")}
+    store.close()
+    monkeypatch.undo()
+
+    store = open_store(Settings(data_dir=tmp_path).database)
+    try:
+        with store.read() as session:
+            names = {n for (n,) in session.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+            assert set(order_indexes()) <= names and "quick_responses_modified" not in names
+            plan = session.conn.execute(
+                "EXPLAIN QUERY PLAN SELECT q.seq FROM quick_responses q WHERE q.kb = 1 AND q.language IS NOT NULL"
+                " ORDER BY q.language, q.name LIMIT 3"
+            ).fetchall()
+            assert "quick_responses_order_language" in plan[0][3]
+            after = {o: _order_names(session, kb_id, "language", o) for o in ("ASC", "DESC")}
+    finally:
+        store.close()
+    assert after == before
+    assert after["ASC"] == ["n0", "n3", "n2", "n5", "n1", "n4"]
+    assert after["DESC"] == ["n2", "n5", "n3", "n0", "n1", "n4"]

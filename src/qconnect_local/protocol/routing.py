@@ -50,12 +50,20 @@ class Router:
             self._by_method.setdefault(route.operation.http["method"], []).append(route)
         for routes in self._by_method.values():
             routes.sort(key=lambda r: r.specificity, reverse=True)
-        # Index by (method, segment count) for the common, non-greedy case.
-        self._index: dict[tuple[str, int], list[Route]] = {}
+        # The common, non-greedy case: by (method, segment count), then per group of routes with
+        # literals at the same positions (most specific group first: the sort's order), a dict
+        # from those literals to the routes: one lookup per group instead of a test per route.
+        self._index: dict[tuple[str, int], list[tuple[tuple[int, ...], dict[tuple[str, ...], list[Route]]]]] = {}
         for method, routes in self._by_method.items():
             for r in routes:
-                if not any(kind == "greedy" for kind, _ in r.segments):
-                    self._index.setdefault((method, len(r.segments)), []).append(r)
+                if any(kind == "greedy" for kind, _ in r.segments):
+                    continue
+                groups = self._index.setdefault((method, len(r.segments)), [])
+                positions = tuple(i for i, (kind, _) in enumerate(r.segments) if kind == "lit")
+                if not groups or groups[-1][0] != positions:
+                    groups.append((positions, {}))
+                literals = tuple(r.segments[i][1] for i in positions)
+                groups[-1][1].setdefault(literals, []).append(r)
 
     def match(
         self, method: str, raw_path: str, query_keys: set[str] | frozenset[str] = frozenset()
@@ -64,11 +72,11 @@ class Router:
         # A trailing slash means an empty last label (`GET /knowledgeBases/`).
         if raw_path.endswith("/") and raw_path != "/":
             parts.append("")
-        parts = [unquote(p) for p in parts]
-        for route in self._index.get((method, len(parts)), ()):
-            labels = _match_segments(route, parts)
-            if labels is not None and all(k in query_keys for k, _ in route.fixed_query):
-                return route.operation, labels
+        parts = [unquote(p) if "%" in p else p for p in parts]
+        for positions, by_literals in self._index.get((method, len(parts)), ()):
+            for route in by_literals.get(tuple([parts[i] for i in positions]), ()):
+                if all(k in query_keys for k, _ in route.fixed_query):
+                    return route.operation, _labels(route, parts)
         for route in self._by_method.get(method, ()):
             if any(kind == "greedy" for kind, _ in route.segments):
                 labels = _match_greedy(route, parts)
@@ -77,15 +85,8 @@ class Router:
         return None
 
 
-def _match_segments(route: Route, parts: list[str]) -> dict[str, str] | None:
-    labels: dict[str, str] = {}
-    for (kind, text), part in zip(route.segments, parts, strict=False):
-        if kind == "lit":
-            if part != text:
-                return None
-        else:
-            labels[text] = part
-    return labels
+def _labels(route: Route, parts: list[str]) -> dict[str, str]:
+    return {text: part for (kind, text), part in zip(route.segments, parts, strict=True) if kind != "lit"}
 
 
 def _match_greedy(route: Route, parts: list[str]) -> dict[str, str] | None:

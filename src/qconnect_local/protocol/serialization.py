@@ -49,6 +49,17 @@ def _value(shape: Shape, value: Any) -> Any:
 _SCALARS = frozenset({"string", "integer", "long", "boolean", "float", "double", "timestamp"})
 
 
+def _plain_collection(shape: Shape) -> bool:
+    """A list or map of strings, numbers or booleans: it goes out as it is (nothing to drop)."""
+    if shape.type_name == "list":
+        element = shape.member
+    elif shape.type_name == "map":
+        element = shape.value
+    else:
+        return False
+    return element.type_name in _SCALARS and element.type_name != "timestamp"
+
+
 @functools.cache
 def _plan(shape: Shape) -> tuple[tuple[str, str, Shape | None, bool], ...]:
     """Per body member: (name, wire name, shape to walk or None for scalars, required list)."""
@@ -57,7 +68,7 @@ def _plan(shape: Shape) -> tuple[tuple[str, str, Shape | None, bool], ...]:
     for name, member in shape.members.items():
         if member.serialization.get("location"):
             continue  # headers/URI members are not part of the JSON body
-        walk = None if member.type_name in _SCALARS else member
+        walk = None if member.type_name in _SCALARS or _plain_collection(member) else member
         if member.type_name == "timestamp":
             walk = member  # may be a datetime
         plan.append(

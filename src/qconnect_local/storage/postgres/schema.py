@@ -10,6 +10,7 @@ from qconnect_local.storage.postgres.dialect import POSTGRES
 from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
+from qconnect_local.storage.sql.search_order import order_index_step
 
 BASE_MIGRATIONS: list[tuple[int, str]] = [
     (
@@ -74,6 +75,8 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE quick_responses ADD COLUMN exact_words tsvector;
         """,
     ),
+    # orderOnField reads a page from an index instead of sorting the knowledge base.
+    (102, order_index_step(drop_modified=False)),
 ]
 
 # Uploads, import jobs and the local directory of Connect routing profiles.

@@ -41,6 +41,7 @@ from qconnect_local.storage.postgres.rows import (
 from qconnect_local.storage.quick_response_records import record_from_columns
 from qconnect_local.storage.sql.quick_responses import RECORD_NAMES, SELECT_RECORD
 from qconnect_local.storage.sql.search_filters import filter_sql
+from qconnect_local.storage.sql.search_order import ordered_browse
 
 # -- queries as tsqueries ----------------------------------------------------------------------
 
@@ -123,6 +124,8 @@ def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str
         sql, p = filter_sql(flt, POSTGRES)
         where.append(sql)
         params.extend(p)
+    if not queries and plan.order is not None:
+        return _ordered_browse(conn, kb, " AND ".join(where), params, plan)
     score_params: list[Any] = []
     if queries:
         score_terms = []
@@ -153,3 +156,19 @@ def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str
         (SortKey(row[0] if plan.order is not None else None, row[1], row[6]), record_from_columns(*row[2:]))
         for row in rows
     ]
+
+
+def _ordered_browse(conn: Any, kb: int, where: str, params: list[Any], plan: SearchPlan) -> list[tuple[SortKey, Any]]:
+    """orderOnField without queries: the page from the field's index (storage/sql/search_order.py)."""
+    hits = ordered_browse(lambda sql, args: conn.execute(sql, args).fetchall(), kb, where, params, plan, "%s")
+    if not hits:
+        return []
+    records = {
+        row[0]: record_from_columns(*row[1:])
+        for row in conn.execute(
+            f"SELECT q.seq, {SELECT_RECORD} FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb"
+            " WHERE q.seq = ANY(%s)",
+            ([seq for _, seq in hits],),
+        )
+    }
+    return [(key, records[seq]) for key, seq in hits]

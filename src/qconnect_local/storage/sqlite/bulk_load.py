@@ -13,6 +13,7 @@ from typing import Any
 
 from qconnect_local.errors import ConflictException
 from qconnect_local.storage.quick_response_records import Record
+from qconnect_local.storage.sql.search_order import order_indexes
 from qconnect_local.storage.sqlite.rows import (
     COLUMNS,
     FTS_COLUMNS,
@@ -49,15 +50,15 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 # The indexes a big bulk load drops and creates again when it finishes (see BulkLoader); the
-# same definitions as migration 100's.
+# same definitions as migrations 100's and 103's.
 _REBUILT_INDEXES = {
     "quick_responses_name": "CREATE UNIQUE INDEX quick_responses_name ON quick_responses (kb, name)",
     "quick_responses_shortcut": (
         "CREATE UNIQUE INDEX quick_responses_shortcut ON quick_responses (kb, shortcut_key)"
         " WHERE shortcut_key IS NOT NULL"
     ),
-    "quick_responses_modified": "CREATE INDEX quick_responses_modified ON quick_responses (kb, modified_time)",
     "quick_responses_seq_name": "CREATE INDEX quick_responses_seq_name ON quick_responses (seq, kb, name)",
+    **order_indexes(),
 }
 # Rows from which a load is big (see BulkLoader): loaded so far, or expected from the file's
 # size. The environment variable is a tuning knob (and lets the crash test reach that path with

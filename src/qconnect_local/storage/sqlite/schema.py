@@ -10,6 +10,7 @@ from __future__ import annotations
 from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
+from qconnect_local.storage.sql.search_order import order_index_step
 from qconnect_local.storage.sqlite.dialect import SQLITE
 
 BASE_MIGRATIONS: list[tuple[int, str]] = [(1, knowledge_base_step(SQLITE))]
@@ -86,6 +87,8 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
         INSERT INTO quick_responses_fts (quick_responses_fts) VALUES ('rebuild');
         """,
     ),
+    # orderOnField reads a page from an index instead of sorting the knowledge base.
+    (103, order_index_step(drop_modified=True)),
 ]
 
 # Uploads, import jobs and the local directory of Connect routing profiles.

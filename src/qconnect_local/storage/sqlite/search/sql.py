@@ -10,6 +10,7 @@ import orjson
 from qconnect_local.search.plan import SearchPlan, SortKey
 from qconnect_local.storage.sql.quick_responses import SELECT_RECORD
 from qconnect_local.storage.sql.search_filters import filter_sql
+from qconnect_local.storage.sql.search_order import NOT_NULL, ordered_browse
 from qconnect_local.storage.sqlite.dialect import SQLITE
 from qconnect_local.storage.sqlite.rows import record_from_row
 
@@ -25,16 +26,12 @@ def _filters_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
     return " AND ".join(parts), params
 
 
-# Columns that are never NULL (no "missing last" term needed, so an index can serve the order).
-_NOT_NULL = {"name", "content_type", "is_active", "created_time", "modified_time"}
-
-
 def _order_sql(plan: SearchPlan) -> str:
     if plan.order is None:
         return "q.name"
     col = "q." + plan.order.column
     direction = " DESC" if plan.order.descending else ""
-    if plan.order.column in _NOT_NULL:
+    if plan.order.column in NOT_NULL:
         return f"{col}{direction}, q.name"
     return f"{col} IS NULL, {col}{direction}, q.name"
 
@@ -92,6 +89,8 @@ def _records(conn: sqlite3.Connection, hits: list[Hit]) -> list[tuple[SortKey, d
 def _browse(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
     """No queries: every filtered row, score 0, in SQL order with a SQL keyset."""
     where, params = _filters_sql(plan)
+    if plan.order is not None:
+        return ordered_browse(lambda sql, args: conn.execute(sql, args).fetchall(), kb, where, [kb, *params], plan, "?")
     order_col = f"q.{plan.order.column}" if plan.order else "NULL"
     start, start_params = _keyset_sql(plan, exact=True)
     sql = (

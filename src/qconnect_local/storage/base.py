@@ -172,6 +172,34 @@ class ContentSession(Protocol):
     ) -> list[tuple[int, Record]]: ...
 
 
+class ContentTaskSession(Protocol):
+    """Text extraction of content files in the background (storage/sql/content_tasks.py)."""
+
+    def set_content_task(
+        self, account: str, region: str, content_id: str, upload_id: str, task: str, kind: str, run_after: float | None
+    ) -> None: ...
+    def claim_next_content_task(self, owner: str, now: float, until: float) -> tuple[Record | None, float | None]: ...
+    def end_content_task(self, account: str, region: str, content_id: str, task: str) -> Record | None: ...
+    def release_content_task(self, content_id: str) -> bool: ...
+    def content_task_state(self, content_id: str) -> tuple[str, bool] | None: ...
+    def content_task_leases(self) -> list[tuple[str, str]]: ...
+    def expire_content_task_lease(self, content_id: str, owner: str) -> bool: ...
+
+
+class ContentAssociationSession(Protocol):
+    """Associations of content with Amazon Connect step-by-step guides."""
+
+    def insert_content_association(self, account: str, region: str, association: Record, target: str) -> bool: ...
+    def get_content_association(
+        self, account: str, region: str, content_id: str, association_id: str
+    ) -> Record | None: ...
+    def update_content_association(self, account: str, region: str, association: Record) -> None: ...
+    def delete_content_association(self, account: str, region: str, content_id: str, association_id: str) -> bool: ...
+    def list_content_associations(
+        self, account: str, region: str, content_id: str, after: int, limit: int
+    ) -> list[tuple[int, Record]]: ...
+
+
 class MessageTemplateSession(Protocol):
     """Message templates ($LATEST records) and their numbered version snapshots."""
 
@@ -212,6 +240,8 @@ class Session(
     DirectorySession,
     AssistantSession,
     ContentSession,
+    ContentTaskSession,
+    ContentAssociationSession,
     MessageTemplateSession,
     Protocol,
 ):

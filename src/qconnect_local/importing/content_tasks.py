@@ -38,6 +38,10 @@ class ContentExtraction:
     def run_next(self, idle_poll: float) -> float | None:
         """Runs one runnable task; None if it did, else when to look again (epoch seconds)."""
         now = time.time()
+        with self.store.read() as session:
+            due, soonest = session.content_task_due(now)
+        if not due:
+            return soonest if soonest is not None else now + idle_poll
         with self.store.write() as session:
             task, soonest = session.claim_next_content_task(self.owner, now, now + self.settings.imports.lease_seconds)
         if task is None:

@@ -24,6 +24,20 @@ class ContentTaskQueries(SqlSession):
             (upload_id, task, kind, run_after, account, region, content_id),
         )
 
+    def content_task_due(self, now: float) -> tuple[bool, float | None]:
+        """(whether a task can be claimed now, the earliest future run time or None): a read, so
+        an idle runner never takes the write lock."""
+        if self.execute(f"SELECT 1 FROM contents WHERE {_RUNNABLE} LIMIT 1", (now, now)).fetchone():
+            return True, None
+        return False, self._soonest()
+
+    def _soonest(self) -> float | None:
+        (soonest,) = self.execute(
+            f"SELECT min({self.dialect.greatest}(run_after, coalesce(lease_expires, 0))) FROM contents"
+            " WHERE task IS NOT NULL AND run_after IS NOT NULL"
+        ).fetchone()
+        return soonest
+
     def claim_next_content_task(self, owner: str, now: float, until: float) -> tuple[Record | None, float | None]:
         """Claims the oldest runnable task: (the task, None) or (None, when to look again). A
         task is {account, region, content, task, kind, attempts}."""
@@ -44,11 +58,7 @@ class ContentTaskQueries(SqlSession):
                 "kind": kind,
                 "attempts": attempts,
             }, None
-        (soonest,) = self.execute(
-            f"SELECT min({self.dialect.greatest}(run_after, coalesce(lease_expires, 0))) FROM contents"
-            " WHERE task IS NOT NULL AND run_after IS NOT NULL"
-        ).fetchone()
-        return None, soonest
+        return None, self._soonest()
 
     def end_content_task(self, account: str, region: str, content_id: str, task: str) -> Record | None:
         """Takes the task off its content and returns the content's record to land the outcome

@@ -217,7 +217,7 @@ AUTH = (
 
 
 class Server:
-    def __init__(self, data_dir: Path, count: int) -> None:
+    def __init__(self, data_dir: Path, count: int, extra: tuple[str, ...] = ()) -> None:
         cmd = [
             sys.executable,
             "-m",
@@ -229,6 +229,7 @@ class Server:
             str(data_dir),
             "--max-quick-responses",
             str(max(count, 1000) * 2),
+            *extra,
         ]
         self.proc = subprocess.Popen(
             cmd,

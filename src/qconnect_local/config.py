@@ -121,7 +121,8 @@ class ImportSettings:
     # The service's per-document quota; a bigger PUT gets 400 EntityTooLarge.
     max_upload_bytes: int = 5 * 1024 * 1024
     # async: jobs run in the background at once; manual: held in START_IN_PROGRESS until
-    # POST /_qconnect/import-jobs/{id}/run.
+    # POST /_qconnect/import-jobs/{id}/run. Content text extraction follows the same mode and delay
+    # (held until POST /_qconnect/contents/{id}/run).
     mode: str = "async"
     delay_seconds: float = 0.0  # async mode: wait this long before running a job
     # Data rows per file; 0 = no limit. The console's limit of 100 is documented only for it.

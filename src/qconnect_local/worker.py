@@ -102,7 +102,7 @@ class WorkerRunner(ImportRunner):
     """The import runner, claiming with one statement (SKIP LOCKED on PostgreSQL), so many
     workers polling at once each get a different job and never wait on one another."""
 
-    def run_next(self) -> float | None:
+    def run_next_import(self) -> float | None:
         now = time.time()
         lease = self.settings.imports.lease_seconds
         with self.store.write() as session:

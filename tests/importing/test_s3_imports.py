@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
 import requests
@@ -90,3 +91,33 @@ def test_reset_empties_the_bucket_prefix(client, s3_server, moto_s3):
     assert s3.list_objects_v2(Bucket=s3_server.bucket).get("KeyCount") == 1
     s3_server.reset()
     assert s3.list_objects_v2(Bucket=s3_server.bucket).get("KeyCount") == 0
+
+
+def test_content_files_in_s3_go_with_their_content(client, s3_server, moto_s3):
+    """CreateContent reads the file from the bucket in the background; UpdateContent with a new
+    file and DeleteContent remove the object they no longer use."""
+    kb_id = client.create_knowledge_base(name="docs", knowledgeBaseType="CUSTOM")["knowledgeBase"]["knowledgeBaseId"]
+
+    def put(body: bytes) -> str:
+        up = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/plain")
+        assert requests.put(up["url"], data=body, headers=up["headersToInclude"]).status_code == 200
+        return up["uploadId"]
+
+    def objects() -> set[str]:
+        listed = moto_s3.client().list_objects_v2(Bucket=s3_server.bucket, Prefix="qconnect/uploads/")
+        return {o["Key"].rsplit("/", 1)[1] for o in listed.get("Contents", [])}
+
+    first = put(b"first file")
+    content = client.create_content(knowledgeBaseId=kb_id, name="doc", uploadId=first)["content"]
+    deadline = time.monotonic() + 30
+    while content["status"] == "CREATE_IN_PROGRESS" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        content = client.get_content(knowledgeBaseId=kb_id, contentId=content["contentId"])["content"]
+    assert content["status"] == "ACTIVE"
+    assert content["url"].startswith(f"{moto_s3.endpoint_url}/{s3_server.bucket}/qconnect/uploads/{first}?")
+    assert requests.get(content["url"]).content == b"first file"
+    second = put(b"second file")
+    client.update_content(knowledgeBaseId=kb_id, contentId=content["contentId"], uploadId=second)
+    assert objects() == {second}
+    client.delete_content(knowledgeBaseId=kb_id, contentId=content["contentId"])
+    assert objects() == set()

@@ -139,3 +139,34 @@ def test_worker_refuses_an_unreachable_database():
     with pytest.raises(RuntimeError, match="exited with 1"):
         proc.start(timeout=60)
     assert any("cannot connect to PostgreSQL" in line for line in proc.output)
+
+
+def test_workers_read_content_files_too(database_url, data_dir):
+    """Content text extraction is background work like an import: a worker does it for a
+    `serve --no-worker`."""
+    import requests
+
+    server = ServerProcess("--no-worker", "--database-url", database_url, data_dir=data_dir).start()
+    worker = None
+    try:
+        client = server.client()
+        kb_id = client.create_knowledge_base(name="kb", knowledgeBaseType="CUSTOM")["knowledgeBase"]["knowledgeBaseId"]
+        up = client.start_content_upload(knowledgeBaseId=kb_id, contentType="text/plain")
+        assert requests.put(up["url"], data=b"read by a worker", headers=up["headersToInclude"]).status_code == 200
+        content = client.create_content(knowledgeBaseId=kb_id, name="doc", uploadId=up["uploadId"])["content"]
+        time.sleep(1.5)  # longer than a runner's poll: nobody in the server takes it
+        summary = client.get_content_summary(knowledgeBaseId=kb_id, contentId=content["contentId"])
+        assert summary["contentSummary"]["status"] == "CREATE_IN_PROGRESS"
+        worker = WorkerProcess("--data-dir", str(data_dir), "--database-url", database_url).start()
+        deadline = time.monotonic() + 30
+        while summary["contentSummary"]["status"] == "CREATE_IN_PROGRESS" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            summary = client.get_content_summary(knowledgeBaseId=kb_id, contentId=content["contentId"])
+        assert summary["contentSummary"]["status"] == "ACTIVE"
+        assert query(database_url, f"SELECT text FROM contents WHERE id = '{content['contentId']}'") == [
+            ("read by a worker",)
+        ]
+    finally:
+        if worker:
+            assert worker.stop() == 0
+        server.stop()

@@ -3,6 +3,7 @@ rest, through boto3 against the running server."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -23,11 +24,32 @@ def upload(client, kb_id, body=b"Reset your password from the sign-in page.", co
     return started["uploadId"]
 
 
+def settle(client, kb_id, content_id, timeout=30.0):
+    """GetContent once the content's text extraction (in the server's background) has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        content = client.get_content(knowledgeBaseId=kb_id, contentId=content_id)["content"]
+        if content["status"] != "CREATE_IN_PROGRESS" or time.monotonic() > deadline:
+            return content
+        time.sleep(0.02)
+
+
 def create_content(
     client, kb_id, name="password-reset", body=b"How to reset a password.", content_type="text/plain", **extra
 ):
+    """CreateContent, then GetContent once its status is final."""
     upload_id = upload(client, kb_id, body, content_type)
-    return client.create_content(knowledgeBaseId=kb_id, name=name, uploadId=upload_id, **extra)["content"]
+    content = client.create_content(knowledgeBaseId=kb_id, name=name, uploadId=upload_id, **extra)["content"]
+    assert content["status"] == "CREATE_IN_PROGRESS"
+    return settle(client, kb_id, content["contentId"])
+
+
+def update_content(client, kb_id, content_id, **params):
+    """UpdateContent, then GetContent once a new file's text extraction has ended."""
+    updated = client.update_content(knowledgeBaseId=kb_id, contentId=content_id, **params)["content"]
+    if "uploadId" in params:
+        assert updated["status"] == "CREATE_IN_PROGRESS"
+    return settle(client, kb_id, updated["contentId"])
 
 
 def name_filter(*names):
@@ -39,7 +61,34 @@ def kb(qconnect):
     return create_kb(qconnect, name="articles", kb_type="CUSTOM")
 
 
-def test_the_content_flow(qconnect, kb):
+@pytest.fixture(scope="module")
+def manual_server(tmp_path_factory):
+    """A server whose background work waits for POST /_qconnect/.../run (`--import-mode manual`)."""
+    proc = ServerProcess("--import-mode", "manual", data_dir=tmp_path_factory.mktemp("manual")).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def manual(manual_server):
+    manual_server.reset()
+    return manual_server
+
+
+def run_content(server, content_id, wait=True):
+    """Lets a held text extraction run (manual mode): (HTTP status, body)."""
+    url = f"{server.endpoint_url}/_qconnect/contents/{content_id}/run" + ("?wait=true" if wait else "")
+    response = requests.post(url, timeout=60)
+    return response.status_code, response.json()
+
+
+def blob_exists(server, upload_id) -> bool:
+    return (server.data_dir / "blobs" / "uploads" / upload_id).exists()
+
+
+def test_the_content_flow(manual):
+    qconnect = manual.client()
+    kb = create_kb(qconnect, name="articles", kb_type="CUSTOM")
     kb_id = kb["knowledgeBaseId"]
     html = b"<html><body><h1>Refunds</h1><p>Refunds take 5 days.</p></body></html>"
     upload_id = upload(qconnect, kb_id, html, "text/html")
@@ -59,8 +108,16 @@ def test_the_content_flow(qconnect, kb):
         "refunds",
         "Refund policy",
         "text/html",
-        "ACTIVE",
+        "CREATE_IN_PROGRESS",
     )
+    held = qconnect.get_content(knowledgeBaseId=kb_id, contentId=content["contentId"])["content"]
+    assert held["status"] == "CREATE_IN_PROGRESS"  # held until run
+    assert requests.get(held["url"], timeout=30).content == html  # the file is there before its text
+    assert run_content(manual, content["contentId"]) == (200, {"contentId": content["contentId"], "status": "ACTIVE"})
+    assert run_content(manual, content["contentId"])[0] == 409  # nothing pending any more
+    assert run_content(manual, str(uuid.uuid4()))[0] == 404
+    content = qconnect.get_content(knowledgeBaseId=kb_id, contentId=content["contentId"])["content"]
+    assert content["status"] == "ACTIVE"
     assert content["metadata"] == {"team": "billing"} and content["tags"] == {"k": "v"}
     assert content["linkOutUri"] == "https://example.com/refunds"
     assert requests.get(content["url"], timeout=30).content == html
@@ -78,18 +135,22 @@ def test_the_content_flow(qconnect, kb):
     assert qconnect.get_knowledge_base(knowledgeBaseId=kb_id)["knowledgeBase"]["lastContentModificationTime"]
 
     new_body = b"Refunds now take 3 days."
+    new_upload = upload(qconnect, kb_id, new_body)
     updated = qconnect.update_content(
         knowledgeBaseId=kb_id,
         contentId=content["contentArn"],
         revisionId=content["revisionId"],
-        uploadId=upload(qconnect, kb_id, new_body),
+        uploadId=new_upload,
         title="Refunds (new)",
         removeOverrideLinkOutUri=True,
     )["content"]
+    assert updated["status"] == "CREATE_IN_PROGRESS"  # the model's ContentStatus has no UPDATE_IN_PROGRESS
     assert updated["revisionId"] != content["revisionId"]
     assert (updated["title"], updated["contentType"], updated["name"]) == ("Refunds (new)", "text/plain", "refunds")
     assert "linkOutUri" not in updated
     assert requests.get(updated["url"], timeout=30).content == new_body
+    assert not blob_exists(manual, upload_id) and blob_exists(manual, new_upload)  # the old file is gone
+    assert run_content(manual, content["contentId"])[1]["status"] == "ACTIVE"
     with pytest.raises(qconnect.exceptions.PreconditionFailedException) as e:
         qconnect.update_content(
             knowledgeBaseId=kb_id, contentId=content["contentId"], revisionId=content["revisionId"], title="stale"
@@ -97,14 +158,67 @@ def test_the_content_flow(qconnect, kb):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
     again = qconnect.update_content(knowledgeBaseId=kb_id, contentId=content["contentId"], metadata={})["content"]
     assert again["metadata"] == {} and again["revisionId"] != updated["revisionId"]
+    assert again["status"] == "ACTIVE"  # no new file, nothing to read
 
     response = qconnect.delete_content(knowledgeBaseId=kb_id, contentId=content["contentId"])
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert not blob_exists(manual, new_upload)  # DeleteContent removes the uploaded file
+    assert requests.get(updated["url"], timeout=30).status_code == 404
     for call in (qconnect.get_content, qconnect.get_content_summary, qconnect.delete_content):
         with pytest.raises(qconnect.exceptions.ResourceNotFoundException) as e:
             call(knowledgeBaseId=kb_id, contentId=content["contentId"])
         assert e.value.response["resourceName"] == content["contentId"]
     assert qconnect.list_contents(knowledgeBaseId=kb_id)["contentSummaries"] == []
+
+
+def test_a_file_other_content_uses_is_kept(manual):
+    client = manual.client()
+    kb_id = create_kb(client, kb_type="CUSTOM")["knowledgeBaseId"]
+    shared = upload(client, kb_id, b"shared file")
+    first = client.create_content(knowledgeBaseId=kb_id, name="one", uploadId=shared)["content"]
+    second = client.create_content(knowledgeBaseId=kb_id, name="two", uploadId=shared)["content"]
+    client.update_content(knowledgeBaseId=kb_id, contentId=first["contentId"], uploadId=upload(client, kb_id, b"x"))
+    assert blob_exists(manual, shared)  # still the second content's file
+    client.delete_content(knowledgeBaseId=kb_id, contentId=first["contentId"])
+    assert blob_exists(manual, shared)
+    got = client.get_content(knowledgeBaseId=kb_id, contentId=second["contentId"])["content"]
+    assert requests.get(got["url"], timeout=30).content == b"shared file"
+    client.delete_content(knowledgeBaseId=kb_id, contentId=second["contentId"])
+    assert not blob_exists(manual, shared)
+
+
+def test_a_change_while_the_file_is_read_wins(manual):
+    """A newer upload replaces the pending extraction: the older one never lands."""
+    client = manual.client()
+    kb_id = create_kb(client, kb_type="CUSTOM")["knowledgeBaseId"]
+    content = client.create_content(
+        knowledgeBaseId=kb_id, name="doc", uploadId=upload(client, kb_id, b"bad", "application/pdf")
+    )["content"]
+    client.update_content(knowledgeBaseId=kb_id, contentId=content["contentId"], uploadId=upload(client, kb_id))
+    assert run_content(manual, content["contentId"])[1]["status"] == "ACTIVE"
+    deleted = client.create_content(knowledgeBaseId=kb_id, name="gone", uploadId=upload(client, kb_id))["content"]
+    client.delete_content(knowledgeBaseId=kb_id, contentId=deleted["contentId"])
+    assert run_content(manual, deleted["contentId"])[0] == 404
+
+
+def test_pending_content_is_finished_after_a_restart(tmp_path):
+    first = ServerProcess("--import-mode", "manual", data_dir=tmp_path).start()
+    try:
+        client = first.client()
+        kb_id = create_kb(client, kb_type="CUSTOM")["knowledgeBaseId"]
+        content = client.create_content(
+            knowledgeBaseId=kb_id, name="doc", uploadId=upload(client, kb_id, b"after restart")
+        )["content"]
+    finally:
+        assert first.stop() == 0
+    second = ServerProcess("--import-mode", "manual", data_dir=tmp_path).start()
+    try:
+        client = second.client()
+        held = client.get_content_summary(knowledgeBaseId=kb_id, contentId=content["contentId"])["contentSummary"]
+        assert held["status"] == "CREATE_IN_PROGRESS"
+        assert run_content(second, content["contentId"])[1]["status"] == "ACTIVE"
+    finally:
+        second.stop()
 
 
 def test_create_content_failures(qconnect, kb):
@@ -292,15 +406,11 @@ def test_an_unreadable_file_fails_the_content(server, qconnect, kb):
 
     good = create_content(qconnect, kb_id, name="good", body=docx_bytes("old words"), content_type=DOCX)
     assert stored_text(server, good["contentId"]) == "old words"
-    failed = qconnect.update_content(
-        knowledgeBaseId=kb_id, contentId=good["contentId"], uploadId=upload(qconnect, kb_id, b"PK broken", DOCX)
-    )["content"]
+    failed = update_content(qconnect, kb_id, good["contentId"], uploadId=upload(qconnect, kb_id, b"PK broken", DOCX))
     assert failed["status"] == "UPDATE_FAILED"
-    fixed = qconnect.update_content(
-        knowledgeBaseId=kb_id,
-        contentId=good["contentId"],
-        uploadId=upload(qconnect, kb_id, docx_bytes("new words"), DOCX),
-    )["content"]
+    fixed = update_content(
+        qconnect, kb_id, good["contentId"], uploadId=upload(qconnect, kb_id, docx_bytes("new words"), DOCX)
+    )
     assert fixed["status"] == "ACTIVE"
     assert stored_text(server, good["contentId"]) == "new words"  # the old text is gone
     retitled = qconnect.update_content(knowledgeBaseId=kb_id, contentId=good["contentId"], title="T")["content"]

@@ -7,6 +7,7 @@
 | `GET /_qconnect/import-jobs/{id}/failed-record-report?<signature>` | ImportJobData.failedRecordReport |
 | `POST /_qconnect/import-jobs/{id}/run[?wait=true]` | manual mode: let a held job run (wait: until it ends) |
 | `GET /_qconnect/connect-instances` | the caller's instances in the local routing-profile directory |
+| `POST /_qconnect/contents/{contentId}/run[?wait=true]` | manual mode: let a content's held text extraction run |
 | `PUT/GET/DELETE /_qconnect/connect-instances/{instanceId}/routing-profiles` | the local routing-profile directory |
 
 The signed URLs behave like S3 presigned URLs: 403 with an S3 XML error (`AccessDenied`
@@ -30,7 +31,7 @@ import orjson
 from qconnect_local.blobs import BlobNotFound, iter_chunks
 from qconnect_local.blobs.signed_urls import SignatureProblem
 from qconnect_local.importing.routing_profiles import parse_instance
-from qconnect_local.operations import import_jobs, routing_profiles, uploads
+from qconnect_local.operations import content_tasks, import_jobs, routing_profiles, uploads
 from qconnect_local.public_urls import signing_host
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def add_routes(app: App) -> None:
         "GET", rf"/_qconnect/import-jobs/(?P<job_id>{UUIDISH})/failed-record-report", endpoints.get_report
     )
     app.add_internal_route("POST", rf"/_qconnect/import-jobs/(?P<job_id>{UUIDISH})/run", endpoints.run_job)
+    app.add_internal_route("POST", rf"/_qconnect/contents/(?P<content_id>{UUIDISH})/run", endpoints.run_content)
     instance_route = r"/_qconnect/connect-instances/(?P<instance_id>[^/]{1,256})/routing-profiles"
     app.add_internal_route("PUT", instance_route, endpoints.put_routing_profiles)
     app.add_internal_route("GET", instance_route, endpoints.get_routing_profiles)
@@ -304,6 +306,29 @@ class Endpoints:
             await asyncio.sleep(0.05)
         status = job["status"] if job else "DELETED"
         await _json(req, 202 if status == "START_IN_PROGRESS" else 200, {"importJobId": job_id, "status": status})
+
+    async def run_content(self, req: Any) -> None:
+        content_id = req.match["content_id"]
+        await _drain(req)
+        state = await self.app.run_sync(content_tasks.content_task_state, self.store, content_id)
+        if state is None:
+            await _json(req, 404, {"message": "Content not found", "contentId": content_id})
+            return
+        if not state[1] or not await self.app.run_sync(content_tasks.release_content_task, self.store, content_id):
+            await _json(
+                req,
+                409,
+                {"message": f"Content {content_id} has no text extraction pending ({state[0]})", "status": state[0]},
+            )
+            return
+        self.runner.wake()
+        wait = (req.query.get("wait") or ["false"])[-1].lower() in ("1", "true", "yes")
+        deadline = time.monotonic() + 300
+        while wait and state is not None and state[1] and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            state = await self.app.run_sync(content_tasks.content_task_state, self.store, content_id)
+        body = {"contentId": content_id, "status": state[0] if state else "DELETED"}
+        await _json(req, 202 if state is not None and state[1] else 200, body)
 
     # -- the local routing-profile directory ------------------------------------------------
 

@@ -14,15 +14,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--import-mode",
         choices=("async", "manual"),
         default=d.mode,
-        help="async: jobs run at once in the background; manual: they stay START_IN_PROGRESS "
-        "until POST /_qconnect/import-jobs/{id}/run",
+        help="async: jobs and content text extraction run at once in the background; manual: jobs stay "
+        "START_IN_PROGRESS until POST /_qconnect/import-jobs/{id}/run, content CREATE_IN_PROGRESS until "
+        "POST /_qconnect/contents/{id}/run",
     )
     group.add_argument(
         "--import-delay",
         type=float,
         default=d.delay_seconds,
         metavar="SECONDS",
-        help="async mode: wait this long before running each job",
+        help="async mode: wait this long before running each job or content text extraction",
     )
     group.add_argument(
         "--max-upload-bytes",

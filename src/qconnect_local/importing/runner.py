@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from qconnect_local.importing.content_tasks import ContentExtraction
 from qconnect_local.importing.job import JobProcessor, LostLease
 from qconnect_local.importing.report import report_key, write_file_problem
 from qconnect_local.leftovers import is_dead_local_runner
@@ -52,6 +53,7 @@ class ImportRunner:
         self._thread: threading.Thread | None = None
         self._rules: Any = None
         self._last_gc = 0.0
+        self.contents = ContentExtraction(services, self.owner)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -87,6 +89,15 @@ class ImportRunner:
     # -- one job ----------------------------------------------------------------------------
 
     def run_next(self) -> float | None:
+        """Runs one import job or one content's text extraction; None if it did, else when to
+        look again (epoch seconds)."""
+        soonest = self.run_next_import()
+        if soonest is None:
+            return None
+        content_soonest = self.contents.run_next(IDLE_POLL_SECONDS)
+        return None if content_soonest is None else min(soonest, content_soonest)
+
+    def run_next_import(self) -> float | None:
         """Runs one runnable job; None if it did, else when to look again (epoch seconds)."""
         now = time.time()
         with self.store.read() as session:
@@ -180,6 +191,7 @@ class ImportRunner:
         """At start: the jobs of this host's runners that were killed (kill -9, a crash) are
         claimable at once, rather than shown as running until their lease runs out."""
         try:
+            self.contents.expire_dead_local_leases()
             with self.store.read() as session:
                 dead = [(j, o) for j, o in session.import_job_leases() if is_dead_local_runner(o)]
             if not dead:

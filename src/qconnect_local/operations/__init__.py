@@ -19,6 +19,7 @@ from qconnect_local.operations import (
     tags,
 )
 from qconnect_local.operations.assistants import OPERATIONS as ASSISTANT_OPERATIONS
+from qconnect_local.operations.content_associations import OPERATIONS as CONTENT_ASSOCIATION_OPERATIONS
 from qconnect_local.operations.contents import OPERATIONS as CONTENT_OPERATIONS
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.retrieval import OPERATIONS as RETRIEVAL_OPERATIONS
@@ -35,6 +36,7 @@ OPERATIONS: dict[str, Operation] = {
     **SESSION_OPERATIONS,
     **CONTENT_OPERATIONS,
     **RETRIEVAL_OPERATIONS,
+    **CONTENT_ASSOCIATION_OPERATIONS,
     **message_templates.OPERATIONS,
     **message_template_attachments.OPERATIONS,
     **message_template_search.OPERATIONS,

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from qconnect_local import ids
-from qconnect_local.blobs.common import BlobNotFound, Link
-from qconnect_local.content_text import UnreadableContent, extract_text
+from qconnect_local.blobs.common import Link
 from qconnect_local.errors import (
     ConflictException,
     PreconditionFailedException,
@@ -49,23 +48,15 @@ def _content_type(
     return str(upload["contentType"])
 
 
-def _file_text(ctx: RequestContext, upload_id: str) -> str | None:
-    """The text of an upload's file, or None when it cannot be read. Read before the write
-    session (a parser can take a while on a big PDF); a missing upload or file reads as "" here
-    and is refused by the upload check inside the session."""
-    with ctx.store.read() as session:
-        upload = session.get_upload(ctx.account_id, ctx.region, upload_id)
-    if upload is None:
-        return ""
-    try:
-        with ctx.require_services().blobs.open(upload_key(upload_id)) as stream:
-            data = stream.read()
-    except BlobNotFound:
-        return ""
-    try:
-        return extract_text(upload["contentType"], data)
-    except UnreadableContent:
-        return None
+def _extract_later(session: Session, ctx: RequestContext, content: Record, kind: str) -> None:
+    """Leaves the reading of the content's file to the runner (importing/content_tasks.py),
+    held or delayed as import jobs are (`--import-mode`, `--import-delay`)."""
+    imports = ctx.settings.imports
+    run_after = None if imports.mode == "manual" else ctx.now() + imports.delay_seconds
+    content["status"] = "CREATE_IN_PROGRESS"  # the model's ContentStatus has no UPDATE_IN_PROGRESS
+    session.set_content_task(
+        ctx.account_id, ctx.region, content["contentId"], content["_uploadId"], ids.new_id(), kind, run_after
+    )
 
 
 def data_view(ctx: RequestContext, content: Record) -> Record:
@@ -88,7 +79,6 @@ def summary_view(content: Record) -> Record:
 
 def create_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     check_tag_count(ctx, params.get("tags") or {})
-    text = _file_text(ctx, params["uploadId"])
     direct = direct_upload(ctx, params["uploadId"])  # an S3 PUT no server saw: looked for outside the transaction
     with ctx.store.write() as session:
         kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
@@ -118,17 +108,19 @@ def create_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
             "revisionId": ids.new_id(),
             "title": params.get("title") or params["name"],
             "contentType": content_type,
-            "status": "ACTIVE" if text is not None else "CREATE_FAILED",
+            "status": "CREATE_IN_PROGRESS",
             "metadata": params.get("metadata") or {},
             "tags": params.get("tags") or {},
             "_uploadId": params["uploadId"],
         }
         if "overrideLinkOutUri" in params:
             content["linkOutUri"] = params["overrideLinkOutUri"]
-        if not session.insert_content(ctx.account_id, ctx.region, content, text or ""):
+        if not session.insert_content(ctx.account_id, ctx.region, content, ""):
             raise ConflictException(f"Knowledge base {kb_id} already has content named '{params['name']}'")
+        _extract_later(session, ctx, content, "CREATE")
         session.touch_knowledge_base_content(ctx.account_id, ctx.region, kb_id, ctx.now())
         idempotency.remember(session, ctx, "CreateContent", kb_id, params, content_id)
+    ctx.require_services().runner.wake()
     return {"content": data_view(ctx, content)}
 
 
@@ -173,7 +165,6 @@ def search_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
 
 def update_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     _check_link_members(params)
-    text = _file_text(ctx, params["uploadId"]) if "uploadId" in params else None
     direct = direct_upload(ctx, params["uploadId"]) if "uploadId" in params else None
     with ctx.store.write() as session:
         content = load_content(session, ctx, params)
@@ -182,10 +173,10 @@ def update_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
                 f"The revisionId '{params['revisionId']}' is not the content's current revision "
                 f"('{content['revisionId']}')"
             )
+        old_upload = content["_uploadId"]
         if "uploadId" in params:
             content["contentType"] = _content_type(session, ctx, content["knowledgeBaseId"], params["uploadId"], direct)
             content["_uploadId"] = params["uploadId"]
-            content["status"] = "ACTIVE" if text is not None else "UPDATE_FAILED"
         for member in ("title", "metadata"):
             if member in params:
                 content[member] = params[member]
@@ -194,17 +185,32 @@ def update_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
         if params.get("removeOverrideLinkOutUri"):
             content.pop("linkOutUri", None)
         content["revisionId"] = ids.new_id()
-        new_text = (text or "") if "uploadId" in params else None
-        session.update_content(ctx.account_id, ctx.region, content, new_text)
+        if "uploadId" in params:
+            _extract_later(session, ctx, content, "UPDATE")
+        session.update_content(ctx.account_id, ctx.region, content)
         session.touch_knowledge_base_content(ctx.account_id, ctx.region, content["knowledgeBaseId"], ctx.now())
+        old_gone = old_upload != content["_uploadId"] and _drop_upload(session, ctx, old_upload)
+    if "uploadId" in params:
+        ctx.require_services().runner.wake()
+    if old_gone:
+        ctx.require_services().blobs.delete(upload_key(old_upload))
     return {"content": data_view(ctx, content)}
+
+
+def _drop_upload(session: Session, ctx: RequestContext, upload_id: str) -> bool:
+    """Deletes an upload no content or import job uses any more; True when its file must go too."""
+    return session.delete_upload_unless_used(ctx.account_id, ctx.region, upload_id)
 
 
 def delete_content(ctx: RequestContext, params: dict[str, Any]) -> None:
     with ctx.store.write() as session:
         content = load_content(session, ctx, params)
+        # Its associations go with it (ON DELETE CASCADE).
         session.delete_content(ctx.account_id, ctx.region, content["knowledgeBaseId"], content["contentId"])
         session.touch_knowledge_base_content(ctx.account_id, ctx.region, content["knowledgeBaseId"], ctx.now())
+        upload_gone = _drop_upload(session, ctx, content["_uploadId"])
+    if upload_gone:  # files go after the commit: a failed transaction must not lose them
+        ctx.require_services().blobs.delete(upload_key(content["_uploadId"]))
     return None
 
 

@@ -7,7 +7,13 @@ uploads and import jobs), so one number means the same schema step on both store
 from __future__ import annotations
 
 from qconnect_local.storage.postgres.dialect import POSTGRES
-from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
+from qconnect_local.storage.sql.assistant_schema import (
+    assistant_step,
+    content_association_step,
+    content_step,
+    content_task_step,
+    content_text_step,
+)
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
 from qconnect_local.storage.sql.search_order import order_index_step
@@ -98,6 +104,8 @@ ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX contents_unindexed ON contents (seq) WHERE search_words IS NULL;
         """,
     ),
+    (310, content_task_step(POSTGRES)),
+    (311, content_association_step(POSTGRES)),
 ]
 
 # Message templates and their versions (400-499).

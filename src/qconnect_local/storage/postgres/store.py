@@ -55,6 +55,8 @@ from qconnect_local.storage.postgres.dialect import POSTGRES
 from qconnect_local.storage.postgres.quick_responses import QuickResponseWrites
 from qconnect_local.storage.postgres.schema import MIGRATIONS
 from qconnect_local.storage.sql.assistants import AssistantQueries
+from qconnect_local.storage.sql.content_associations import ContentAssociationQueries
+from qconnect_local.storage.sql.content_tasks import ContentTaskQueries
 from qconnect_local.storage.sql.contents import ContentQueries
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
@@ -87,6 +89,8 @@ class PostgresSession(
     AssistantQueries,
     PostgresContentSearch,  # before ContentQueries: its index_content_text wins
     ContentQueries,
+    ContentTaskQueries,
+    ContentAssociationQueries,
     MessageTemplateQueries,
 ):
     """All SQL of the operations, for one pooled connection; one transaction when writing: the

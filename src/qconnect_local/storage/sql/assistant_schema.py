@@ -74,3 +74,39 @@ def content_step(d: Dialect) -> str:
 def content_text_step() -> str:
     """Step 302: the text of each content's file (extracted by content_text.py), for search."""
     return "ALTER TABLE contents ADD COLUMN text TEXT NOT NULL DEFAULT '';"
+
+
+def content_task_step(d: Dialect) -> str:
+    """Step 310: text extraction in the background (its task, lease and hold, as for import
+    jobs) and the upload each content's file comes from (DeleteContent removes it when unused)."""
+    upload_of = "json_extract(CAST(data AS TEXT), '$._uploadId')" if d.name == "sqlite" else "data->>'_uploadId'"
+    return f"""
+        ALTER TABLE contents ADD COLUMN upload_id TEXT;
+        ALTER TABLE contents ADD COLUMN task TEXT;           -- the pending extraction's id (NULL: none)
+        ALTER TABLE contents ADD COLUMN task_kind TEXT;      -- CREATE | UPDATE: which *_FAILED an unreadable file gives
+        ALTER TABLE contents ADD COLUMN run_after {d.real};  -- NULL with a task: held until POST .../run
+        ALTER TABLE contents ADD COLUMN lease_owner TEXT;
+        ALTER TABLE contents ADD COLUMN lease_expires {d.real};
+        ALTER TABLE contents ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        UPDATE contents SET upload_id = {upload_of};
+        CREATE INDEX contents_upload ON contents (upload_id);
+        CREATE INDEX contents_tasks ON contents (run_after) WHERE task IS NOT NULL;
+        """
+
+
+def content_association_step(d: Dialect) -> str:
+    """Step 311: content associations (Amazon Connect step-by-step guides)."""
+    return f"""
+        CREATE TABLE content_associations (
+            seq          {d.serial_key},
+            content_seq  {d.big_int} NOT NULL REFERENCES contents(seq) ON DELETE CASCADE,
+            account_id   TEXT NOT NULL,
+            region       TEXT NOT NULL,
+            id           TEXT NOT NULL,
+            target       TEXT NOT NULL,           -- the associated resource (the flow's ARN): once per content
+            data         {d.json_type} NOT NULL,  -- the ContentAssociationData record
+            UNIQUE (account_id, region, id),
+            UNIQUE (content_seq, target)
+        );
+        CREATE INDEX content_associations_content ON content_associations (content_seq, seq);
+        """

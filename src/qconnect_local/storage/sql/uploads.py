@@ -63,11 +63,12 @@ class UploadQueries(SqlSession):
         return bool(cur.rowcount > 0)
 
     def delete_upload_unless_used(self, account: str, region: str, upload_id: str) -> bool:
-        """Deletes the upload unless an import job still refers to it; True when deleted."""
+        """Deletes the upload unless an import job or a content still refers to it; True when deleted."""
         cur = self.execute(
             "DELETE FROM uploads WHERE account_id = ? AND region = ? AND id = ? AND NOT EXISTS"
-            " (SELECT 1 FROM import_jobs j WHERE j.account_id = ? AND j.region = ? AND j.upload_id = ?)",
-            (account, region, upload_id, account, region, upload_id),
+            " (SELECT 1 FROM import_jobs j WHERE j.account_id = ? AND j.region = ? AND j.upload_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM contents c WHERE c.upload_id = ?)",
+            (account, region, upload_id, account, region, upload_id, upload_id),
         )
         return bool(cur.rowcount > 0)
 

@@ -7,7 +7,13 @@ the same steps).
 
 from __future__ import annotations
 
-from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
+from qconnect_local.storage.sql.assistant_schema import (
+    assistant_step,
+    content_association_step,
+    content_step,
+    content_task_step,
+    content_text_step,
+)
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
 from qconnect_local.storage.sql.search_order import order_index_step
@@ -125,6 +131,8 @@ ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
     (301, content_step(SQLITE)),
     (302, content_text_step()),
     (303, CONTENT_SEARCH_STEP),
+    (310, content_task_step(SQLITE)),
+    (311, content_association_step(SQLITE)),
 ]
 
 # Message templates and their versions (400-499).

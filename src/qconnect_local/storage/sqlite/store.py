@@ -26,6 +26,8 @@ from types import MappingProxyType
 from typing import Any
 
 from qconnect_local.storage.sql.assistants import AssistantQueries
+from qconnect_local.storage.sql.content_associations import ContentAssociationQueries
+from qconnect_local.storage.sql.content_tasks import ContentTaskQueries
 from qconnect_local.storage.sql.contents import ContentQueries
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
@@ -71,6 +73,8 @@ class SQLiteSession(
     AssistantQueries,
     SQLiteContentSearch,  # before ContentQueries: its index_content_text wins
     ContentQueries,
+    ContentTaskQueries,
+    ContentAssociationQueries,
     MessageTemplateQueries,
 ):
     """All SQL of the operations, for one connection inside one transaction: the shared queries

@@ -47,14 +47,15 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from qconnect_local.errors import ConflictException
 from qconnect_local.storage.postgres.dialect import POSTGRES
+from qconnect_local.storage.postgres.message_templates import MessageTemplateSearch
 from qconnect_local.storage.postgres.quick_responses import QuickResponseWrites
 from qconnect_local.storage.postgres.schema import MIGRATIONS
 from qconnect_local.storage.sql.assistants import AssistantQueries
 from qconnect_local.storage.sql.contents import ContentQueries
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
-from qconnect_local.storage.sql.message_templates import MessageTemplateQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
+from qconnect_local.storage.sql.schema import Migration
 from qconnect_local.storage.sql.uploads import UploadQueries
 
 log = logging.getLogger("qconnect_local.postgres")
@@ -81,7 +82,7 @@ class PostgresSession(
     DirectoryQueries,
     AssistantQueries,
     ContentQueries,
-    MessageTemplateQueries,
+    MessageTemplateSearch,
 ):
     """All SQL of the operations, for one pooled connection; one transaction when writing: the
     shared queries (storage/sql/) and this store's quick-response writes and search."""
@@ -151,7 +152,7 @@ class PostgresStore:
             self.pool.close()
             raise
 
-    def migrations(self) -> list[tuple[int, str]]:
+    def migrations(self) -> list[tuple[int, Migration]]:
         return MIGRATIONS
 
     def _migrate(self) -> None:
@@ -169,7 +170,10 @@ class PostgresStore:
                     if version in done:
                         continue
                     with conn.transaction():
-                        conn.execute(sql)
+                        if callable(sql):  # a step that needs Python (filling new columns in)
+                            sql(conn)
+                        else:
+                            conn.execute(sql)
                         conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
                     log.info("applied PostgreSQL migration %s", version)
             finally:

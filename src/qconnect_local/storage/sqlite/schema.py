@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from qconnect_local.storage.sql.assistant_schema import assistant_step, content_step, content_text_step
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
-from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
+from qconnect_local.storage.sql.schema import Migration, import_step, knowledge_base_step
 from qconnect_local.storage.sqlite.dialect import SQLITE
+from qconnect_local.storage.sqlite.message_templates import migrate_search as message_template_search_step
 
-BASE_MIGRATIONS: list[tuple[int, str]] = [(1, knowledge_base_step(SQLITE))]
+BASE_MIGRATIONS: list[tuple[int, Migration]] = [(1, knowledge_base_step(SQLITE))]
 
 # Quick responses and their search index (see rows.py).
-QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
+QUICK_RESPONSE_MIGRATIONS: list[tuple[int, Migration]] = [
     (
         100,
         """
@@ -89,19 +90,20 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # Uploads, import jobs and the local directory of Connect routing profiles.
-IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(SQLITE))]
+IMPORT_MIGRATIONS: list[tuple[int, Migration]] = [(200, import_step(SQLITE))]
 
 # Assistants, their associations and sessions: 300-399.
-ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
+ASSISTANT_MIGRATIONS: list[tuple[int, Migration]] = [
     (300, assistant_step(SQLITE)),
     (301, content_step(SQLITE)),
     (302, content_text_step()),
 ]
 
 # Message templates and their versions (400-499).
-MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, str]] = [
+MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, Migration]] = [
     (400, message_template_step(SQLITE)),
     (401, message_template_attachment_step(SQLITE)),
+    (402, message_template_search_step),  # search columns and index (storage/sqlite/message_templates.py)
 ]
 
 MIGRATIONS = sorted(

@@ -59,6 +59,7 @@ def migrate_search(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE message_templates ADD COLUMN {column} {_type(column)}")
     conn.execute("ALTER TABLE message_templates ADD COLUMN exact_keys TEXT")
     conn.execute("CREATE INDEX message_templates_seq_name ON message_templates (seq, kb_seq, name)")
+    conn.execute("CREATE INDEX message_templates_modified ON message_templates (kb_seq, modified_time)")
     conn.execute(
         "CREATE TABLE message_templates_index_state (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL)"
     )

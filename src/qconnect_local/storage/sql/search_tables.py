@@ -47,7 +47,8 @@ MESSAGE_TEMPLATES = SearchTable(
     index_state="message_templates_index_state",
     words="message_template_words",
     text_columns=("name", "description"),
-    not_null=frozenset({"name"}),
+    # Every template has both times (the columns allow NULL only because a migration added them).
+    not_null=frozenset({"name", "created_time", "modified_time"}),
 )
 
 # A message template's search columns (migration 402), in this order after `name`.

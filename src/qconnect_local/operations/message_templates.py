@@ -136,7 +136,8 @@ def derive(record: Record) -> None:
 _CREATE_OPTIONAL = ("content", "description", "language", "sourceConfiguration", "defaultAttributes")
 
 
-def _prepare(ctx: RequestContext, kb: Record, params: dict[str, Any]) -> Record:
+def prepare_message_template(ctx: RequestContext, kb: Record, params: dict[str, Any]) -> Record:
+    """A new template record as CreateMessageTemplate makes it (benchmarks and tests load records so)."""
     if not params.get("name"):
         raise ValidationException("name is required")
     _check_metadata(ctx, params)
@@ -260,7 +261,7 @@ def _resolve(session: Session, ctx: RequestContext, template: Record, qualifier:
 def create_message_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.write() as session:
         kb = load_kb(session, ctx, params["knowledgeBaseId"])
-        record = _prepare(ctx, kb, params)
+        record = prepare_message_template(ctx, kb, params)
         kb_id = kb["knowledgeBaseId"]
         token_params = {k: v for k, v in params.items() if k != "knowledgeBaseId"}
         replayed = idempotency.replay(

@@ -68,6 +68,21 @@ QUERY_FIELDS: dict[str, str] = {
     "description": "description",
     "shortcutKey": "shortcut_key",
 }
+# SearchMessageTemplates' fields (the model's): filters and order share one table.
+MESSAGE_TEMPLATE_FILTER_FIELDS: dict[str, tuple[str, str]] = {
+    "name": ("name", "text"),
+    "description": ("description", "text"),
+    "channel": ("channel", "text"),
+    "channelSubtype": ("channel_subtype", "text"),
+    "language": ("language", "text"),
+    "qualifier": ("qualifiers", "list"),
+    "createdTime": ("created_time", "time"),
+    "lastModifiedTime": ("modified_time", "time"),
+    "lastModifiedBy": ("modified_by", "text"),
+    "groupingConfiguration.criteria": ("grouping_criteria", "text"),
+    "groupingConfiguration.values": ("grouping_values", "list"),
+}
+MESSAGE_TEMPLATE_QUERY_FIELDS: dict[str, str] = {"name": "name", "description": "description"}
 WEIGHTS = {"HIGH": 3, "MEDIUM": 2, "LOW": 1}
 DEFAULT_PRIORITY = "MEDIUM"
 

@@ -15,10 +15,11 @@ from qconnect_local.storage.sql.assistant_schema import (
     content_text_step,
 )
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
-from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
+from qconnect_local.storage.sql.schema import Migration, import_step, knowledge_base_step
 from qconnect_local.storage.sql.search_order import order_index_step
+from qconnect_local.storage.postgres.message_templates import migrate_search as message_template_search_step
 
-BASE_MIGRATIONS: list[tuple[int, str]] = [
+BASE_MIGRATIONS: list[tuple[int, Migration]] = [
     (
         1,
         knowledge_base_step(POSTGRES)
@@ -33,7 +34,7 @@ BASE_MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # Quick responses and their search words (see rows.py and search.py).
-QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
+QUICK_RESPONSE_MIGRATIONS: list[tuple[int, Migration]] = [
     (
         100,
         """
@@ -86,10 +87,10 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # Uploads, import jobs and the local directory of Connect routing profiles.
-IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(POSTGRES))]
+IMPORT_MIGRATIONS: list[tuple[int, Migration]] = [(200, import_step(POSTGRES))]
 
 # Assistants, their associations and sessions: 300-399.
-ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
+ASSISTANT_MIGRATIONS: list[tuple[int, Migration]] = [
     (300, assistant_step(POSTGRES)),
     (301, content_step(POSTGRES)),
     (302, content_text_step()),
@@ -109,9 +110,10 @@ ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # Message templates and their versions (400-499).
-MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, str]] = [
+MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, Migration]] = [
     (400, message_template_step(POSTGRES)),
     (401, message_template_attachment_step(POSTGRES)),
+    (402, message_template_search_step),  # search columns and index (storage/postgres/message_templates.py)
 ]
 
 MIGRATIONS = sorted(

@@ -17,7 +17,7 @@ ideas about e-mail addresses, hyphenated words or numbers), with a GIN index:
   them in `search_words` and NULL there, hence `coalesce(exact_words, search_words)`.
 
 allowFuzziness looks up, once per query word, the words within the allowed Levenshtein distance
-in `quick_response_words` (every word ever indexed; fuzzystrmatch's `levenshtein_less_equal`
+in `quick_response_words` (message templates: `message_template_words`; every word ever indexed; fuzzystrmatch's `levenshtein_less_equal`
 over the words of a near length), and searches them as an OR of exact lexemes. A superset of the
 live words is harmless: a word that no longer occurs matches nothing.
 
@@ -27,6 +27,8 @@ are dropped; order and keyset are the plan's (`compare`), written as SQL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from qconnect_local.search.plan import QueryPlan, SearchPlan, SortKey, fuzzy_distance
@@ -42,6 +44,7 @@ from qconnect_local.storage.quick_response_records import record_from_columns
 from qconnect_local.storage.sql.quick_responses import RECORD_NAMES, SELECT_RECORD
 from qconnect_local.storage.sql.search_filters import filter_sql
 from qconnect_local.storage.sql.search_order import ordered_browse
+from qconnect_local.storage.sql.search_tables import MESSAGE_TEMPLATES, QUICK_RESPONSES, SearchTable
 
 # -- queries as tsqueries ----------------------------------------------------------------------
 
@@ -50,12 +53,12 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme + "'"
 
 
-def _fuzzy_alternatives(conn: Any, word: str) -> list[str]:
+def _fuzzy_alternatives(conn: Any, word: str, table: SearchTable) -> list[str]:
     limit = fuzzy_distance(word)
     if limit == 0 or len(word) > MAX_FUZZY_WORD:
         return [word]
     rows = conn.execute(
-        "SELECT word FROM quick_response_words WHERE length(word) BETWEEN %s AND %s"
+        f"SELECT word FROM {table.words} WHERE length(word) BETWEEN %s AND %s"
         " AND levenshtein_less_equal(word, %s, %s) <= %s",
         (max(len(word) - limit, 1), len(word) + limit, word, limit, limit),
     ).fetchall()
@@ -65,14 +68,14 @@ def _fuzzy_alternatives(conn: Any, word: str) -> list[str]:
 class QuerySql:
     """One query of the plan as two tsqueries: `match` (strength >= 1) and `exact` (2)."""
 
-    def __init__(self, conn: Any, query: QueryPlan) -> None:
+    def __init__(self, conn: Any, query: QueryPlan, table: SearchTable = QUICK_RESPONSES) -> None:
         self.query = query
         prefix = FIELD_PREFIXES[query.column]
         values = []
         for value in query.values:
             terms = []
             for i, word in enumerate(value):
-                alternatives = _fuzzy_alternatives(conn, word) if query.fuzzy else [word]
+                alternatives = _fuzzy_alternatives(conn, word, table) if query.fuzzy else [word]
                 parts = [_quote(word_lexeme(prefix, w)) for w in alternatives]
                 if query.prefix and i == len(value) - 1 and len(word.encode("utf-8")) <= MAX_WORD_BYTES:
                     parts.append(_quote(word_lexeme(prefix, word)) + ":*")
@@ -113,18 +116,55 @@ def _keyset_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
 # -- the executor ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Records:
+    """How a search of one table reads its results' records along with the hits."""
+
+    table: SearchTable
+    source: str  # the FROM clause (the table as `q`)
+    select: str  # the record's columns in the inner query
+    names: str  # the same columns in the outer query
+    read: Callable[[tuple[Any, ...]], tuple[str, dict[str, Any]]]  # (name, record) of those columns
+
+
+_QUICK_RESPONSES = _Records(
+    QUICK_RESPONSES,
+    "quick_responses q JOIN knowledge_bases k ON k.seq = q.kb",
+    SELECT_RECORD,
+    RECORD_NAMES,
+    # r_name is the record's fifth column; `data` decoded: JSONB
+    lambda columns: (columns[4], record_from_columns(*columns)),
+)
+_MESSAGE_TEMPLATES = _Records(
+    MESSAGE_TEMPLATES,
+    "message_templates q",
+    "q.data AS r_data",
+    "r_data",
+    lambda columns: (columns[0]["name"], columns[0]),
+)
+
+
 def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str, Any]]]:
-    """Up to plan.limit + 1 (key, record) results after plan.after, in the plan's order."""
-    queries = [QuerySql(conn, q) for q in plan.queries if q.values]
+    """Up to plan.limit + 1 (key, quick response) results after plan.after, in the plan's order."""
+    return _search(conn, kb, plan, _QUICK_RESPONSES)
+
+
+def search_message_templates(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str, Any]]]:
+    """Up to plan.limit + 1 (key, `$LATEST` template record) results after plan.after."""
+    return _search(conn, kb, plan, _MESSAGE_TEMPLATES)
+
+
+def _search(conn: Any, kb: int, plan: SearchPlan, records: _Records) -> list[tuple[SortKey, dict[str, Any]]]:
+    queries = [QuerySql(conn, q, records.table) for q in plan.queries if q.values]
     if plan.queries and not queries:
         return []  # every query was word-less: nothing matches
-    where: list[str] = ["q.kb = %s"]
+    where: list[str] = [f"q.{records.table.kb} = %s"]
     params: list[Any] = [kb]
     for flt in plan.filters:
         sql, p = filter_sql(flt, POSTGRES)
         where.append(sql)
         params.extend(p)
-    if not queries and plan.order is not None:
+    if not queries and plan.order is not None and records is _QUICK_RESPONSES:
         return _ordered_browse(conn, kb, " AND ".join(where), params, plan)
     score_params: list[Any] = []
     if queries:
@@ -145,17 +185,17 @@ def search(conn: Any, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str
     order_col = f"q.{plan.order.column}" if plan.order else "NULL"
     keyset, keyset_params = _keyset_sql(plan)
     sql = (
-        f"SELECT v, score, {RECORD_NAMES} FROM ("
-        f"SELECT q.name, {order_col} AS v, ({score}) AS score, {SELECT_RECORD}"
-        f" FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb WHERE {' AND '.join(where)}) s"
+        f"SELECT v, score, {records.names} FROM ("
+        f"SELECT q.name, {order_col} AS v, ({score}) AS score, {records.select}"
+        f" FROM {records.source} WHERE {' AND '.join(where)}) s"
         f" WHERE {keyset} ORDER BY {_order_sql(plan)} LIMIT %s"
     )
     rows = conn.execute(sql, (*score_params, *params, *keyset_params, plan.limit + 1)).fetchall()
-    return [
-        # row: v, score, then the record's columns (r_name is row[6]; `data` decoded: JSONB)
-        (SortKey(row[0] if plan.order is not None else None, row[1], row[6]), record_from_columns(*row[2:]))
-        for row in rows
-    ]
+    out = []
+    for row in rows:  # v, score, then the record's columns
+        name, record = records.read(row[2:])
+        out.append((SortKey(row[0] if plan.order is not None else None, row[1], name), record))
+    return out
 
 
 def _ordered_browse(conn: Any, kb: int, where: str, params: list[Any], plan: SearchPlan) -> list[tuple[SortKey, Any]]:

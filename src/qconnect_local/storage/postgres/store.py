@@ -52,6 +52,7 @@ from qconnect_local.storage.postgres.content_search import (
     index_unindexed_contents,
 )
 from qconnect_local.storage.postgres.dialect import POSTGRES
+from qconnect_local.storage.postgres.message_templates import MessageTemplateSearch
 from qconnect_local.storage.postgres.quick_responses import QuickResponseWrites
 from qconnect_local.storage.postgres.schema import MIGRATIONS
 from qconnect_local.storage.sql.assistants import AssistantQueries
@@ -60,8 +61,8 @@ from qconnect_local.storage.sql.content_tasks import ContentTaskQueries
 from qconnect_local.storage.sql.contents import ContentQueries
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
-from qconnect_local.storage.sql.message_templates import MessageTemplateQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
+from qconnect_local.storage.sql.schema import Migration
 from qconnect_local.storage.sql.uploads import UploadQueries
 
 log = logging.getLogger("qconnect_local.postgres")
@@ -92,6 +93,7 @@ class PostgresSession(
     ContentTaskQueries,
     ContentAssociationQueries,
     MessageTemplateQueries,
+    MessageTemplateSearch,
 ):
     """All SQL of the operations, for one pooled connection; one transaction when writing: the
     shared queries (storage/sql/) and this store's quick-response writes and search."""
@@ -161,7 +163,7 @@ class PostgresStore:
             self.pool.close()
             raise
 
-    def migrations(self) -> list[tuple[int, str]]:
+    def migrations(self) -> list[tuple[int, Migration]]:
         return MIGRATIONS
 
     def _migrate(self) -> None:
@@ -179,7 +181,10 @@ class PostgresStore:
                     if version in done:
                         continue
                     with conn.transaction():
-                        conn.execute(sql)
+                        if callable(sql):  # a step that needs Python (filling new columns in)
+                            sql(conn)
+                        else:
+                            conn.execute(sql)
                         conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
                     log.info("applied PostgreSQL migration %s", version)
                 if any(version == CONTENT_SEARCH_STEP for version, _ in self.migrations()):

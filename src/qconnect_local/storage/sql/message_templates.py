@@ -7,8 +7,12 @@ knowledge base (a unique index backs the operations' own check).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from qconnect_local.storage.dialect import Dialect, Record
 from qconnect_local.storage.sql.knowledge_bases import KnowledgeBaseQueries
+from qconnect_local.storage.sql.search_tables import TEMPLATE_COLUMNS, template_columns
 
 
 def message_template_step(d: Dialect) -> str:
@@ -58,7 +62,42 @@ _TEMPLATE = (
 
 class MessageTemplateQueries(KnowledgeBaseQueries):
     """Templates are named by (account, region, knowledge base UUID, template UUID); a missing
-    knowledge base on insert or list is a ResourceNotFoundException."""
+    knowledge base on insert or list is a ResourceNotFoundException.
+
+    Every write also sets the search columns (search_tables.TEMPLATE_COLUMNS) and the store's
+    search-index columns (`TEMPLATE_INDEX_COLUMNS`, from `_template_index`): search is the
+    store's own (storage/sqlite/message_templates.py, storage/postgres/message_templates.py)."""
+
+    TEMPLATE_INDEX_COLUMNS: tuple[str, ...] = ()
+
+    def _template_index(self, record: Record, bulk: bool = False) -> tuple[Any, ...]:
+        """The values of TEMPLATE_INDEX_COLUMNS for a record (`bulk`: one of many, see
+        `insert_message_templates_bulk`)."""
+        return ()
+
+    def _templates_bulk_inserted(self) -> None:
+        """Called after `insert_message_templates_bulk` (the store's index bookkeeping)."""
+
+    def _template_values(self, record: Record, bulk: bool = False) -> tuple[Any, ...]:
+        return (
+            record["name"],
+            self.dialect.json_param(record),
+            *template_columns(record),
+            *self._template_index(record, bulk),
+        )
+
+    def _template_insert(self) -> str:
+        columns = (
+            "kb_seq",
+            "account_id",
+            "region",
+            "id",
+            "name",
+            "data",
+            *TEMPLATE_COLUMNS,
+            *self.TEMPLATE_INDEX_COLUMNS,
+        )
+        return f"INSERT INTO message_templates ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
     def _template_seq(self, account: str, region: str, kb_id: str, mt_id: str) -> int | None:
         row = self.execute(_TEMPLATE + self.row_lock(), (account, region, mt_id, kb_id)).fetchone()
@@ -67,21 +106,30 @@ class MessageTemplateQueries(KnowledgeBaseQueries):
     def insert_message_template(self, account: str, region: str, kb_id: str, record: Record) -> None:
         kb = self._kb_seq(account, region, kb_id)
         self.execute(
-            "INSERT INTO message_templates (kb_seq, account_id, region, id, name, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (kb, account, region, record["messageTemplateId"], record["name"], self.dialect.json_param(record)),
+            self._template_insert(), (kb, account, region, record["messageTemplateId"], *self._template_values(record))
         )
+
+    def insert_message_templates_bulk(self, account: str, region: str, kb_id: str, records: Iterable[Record]) -> int:
+        """Many new templates in one statement (benchmarks and tests load big knowledge bases so):
+        records already checked, as CreateMessageTemplate makes them. Returns how many."""
+        kb = self._kb_seq(account, region, kb_id)
+        rows = [(kb, account, region, r["messageTemplateId"], *self._template_values(r, bulk=True)) for r in records]
+        self.executemany(self._template_insert(), rows)
+        self._templates_bulk_inserted()
+        return len(rows)
 
     def get_message_template(self, account: str, region: str, kb_id: str, mt_id: str) -> Record | None:
         row = self.execute(_TEMPLATE + self.row_lock(), (account, region, mt_id, kb_id)).fetchone()
         return self.dialect.json_value(row[1]) if row else None
 
     def update_message_template(self, account: str, region: str, kb_id: str, record: Record) -> None:
+        columns = ("name", "data", *TEMPLATE_COLUMNS, *self.TEMPLATE_INDEX_COLUMNS)
         self.execute(
-            "UPDATE message_templates SET name = ?, data = ? WHERE account_id = ? AND region = ? AND id = ?"
+            f"UPDATE message_templates SET {', '.join(c + ' = ?' for c in columns)}"
+            " WHERE account_id = ? AND region = ? AND id = ?"
             " AND kb_seq = (SELECT seq FROM knowledge_bases WHERE account_id = ? AND region = ? AND id = ?)",
             (
-                record["name"],
-                self.dialect.json_param(record),
+                *self._template_values(record),
                 account,
                 region,
                 record["messageTemplateId"],

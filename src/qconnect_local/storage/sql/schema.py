@@ -3,7 +3,13 @@ never change what a released step creates (a store records only the step's numbe
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from qconnect_local.storage.dialect import Dialect
+
+# A step is SQL, or a function of the connection for steps that fill new columns in from Python.
+Migration = str | Callable[[Any], None]
 
 
 def knowledge_base_step(d: Dialect) -> str:

@@ -37,6 +37,7 @@ from qconnect_local.storage.quick_response_records import (
     record_columns,
     record_from_columns,
 )
+from qconnect_local.storage.sql.search_tables import QUICK_RESPONSES, SearchTable
 from qconnect_local.storage.sqlite.search.exact_keys import FTS_COLUMNS, exact_key, exact_keys
 
 COLUMNS = (*RECORD_COLUMNS, *("data", "exact_keys"))
@@ -91,15 +92,15 @@ def index_words(fields: tuple[str | None, ...], sink: WordSink | None = None) ->
     return " ".join(keys)
 
 
-def index_token(conn: sqlite3.Connection) -> str | None:
+def index_token(conn: sqlite3.Connection, table: SearchTable = QUICK_RESPONSES) -> str | None:
     """The index token (None before the first bulk insert, and after a reset)."""
-    row = conn.execute("SELECT token FROM quick_responses_index_state WHERE id = 1").fetchone()
+    row = conn.execute(f"SELECT token FROM {table.index_state} WHERE id = 1").fetchone()
     return row[0] if row else None
 
 
-def set_index_token(conn: sqlite3.Connection, token: str) -> None:
+def set_index_token(conn: sqlite3.Connection, token: str, table: SearchTable = QUICK_RESPONSES) -> None:
     conn.execute(
-        "INSERT INTO quick_responses_index_state (id, token) VALUES (1, ?)"
+        f"INSERT INTO {table.index_state} (id, token) VALUES (1, ?)"
         " ON CONFLICT (id) DO UPDATE SET token = excluded.token",
         (token,),
     )

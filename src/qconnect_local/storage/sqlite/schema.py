@@ -15,14 +15,15 @@ from qconnect_local.storage.sql.assistant_schema import (
     content_text_step,
 )
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
-from qconnect_local.storage.sql.schema import import_step, knowledge_base_step
+from qconnect_local.storage.sql.schema import Migration, import_step, knowledge_base_step
 from qconnect_local.storage.sql.search_order import order_index_step
 from qconnect_local.storage.sqlite.dialect import SQLITE
+from qconnect_local.storage.sqlite.message_templates import migrate_search as message_template_search_step
 
-BASE_MIGRATIONS: list[tuple[int, str]] = [(1, knowledge_base_step(SQLITE))]
+BASE_MIGRATIONS: list[tuple[int, Migration]] = [(1, knowledge_base_step(SQLITE))]
 
 # Quick responses and their search index (see rows.py).
-QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
+QUICK_RESPONSE_MIGRATIONS: list[tuple[int, Migration]] = [
     (
         100,
         """
@@ -98,7 +99,7 @@ QUICK_RESPONSE_MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # Uploads, import jobs and the local directory of Connect routing profiles.
-IMPORT_MIGRATIONS: list[tuple[int, str]] = [(200, import_step(SQLITE))]
+IMPORT_MIGRATIONS: list[tuple[int, Migration]] = [(200, import_step(SQLITE))]
 
 # The words of each content's title and text, for Retrieve and QueryAssistant
 # (storage/sql/content_search.py). Contentless, so the text is not stored twice; the triggers
@@ -126,7 +127,7 @@ CONTENT_SEARCH_STEP = f"""
 """
 
 # Assistants, their associations and sessions: 300-399.
-ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
+ASSISTANT_MIGRATIONS: list[tuple[int, Migration]] = [
     (300, assistant_step(SQLITE)),
     (301, content_step(SQLITE)),
     (302, content_text_step()),
@@ -136,9 +137,10 @@ ASSISTANT_MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # Message templates and their versions (400-499).
-MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, str]] = [
+MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, Migration]] = [
     (400, message_template_step(SQLITE)),
     (401, message_template_attachment_step(SQLITE)),
+    (402, message_template_search_step),  # search columns and index (storage/sqlite/message_templates.py)
 ]
 
 MIGRATIONS = sorted(

@@ -31,11 +31,12 @@ from qconnect_local.storage.sql.content_tasks import ContentTaskQueries
 from qconnect_local.storage.sql.contents import ContentQueries
 from qconnect_local.storage.sql.idempotency import IdempotencyQueries
 from qconnect_local.storage.sql.import_jobs import ImportJobQueries
-from qconnect_local.storage.sql.message_templates import MessageTemplateQueries
 from qconnect_local.storage.sql.routing_profiles import DirectoryQueries
+from qconnect_local.storage.sql.schema import Migration
 from qconnect_local.storage.sql.uploads import UploadQueries
 from qconnect_local.storage.sqlite.content_search import SQLiteContentSearch
 from qconnect_local.storage.sqlite.dialect import SQLITE
+from qconnect_local.storage.sqlite.message_templates import MessageTemplateSearch
 from qconnect_local.storage.sqlite.quick_responses import QuickResponseWrites
 from qconnect_local.storage.sqlite.schema import MIGRATIONS
 from qconnect_local.storage.sqlite.search.vocabulary import close_vocabulary, vocabulary_state
@@ -76,6 +77,7 @@ class SQLiteSession(
     ContentTaskQueries,
     ContentAssociationQueries,
     MessageTemplateQueries,
+    MessageTemplateSearch,
 ):
     """All SQL of the operations, for one connection inside one transaction: the shared queries
     (storage/sql/) and this store's quick-response writes and search."""
@@ -156,15 +158,18 @@ class SQLiteStore:
                 continue
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _split_sql(sql):
-                    conn.execute(statement)
+                if callable(sql):  # a step that needs Python (filling new columns in)
+                    sql(conn)
+                else:
+                    for statement in _split_sql(sql):
+                        conn.execute(statement)
                 conn.execute("INSERT INTO schema_migrations VALUES (?)", (version,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
 
-    def migrations(self) -> list[tuple[int, str]]:
+    def migrations(self) -> list[tuple[int, Migration]]:
         return MIGRATIONS
 
     @contextmanager

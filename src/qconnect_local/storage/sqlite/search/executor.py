@@ -34,6 +34,7 @@ import orjson
 
 from qconnect_local.errors import InternalServerException
 from qconnect_local.search.plan import SearchPlan, SortKey, compare
+from qconnect_local.storage.sql.search_tables import QUICK_RESPONSES, SearchTable
 from qconnect_local.storage.sqlite.search.matcher import Matcher
 from qconnect_local.storage.sqlite.search.sql import (
     Hit,
@@ -58,12 +59,17 @@ GROUP_LIMIT = 10000  # at most this many rows of a group of walk_by_score read w
 
 
 def search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[tuple[SortKey, dict[str, Any]]]:
-    """Up to plan.limit + 1 (key, record) results after plan.after, in the plan's order."""
+    """Up to plan.limit + 1 (key, record) quick-response results after plan.after, in the plan's order."""
+    return _records(conn, search_hits(conn, kb, plan))
+
+
+def search_hits(conn: sqlite3.Connection, kb: int, plan: SearchPlan, table: SearchTable = QUICK_RESPONSES) -> list[Hit]:
+    """Up to plan.limit + 1 (key, seq) results of `table` after plan.after, in the plan's order."""
     if not plan.queries:
-        hits = _browse(conn, kb, plan)
+        hits = _browse(conn, kb, plan, table)
     else:
-        hits = _search(conn, kb, plan)
-    return _records(conn, hits[: plan.limit + 1])
+        hits = _search(conn, kb, plan, table)
+    return hits[: plan.limit + 1]
 
 
 class _Search:
@@ -77,20 +83,20 @@ class _Search:
       walk meets (estimated above both limits, or more than FETCH_LIMIT matches, or a fuzzy
       query while the vocabulary loads)."""
 
-    def __init__(self, conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> None:
-        self.conn, self.kb, self.plan = conn, kb, plan
-        words = vocabulary(conn).lookup(conn) if any(q.values for q in plan.queries) else (None, False)
+    def __init__(self, conn: sqlite3.Connection, kb: int, plan: SearchPlan, table: SearchTable) -> None:
+        self.conn, self.kb, self.plan, self.table = conn, kb, plan, table
+        words = vocabulary(conn, table).lookup(conn) if any(q.values for q in plan.queries) else (None, False)
         self.matchers = [Matcher(q, conn, words) for q in plan.queries if q.values]
         self.cols = ["q.seq", "q.name", f"q.{plan.order.column}" if plan.order else "NULL"]
         self.cols.extend(dict.fromkeys(f"q.{m.column}" for m in self.matchers))
         index = {c: i for i, c in enumerate(self.cols)}
         self.text_at = [index[f"q.{m.column}"] for m in self.matchers]
-        self.where, self.params = _filters_sql(plan)
+        self.where, self.params = _filters_sql(plan, table)
         self.need = plan.limit + 1
         # Rows of the index (the vocabulary's count, or the highest rowid while it loads).
         rows = words[0].rows if words[0] is not None else 0
         if rows <= 0:
-            rows = conn.execute("SELECT coalesce(max(seq), 0) FROM quick_responses").fetchone()[0]
+            rows = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {table.table}").fetchone()[0]
         self.rows = rows = max(rows, 1)
         sparse_limit = CAP if plan.order is not None else min(CAP, self._sparse_limit(rows))
         self.sets: list[set[int] | None] = []  # sparse: all matches, scored one by one
@@ -103,7 +109,7 @@ class _Search:
             found = members = None
             member_limit = FETCH_LIMIT if several else self._member_limit(m, rows)
             if not m.walk_only and (m.estimate <= CAP or m.estimate <= member_limit):
-                fetched = _fts_rowids(conn, m.fts, FETCH_LIMIT + 1)
+                fetched = _fts_rowids(conn, m.fts, FETCH_LIMIT + 1, table)
                 if len(fetched) <= min(sparse_limit, FETCH_LIMIT):
                     found = set(fetched)
                 elif len(fetched) <= FETCH_LIMIT:
@@ -111,7 +117,7 @@ class _Search:
             self.sets.append(found)
             self.members.append(members)
             self.member_sets.append(set(members) if members is not None else None)
-        self.exacts = [set(_fts_rowids(conn, m.fts_exact)) for m in self.matchers]
+        self.exacts = [set(_fts_rowids(conn, m.fts_exact, table=table)) for m in self.matchers]
         self.dense = [i for i, found in enumerate(self.sets) if found is None]
 
     # Costs (us) that choose between the paths: reading and testing a table row in a walk
@@ -211,10 +217,10 @@ class _Search:
             if self.plan.after is not None:
                 a = self.plan.after
                 keyset, keyset_params = " WHERE score < ? OR (score = ? AND name > ?)", [a.score, a.score, a.name]
-            narrow = "" if self.plan.filters else " INDEXED BY quick_responses_seq_name"
+            narrow = "" if self.plan.filters else f" INDEXED BY {self.table.seq_name_index}"
             sql = (
                 f"SELECT seq, name, score FROM (SELECT q.seq AS seq, q.name AS name, {score_sql} AS score"
-                f" FROM quick_responses q{narrow} WHERE q.seq IN (SELECT value FROM json_each(?))"
+                f" FROM {self.table.table} q{narrow} WHERE q.seq IN (SELECT value FROM json_each(?))"
                 f" AND {self.where}){keyset} ORDER BY score DESC, name LIMIT ?"
             )
             params = [
@@ -281,9 +287,10 @@ class _Search:
     def _names(self, seqs: set[int]) -> list[tuple[Any, ...]]:
         """(seq, name, None) of the knowledge base's rows among seqs, unfiltered: from the narrow
         (seq, kb, name) index, no table row read."""
+        table = self.table
         return self.conn.execute(
-            "SELECT q.seq, q.name, NULL FROM quick_responses q INDEXED BY quick_responses_seq_name"
-            " WHERE q.seq IN (SELECT value FROM json_each(?)) AND q.kb = ?",
+            f"SELECT q.seq, q.name, NULL FROM {table.table} q INDEXED BY {table.seq_name_index}"
+            f" WHERE q.seq IN (SELECT value FROM json_each(?)) AND q.{table.kb} = ?",
             (orjson.dumps(sorted(seqs)), self.kb),
         ).fetchall()
 
@@ -291,8 +298,8 @@ class _Search:
         # (seq, name) without filters or order: from the narrow (seq, kb, name) index.
         narrow = len(cols) == 3 and self.plan.order is None and not self.plan.filters
         sql = (
-            f"SELECT {', '.join(cols)} FROM quick_responses q"
-            f"{' INDEXED BY quick_responses_seq_name' if narrow else ''}"
+            f"SELECT {', '.join(cols)} FROM {self.table.table} q"
+            f"{' INDEXED BY ' + self.table.seq_name_index if narrow else ''}"
             f" WHERE q.seq IN (SELECT value FROM json_each(?)) AND {self.where}"
         )
         return self.conn.execute(sql, (orjson.dumps(sorted(seqs)), self.kb, *self.params)).fetchall()
@@ -324,7 +331,8 @@ class _Search:
             where = f"{self.where}{start} AND ({may_match})"
             params = [self.kb, *self.params, *start_params, *params]
         cur = self.conn.execute(
-            f"SELECT {', '.join(self.cols)} FROM quick_responses q WHERE {where} ORDER BY {_order_sql(self.plan)}",
+            f"SELECT {', '.join(self.cols)} FROM {self.table.table} q WHERE {where}"
+            f" ORDER BY {_order_sql(self.plan, self.table)}",
             params,
         )
         # Row by row: SQLite scans until it has the rows asked for, and a walk that stops after a
@@ -336,7 +344,7 @@ class _Search:
         # Past a budget, wait for the load and
         # search again with the vocabulary: never longer than the load itself.
         # A stop (the server shutting down) ends such a walk, so it cannot hold the shutdown.
-        vocab = vocabulary(self.conn)
+        vocab = vocabulary(self.conn, self.table)
         deadline = time.monotonic() + FALLBACK_BUDGET
         for n, row in enumerate(cur):
             if n % 64 == 0:
@@ -475,8 +483,8 @@ class _Retry(Exception):
     """The vocabulary was loaded while a search walked without it: search again."""
 
 
-def _search(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
+def _search(conn: sqlite3.Connection, kb: int, plan: SearchPlan, table: SearchTable) -> list[Hit]:
     try:
-        return _Search(conn, kb, plan).run()
+        return _Search(conn, kb, plan, table).run()
     except _Retry:
-        return _Search(conn, kb, plan).run()
+        return _Search(conn, kb, plan, table).run()

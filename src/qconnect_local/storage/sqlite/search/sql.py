@@ -10,15 +10,16 @@ import orjson
 from qconnect_local.search.plan import SearchPlan, SortKey
 from qconnect_local.storage.sql.quick_responses import SELECT_RECORD
 from qconnect_local.storage.sql.search_filters import filter_sql
-from qconnect_local.storage.sql.search_order import NOT_NULL, ordered_browse
+from qconnect_local.storage.sql.search_order import ordered_browse
+from qconnect_local.storage.sql.search_tables import QUICK_RESPONSES, SearchTable
 from qconnect_local.storage.sqlite.dialect import SQLITE
 from qconnect_local.storage.sqlite.rows import record_from_row
 
 Hit = tuple[SortKey, int]  # (sort key, seq)
 
 
-def _filters_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
-    parts, params = ["q.kb = ?"], []
+def _filters_sql(plan: SearchPlan, table: SearchTable = QUICK_RESPONSES) -> tuple[str, list[Any]]:
+    parts, params = [f"q.{table.kb} = ?"], []
     for flt in plan.filters:
         sql, p = filter_sql(flt, SQLITE)
         parts.append(sql)
@@ -26,12 +27,13 @@ def _filters_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
     return " AND ".join(parts), params
 
 
-def _order_sql(plan: SearchPlan) -> str:
+def _order_sql(plan: SearchPlan, table: SearchTable = QUICK_RESPONSES) -> str:
     if plan.order is None:
         return "q.name"
     col = "q." + plan.order.column
     direction = " DESC" if plan.order.descending else ""
-    if plan.order.column in NOT_NULL:
+    # A column that is never NULL needs no "missing last" term, so an index can serve the order.
+    if plan.order.column in table.not_null:
         return f"{col}{direction}, q.name"
     return f"{col} IS NULL, {col}{direction}, q.name"
 
@@ -86,16 +88,16 @@ def _records(conn: sqlite3.Connection, hits: list[Hit]) -> list[tuple[SortKey, d
     return [(key, rows[seq]) for key, seq in hits]
 
 
-def _browse(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
+def _browse(conn: sqlite3.Connection, kb: int, plan: SearchPlan, table: SearchTable = QUICK_RESPONSES) -> list[Hit]:
     """No queries: every filtered row, score 0, in SQL order with a SQL keyset."""
-    where, params = _filters_sql(plan)
-    if plan.order is not None:
+    where, params = _filters_sql(plan, table)
+    if plan.order is not None and table is QUICK_RESPONSES:
         return ordered_browse(lambda sql, args: conn.execute(sql, args).fetchall(), kb, where, [kb, *params], plan, "?")
     order_col = f"q.{plan.order.column}" if plan.order else "NULL"
     start, start_params = _keyset_sql(plan, exact=True)
     sql = (
-        f"SELECT q.seq, q.name, {order_col} FROM quick_responses q WHERE {where}{start}"
-        f" ORDER BY {_order_sql(plan)} LIMIT ?"
+        f"SELECT q.seq, q.name, {order_col} FROM {table.table} q WHERE {where}{start}"
+        f" ORDER BY {_order_sql(plan, table)} LIMIT ?"
     )
     return [
         (SortKey(_order_value(plan, value), 0, name), seq)
@@ -103,8 +105,10 @@ def _browse(conn: sqlite3.Connection, kb: int, plan: SearchPlan) -> list[Hit]:
     ]
 
 
-def _fts_rowids(conn: sqlite3.Connection, expression: str, limit: int | None = None) -> list[int]:
-    sql = "SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ?"
+def _fts_rowids(
+    conn: sqlite3.Connection, expression: str, limit: int | None = None, table: SearchTable = QUICK_RESPONSES
+) -> list[int]:
+    sql = f"SELECT rowid FROM {table.fts} WHERE {table.fts} MATCH ?"
     if limit is None:
         return [r for (r,) in conn.execute(sql, (expression,))]
     return [r for (r,) in conn.execute(sql + " LIMIT ?", (expression, limit))]

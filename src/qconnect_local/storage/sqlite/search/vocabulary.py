@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from qconnect_local.search.plan import fuzzy_distance
+from qconnect_local.storage.sql.search_tables import QUICK_RESPONSES, SearchTable
 from qconnect_local.storage.sqlite.rows import index_token
-from qconnect_local.storage.sqlite.search.exact_keys import _COLUMN_LETTER
 
 log = logging.getLogger("qconnect_local.search")
 
@@ -109,8 +109,9 @@ class Vocabulary:
 
     RETRY_SECONDS = 5.0  # after a failed load, the next search starts another only after this
 
-    def __init__(self, path: str = "") -> None:
+    def __init__(self, path: str = "", table: SearchTable = QUICK_RESPONSES) -> None:
         self.path = path
+        self.table = table
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._added: dict[str, Counter[str]] = {}  # column -> word -> docs added by writes
@@ -179,7 +180,7 @@ class Vocabulary:
         """(the words, whether they cover the index as `conn` sees it). Never waits for a load:
         when they do not cover it, a loader is started (or asked to read again) and the caller
         searches without them (stale words are still good for estimates)."""
-        token = index_token(conn)
+        token = index_token(conn, self.table)
         with self._lock:
             words = self._words
             if words is not None and token in words.known:
@@ -253,8 +254,8 @@ class Vocabulary:
                 f"file:{self.path}?vfs=memdb", uri=True, isolation_level=None, check_same_thread=False, timeout=60.0
             )
         conn.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.quick_responses_vocab"
-            " USING fts5vocab(main, quick_responses_fts, 'col')"
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{self.table.table}_vocab"
+            f" USING fts5vocab(main, {self.table.fts}, 'col')"
         )
         conn.execute("PRAGMA query_only = ON")
         return conn
@@ -313,11 +314,11 @@ class Vocabulary:
         whatever the WHERE clause, so all four are read at once); None when stopped."""
         conn.execute("BEGIN")
         try:
-            token = index_token(conn)  # the same snapshot as the words
+            token = index_token(conn, self.table)  # the same snapshot as the words
             with self._lock:
                 self._loading = token
-            loaded: dict[str, Counter[str]] = {c: Counter() for c in _COLUMN_LETTER}
-            cur = conn.execute("SELECT term, col, doc FROM temp.quick_responses_vocab")
+            loaded: dict[str, Counter[str]] = {c: Counter() for c in self.table.text_columns}
+            cur = conn.execute(f"SELECT term, col, doc FROM temp.{self.table.table}_vocab")
             while True:
                 if self._stop.is_set():
                     return None
@@ -328,7 +329,7 @@ class Vocabulary:
                     counts = loaded.get(col)
                     if counts is not None:
                         counts[term] = doc
-            rows = conn.execute("SELECT count(*) FROM quick_responses").fetchone()[0]
+            rows = conn.execute(f"SELECT count(*) FROM {self.table.table}").fetchone()[0]
         finally:
             conn.execute("COMMIT")
         # fts5vocab lists terms in UTF-8 byte order, which is code point order: already sorted.
@@ -341,7 +342,7 @@ BACKGROUND_LOADS = True  # tests turn loads off to search without a vocabulary
 LOAD_DELAY = float(os.environ.get("QCONNECT_TEST_VOCABULARY_DELAY") or 0)  # test hook (seconds)
 LOAD_GATE: threading.Event | None = None  # test hook: loads wait until it is set
 
-_VOCABULARIES: dict[str, Vocabulary] = {}
+_VOCABULARIES: dict[tuple[str, str], Vocabulary] = {}
 _VOCABULARIES_LOCK = threading.Lock()
 
 
@@ -349,26 +350,27 @@ def _path(conn: sqlite3.Connection) -> str:
     return conn.execute("PRAGMA database_list").fetchone()[2]
 
 
-def vocabulary(conn: sqlite3.Connection) -> Vocabulary:
-    """The vocabulary of this connection's database file (one per file per process)."""
-    path = _path(conn)
+def vocabulary(conn: sqlite3.Connection, table: SearchTable = QUICK_RESPONSES) -> Vocabulary:
+    """The vocabulary of a searchable table of this connection's database file (one per file
+    and table per process)."""
+    key = (_path(conn), table.table)
     with _VOCABULARIES_LOCK:
-        found = _VOCABULARIES.get(path)
+        found = _VOCABULARIES.get(key)
         if found is None:
-            found = _VOCABULARIES[path] = Vocabulary(path)
+            found = _VOCABULARIES[key] = Vocabulary(key[0], table)
     return found
 
 
 def vocabulary_state(path: str) -> str:
     """ "loading", "ready" or "none" (no search has needed it yet), for the health report."""
     with _VOCABULARIES_LOCK:
-        found = _VOCABULARIES.get(path)
+        found = _VOCABULARIES.get((path, QUICK_RESPONSES.table))
     return found.state if found is not None else "none"
 
 
 def close_vocabulary(path: str) -> None:
-    """Forgets the vocabulary of a database file, stopping its loader (the store is closing)."""
+    """Forgets the vocabularies of a database file, stopping their loaders (the store is closing)."""
     with _VOCABULARIES_LOCK:
-        found = _VOCABULARIES.pop(path, None)
-    if found is not None:
-        found.close()
+        found = [_VOCABULARIES.pop(key) for key in list(_VOCABULARIES) if key[0] == path]
+    for one in found:
+        one.close()

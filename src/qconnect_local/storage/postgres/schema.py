@@ -7,6 +7,7 @@ uploads and import jobs), so one number means the same schema step on both store
 from __future__ import annotations
 
 from qconnect_local.storage.postgres.dialect import POSTGRES
+from qconnect_local.storage.postgres.message_templates import migrate_search as message_template_search_step
 from qconnect_local.storage.sql.assistant_schema import (
     assistant_step,
     content_association_step,
@@ -17,7 +18,6 @@ from qconnect_local.storage.sql.assistant_schema import (
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import Migration, import_step, knowledge_base_step
 from qconnect_local.storage.sql.search_order import order_index_step
-from qconnect_local.storage.postgres.message_templates import migrate_search as message_template_search_step
 
 BASE_MIGRATIONS: list[tuple[int, Migration]] = [
     (

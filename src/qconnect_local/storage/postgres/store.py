@@ -92,7 +92,6 @@ class PostgresSession(
     ContentQueries,
     ContentTaskQueries,
     ContentAssociationQueries,
-    MessageTemplateQueries,
     MessageTemplateSearch,
 ):
     """All SQL of the operations, for one pooled connection; one transaction when writing: the

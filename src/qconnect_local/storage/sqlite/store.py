@@ -76,7 +76,6 @@ class SQLiteSession(
     ContentQueries,
     ContentTaskQueries,
     ContentAssociationQueries,
-    MessageTemplateQueries,
     MessageTemplateSearch,
 ):
     """All SQL of the operations, for one connection inside one transaction: the shared queries

@@ -3,7 +3,6 @@ rest, through boto3 against the running server."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -12,7 +11,7 @@ from botocore.exceptions import ClientError
 from test_assistants import create_kb, error_of
 
 from content_files import docx_bytes, pdf_bytes
-from support import ServerProcess, query_state
+from support import ServerProcess, query_state, settle
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -22,16 +21,6 @@ def upload(client, kb_id, body=b"Reset your password from the sign-in page.", co
     response = requests.put(started["url"], data=body, headers=started["headersToInclude"], timeout=30)
     assert response.status_code == 200
     return started["uploadId"]
-
-
-def settle(client, kb_id, content_id, timeout=30.0):
-    """GetContent once the content's text extraction (in the server's background) has ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        content = client.get_content(knowledgeBaseId=kb_id, contentId=content_id)["content"]
-        if content["status"] != "CREATE_IN_PROGRESS" or time.monotonic() > deadline:
-            return content
-        time.sleep(0.02)
 
 
 def create_content(

@@ -10,6 +10,7 @@ from test_assistants import associate, create_assistant, create_kb, error_of
 
 from content_files import docx_bytes, pdf_bytes
 from qconnect_local import mock_qconnect
+from support import settle
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -39,7 +40,8 @@ def add_content(client, kb_id, name, body, content_type="text/plain", **extra):
     started = client.start_content_upload(knowledgeBaseId=kb_id, contentType=content_type)
     put = requests.put(started["url"], data=body, headers=started["headersToInclude"], timeout=30)
     assert put.status_code == 200
-    return client.create_content(knowledgeBaseId=kb_id, name=name, uploadId=started["uploadId"], **extra)["content"]
+    content = client.create_content(knowledgeBaseId=kb_id, name=name, uploadId=started["uploadId"], **extra)["content"]
+    return settle(client, kb_id, content["contentId"])
 
 
 def new_upload(client, kb_id, body, content_type="text/plain"):
@@ -201,6 +203,7 @@ def test_update_and_delete_change_what_is_found(client, world):
         contentId=pdf["contentId"],
         uploadId=new_upload(client, docs_id, docx_bytes("Chargebacks are handled by the bank."), DOCX),
     )
+    settle(client, docs_id, pdf["contentId"])
     assert query(client, assistant_id, "card five") == []
     assert found_ids(query(client, assistant_id, "chargebacks")) == [pdf["contentId"]]
     client.update_content(knowledgeBaseId=docs_id, contentId=pdf["contentId"], title="Disputes")

@@ -166,7 +166,7 @@ def test_unknown_resources_are_404_with_their_name(qconnect, content):
             ),
             made["contentAssociationId"],
         ),
-        (lambda: qconnect.list_tags_for_resource(resourceArn=made["contentAssociationArn"][:-1] + "0"), None),
+        (lambda: qconnect.list_tags_for_resource(resourceArn=made["contentAssociationArn"][:-36] + missing), None),
     ]
     for call, name in calls:
         with pytest.raises(qconnect.exceptions.ResourceNotFoundException) as e:

@@ -234,9 +234,10 @@ def load_quick_responses(qc, count: int) -> tuple[str, str, str]:
     return kb_id, first_id, " ".join(rarest[:2])
 
 
-def create_moto_knowledge_base(bedrock) -> str:
+def create_moto_knowledge_base(bedrock, name: str = "bench") -> str:
+    """A knowledge base in moto's bedrock-agent (moto has no qconnect): the baseline's resource."""
     return bedrock.create_knowledge_base(
-        name="bench",
+        name=name,
         roleArn="arn:aws:iam::123456789012:role/bench",
         knowledgeBaseConfiguration={
             "type": "VECTOR",

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import json
 import random
 import shutil
@@ -39,6 +38,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import content_files  # noqa: E402  (tests/content_files.py: the PDF and DOCX makers)
 import search as qr_bench  # noqa: E402  (bench/search.py: loader, server, request, percentile)
 from qconnect_local import ids  # noqa: E402
 from qconnect_local.config import Settings  # noqa: E402
@@ -85,45 +86,15 @@ def _lines(text: str, width: int = 90) -> list[str]:
 
 
 def pdf_bytes(text: str, lines_per_page: int = 50) -> bytes:
-    """A PDF 1.4 of text pages in Helvetica (what a text-heavy knowledge article looks like)."""
+    """A PDF of text pages (what a text-heavy knowledge article looks like)."""
     lines = _lines(text)
-    pages = [lines[i : i + lines_per_page] for i in range(0, len(lines), lines_per_page)] or [[]]
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    kids = []
-    for page in pages:
-        shown = " T* ".join(f"({line})" + " Tj" for line in page)
-        stream = f"BT /F1 10 Tf 12 TL 50 760 Td {shown} ET".encode()
-        kids.append(len(objects) + 1)
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
-            f" /Contents {len(objects) + 2} 0 R >>".encode()
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>".encode()
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    pages = ["\n".join(lines[i : i + lines_per_page]) for i in range(0, len(lines), lines_per_page)] or [""]
+    return content_files.pdf_bytes(*pages)
 
 
 def docx_bytes(text: str) -> bytes:
-    import docx
-
-    document = docx.Document()
     words = text.split()
-    for i in range(0, len(words), 80):  # paragraphs of 80 words
-        document.add_paragraph(" ".join(words[i : i + 80]))
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+    return content_files.docx_bytes(*(" ".join(words[i : i + 80]) for i in range(0, len(words), 80)))
 
 
 def html_bytes(text: str) -> bytes:

@@ -21,10 +21,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_throughput import create_moto_knowledge_base  # noqa: E402
 
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 
@@ -86,27 +90,10 @@ def moto_series(calls: int, rounds: int) -> dict[str, float]:
     with mock_aws():
         client = boto3.client("bedrock-agent", **CREDS)
 
-        def make_kb(i: int) -> dict[str, Any]:
-            return client.create_knowledge_base(
-                name=f"kb-{i}-{time.perf_counter_ns()}",
-                roleArn="arn:aws:iam::123456789012:role/bench",
-                knowledgeBaseConfiguration={
-                    "type": "VECTOR",
-                    "vectorKnowledgeBaseConfiguration": {
-                        "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1"
-                    },
-                },
-                storageConfiguration={
-                    "type": "OPENSEARCH_SERVERLESS",
-                    "opensearchServerlessConfiguration": {
-                        "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/bench",
-                        "vectorIndexName": "index",
-                        "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"},
-                    },
-                },
-            )
+        def make_kb(i: int) -> str:
+            return create_moto_knowledge_base(client, f"kb-{i}-{time.perf_counter_ns()}")
 
-        kb_id = make_kb(-2)["knowledgeBase"]["knowledgeBaseId"]
+        kb_id = make_kb(-2)
         return {
             "create": timed(make_kb, calls, rounds),
             "get": timed(lambda i: client.get_knowledge_base(knowledgeBaseId=kb_id), calls, rounds),

@@ -6,15 +6,15 @@ import io
 
 
 def pdf_bytes(*pages: str) -> bytes:
-    """A minimal PDF 1.4 with one page per argument, each showing its text in Helvetica."""
+    """A minimal PDF 1.4 with one page per argument, each showing its text (a line per line) in Helvetica."""
     objects: list[bytes] = []
     kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages)))
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     for i, text in enumerate(pages):
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 712 Td ({escaped}) Tj ET".encode()
+        shown = " T* ".join(f"({_escaped(line)}) Tj" for line in text.split("\n"))
+        stream = f"BT /F1 12 Tf 14 TL 72 712 Td {shown} ET".encode()
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
             f" /Contents {5 + 2 * i} 0 R >>".encode()
@@ -32,6 +32,10 @@ def pdf_bytes(*pages: str) -> bytes:
         out.write(b"%010d 00000 n \n" % offset)
     out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
     return out.getvalue()
+
+
+def _escaped(line: str) -> str:
+    return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
 def docx_bytes(*paragraphs: str) -> bytes:

@@ -40,13 +40,33 @@ def start(client: Any, kb_id: str, upload_id: str, **kw: Any) -> dict[str, Any]:
     ]
 
 
-def wait_job(client: Any, kb_id: str, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+def _until_ended(get: Any, pending: str, timeout: float, interval: float) -> dict[str, Any]:
+    """`get()` until its status is no longer `pending` (or the timeout passes): the last answer."""
     deadline = time.monotonic() + timeout
     while True:
-        job = client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]
-        if job["status"] != "START_IN_PROGRESS" or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
+        found = get()
+        if found["status"] != pending or time.monotonic() > deadline:
+            return found
+        time.sleep(interval)
+
+
+def wait_job(client: Any, kb_id: str, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    return _until_ended(
+        lambda: client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"],
+        "START_IN_PROGRESS",
+        timeout,
+        0.05,
+    )
+
+
+def settle(client: Any, kb_id: str, content_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """GetContent once the content's text extraction (in the server's background) has ended."""
+    return _until_ended(
+        lambda: client.get_content(knowledgeBaseId=kb_id, contentId=content_id)["content"],
+        "CREATE_IN_PROGRESS",
+        timeout,
+        0.02,
+    )
 
 
 def import_file(client: Any, kb_id: str, body: bytes, **kw: Any) -> dict[str, Any]:

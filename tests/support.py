@@ -191,13 +191,3 @@ class InProcessServer:
     def stop(self) -> None:
         self.threaded.stop()
         self.app.close()
-
-
-def settle(client, kb_id, content_id, timeout=30.0):
-    """GetContent once the content's text extraction (in the server's background) has ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        content = client.get_content(knowledgeBaseId=kb_id, contentId=content_id)["content"]
-        if content["status"] != "CREATE_IN_PROGRESS" or time.monotonic() > deadline:
-            return content
-        time.sleep(0.02)

@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 from test_assistants import create_kb, error_of
 
 from content_files import docx_bytes, pdf_bytes
-from support import ServerProcess, query_state, settle
+from import_support import settle
+from support import ServerProcess, query_state
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

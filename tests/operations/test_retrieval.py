@@ -9,8 +9,8 @@ import requests
 from test_assistants import associate, create_assistant, create_kb, error_of
 
 from content_files import docx_bytes, pdf_bytes
+from import_support import settle
 from qconnect_local import mock_qconnect
-from support import settle
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

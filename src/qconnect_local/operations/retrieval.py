@@ -6,6 +6,7 @@ the same data and query give the same results in the same order. docs/assistants
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from qconnect_local.operations import pagination
 from qconnect_local.operations.assistants import label_id, load_assistant
 from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.sessions import load_session
+from qconnect_local.protocol.model import service_model
 from qconnect_local.search.excerpts import excerpt, highlights, query_words, relevance_level
 from qconnect_local.search.plan import FilterPlan, QueryPlan, SearchPlan
 from qconnect_local.storage.base import Record, Session
@@ -28,24 +30,6 @@ RETRIEVE_MAX_RESULTS = 100
 _TITLE_WEIGHT, _TEXT_WEIGHT = 2, 1
 _ACTIVE = FilterPlan("isActive", "is_active", "bool", "EQUALS", (True,), False)
 _RESULT_NAMESPACE = uuid.UUID("6f1c3a52-4a0e-4e43-9d55-2b1c9e0d7a11")
-# QueryResultType values (the model's enum): only KNOWLEDGE_CONTENT results exist here.
-_RESULT_TYPES = {
-    "KNOWLEDGE_CONTENT",
-    "INTENT_ANSWER",
-    "GENERATIVE_ANSWER",
-    "GENERATIVE_ANSWER_CHUNK",
-    "BLOCKED_GENERATIVE_ANSWER_CHUNK",
-    "INTENT_ANSWER_CHUNK",
-    "BLOCKED_INTENT_ANSWER_CHUNK",
-    "EMAIL_RESPONSE_CHUNK",
-    "EMAIL_OVERVIEW_CHUNK",
-    "EMAIL_GENERATIVE_ANSWER_CHUNK",
-    "CASE_SUMMARIZATION_CHUNK",
-    "BLOCKED_CASE_SUMMARIZATION_CHUNK",
-    "NOTES",
-    "NOTES_CHUNK",
-    "BLOCKED_NOTES_CHUNK",
-}
 
 
 @dataclass(frozen=True)
@@ -251,6 +235,12 @@ def _query_text(params: dict[str, Any]) -> str:
     return str(data["queryTextInputData"]["text"])
 
 
+@functools.cache
+def _result_types() -> frozenset[str]:
+    """QueryResultType's values in the model; only KNOWLEDGE_CONTENT results exist here."""
+    return frozenset(service_model().shape_for("QueryResultType").enum)
+
+
 def _wanted_type(params: dict[str, Any]) -> str | None:
     """The RESULT_TYPE the queryCondition asks for (None: any)."""
     conditions = params.get("queryCondition") or []
@@ -259,10 +249,10 @@ def _wanted_type(params: dict[str, Any]) -> str | None:
     single = conditions[0].get("single")
     if single is None:
         raise ValidationException("queryCondition[0].single is required")
-    if single["value"] not in _RESULT_TYPES:
+    if single["value"] not in _result_types():
         raise ValidationException(
             f"queryCondition value '{single['value']}' is not a result type; valid values: "
-            + ", ".join(sorted(_RESULT_TYPES))
+            + ", ".join(sorted(_result_types()))
         )
     return str(single["value"])
 

@@ -233,6 +233,29 @@ def test_killed_processes_leave_no_temporary_blob_files(tmp_path):
     assert not leftover.exists() and mine.exists()
 
 
+def test_the_in_memory_servers_lock_file_is_not_a_blob(tmp_path):
+    """The blob garbage collector deletes every key no row refers to: the `.alive` lock file of
+    an in-memory server must not be one (deleting it was refused, which stopped the collection)."""
+    from qconnect_local.blobs.local import LocalBlobStore
+    from qconnect_local.blobs.signed_urls import UrlSigner
+    from qconnect_local.leftovers import hold_directory
+
+    root = tmp_path / "blobs"
+    root.mkdir()
+    fd = hold_directory(root)
+    try:
+        store = LocalBlobStore(root, UrlSigner(b"k" * 32), temporary=True)
+        with store.writer("uploads/abc") as w:
+            w.write(b"x")
+            w.commit()
+        assert sorted(store.keys()) == ["uploads/abc"]
+        for key in store.keys():
+            store.delete(key)
+        assert list(store.keys()) == [] and (root / ".alive").exists()
+    finally:
+        os.close(fd)
+
+
 def _dead_pid() -> int:
     import subprocess
     import sys

@@ -109,11 +109,13 @@ class LocalBlobStore:
             pass
 
     def keys(self) -> Iterator[str]:
-        """Every committed blob (temporary files of writes in flight are not blobs)."""
+        """Every committed blob: not the temporary files of writes in flight, nor the in-memory
+        server's `.alive` lock file (no valid key starts with a dot)."""
         for dirpath, _, files in os.walk(self.root):
             for name in files:
-                if not name.startswith(_TMP_PREFIX):
-                    yield os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
+                key = os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
+                if _KEY_RE.fullmatch(key):
+                    yield key
 
     def clear(self) -> None:
         for child in self.root.iterdir():

@@ -177,6 +177,9 @@ class ContentSession(Protocol):
     def contents_with_text(
         self, account: str, region: str, content_ids: list[str]
     ) -> dict[str, tuple[Record, str]]: ...
+    def common_words(
+        self, account: str, region: str, kb_id: str, quick_responses: bool, words: list[str], over: int
+    ) -> list[str]: ...
 
 
 class ContentTaskSession(Protocol):

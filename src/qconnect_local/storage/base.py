@@ -185,6 +185,7 @@ class ContentSession(Protocol):
 class ContentTaskSession(Protocol):
     """Text extraction of content files in the background (storage/sql/content_tasks.py)."""
 
+    def content_queue_depth(self) -> dict[str, int]: ...
     def set_content_task(
         self, account: str, region: str, content_id: str, upload_id: str, task: str, kind: str, run_after: float | None
     ) -> None: ...

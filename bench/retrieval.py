@@ -1,9 +1,10 @@
 """QueryAssistant and Retrieve at scale, in process (the operation functions, no HTTP): an
 assistant with CUSTOM knowledge bases of N contents in all (about 250 words of text each) and a
 QUICK_RESPONSES knowledge base of N quick responses, written straight through the storage layer.
-Each query class is run `--repeat` times after a warm-up; the baseline, in the same run, is
-SearchQuickResponses (CONTAINS on content, maxResults 10) of the same words on the quick-response
-knowledge base alone.
+Each query class is run `--repeat` times after a warm-up, with the common-word rule (words in more
+than COMMON_WORD_ITEMS items of a knowledge base are skipped there) and without it ("all words":
+every word searched, as before the rule); the baseline, in the same run, is SearchQuickResponses
+(CONTAINS on content, maxResults 10) of the same words on the quick-response knowledge base alone.
 
     python bench/retrieval.py                        # 20,000 contents + 20,000 quick responses, SQLite
     python bench/retrieval.py --count 5000
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from qconnect_local import ids  # noqa: E402
 from qconnect_local.config import Settings  # noqa: E402
+from qconnect_local.operations import retrieval  # noqa: E402
 from qconnect_local.operations.context import RequestContext  # noqa: E402
 from qconnect_local.operations.quick_responses import prepare_quick_response, search_quick_responses  # noqa: E402
 from qconnect_local.operations.retrieval import query_assistant, retrieve  # noqa: E402
@@ -150,28 +152,14 @@ def main() -> None:
             "1 rare word": "w15000",
             "3 mid words": "w300 w1200 w4000",
             "8-word question": "w1 w2 w5 w40 w300 w900 w2000 w7000",
+            "3 common words": "w1 w2 w5",
         }
         print(
-            f"{'query':<18} {'QueryAssistant p50/p99 ms':>27} {'Retrieve p50/p99 ms':>21} {'SearchQR (baseline)':>21} {'ratio p50':>10}"
+            f"{'query':<18} {'rule':<10} {'QueryAssistant p50/p99 ms':>27} {'Retrieve p50/p99 ms':>21}"
+            f" {'SearchQR (baseline)':>21} {'ratio p50':>10}"
         )
+        rule = retrieval.searched_words
         for label, text in queries.items():
-            qa = timed(
-                lambda text=text: query_assistant(
-                    ctx, {"assistantId": assistant_id, "queryText": text, "maxResults": 10}
-                ),
-                args.repeat,
-            )
-            rt = timed(
-                lambda text=text: retrieve(
-                    ctx,
-                    {
-                        "assistantId": assistant_id,
-                        "retrievalQuery": text,
-                        "retrievalConfiguration": {"knowledgeSource": {"assistantAssociationIds": [association_id]}},
-                    },
-                ),
-                args.repeat,
-            )
             base = timed(
                 lambda text=text: search_quick_responses(
                     ctx,
@@ -185,10 +173,33 @@ def main() -> None:
                 ),
                 args.repeat,
             )
-            print(
-                f"{label:<18} {qa[0]:>12.1f} / {qa[1]:<12.1f} {rt[0]:>8.1f} / {rt[1]:<10.1f} {base[0]:>8.1f} / {base[1]:<10.1f}"
-                f" {qa[0] / base[0]:>8.1f}x"
-            )
+            for mode, words_of in (("common", rule), ("all words", lambda session, ctx, kb, words: words)):
+                retrieval.searched_words = words_of  # type: ignore[assignment]
+                qa = timed(
+                    lambda text=text: query_assistant(
+                        ctx, {"assistantId": assistant_id, "queryText": text, "maxResults": 10}
+                    ),
+                    args.repeat,
+                )
+                rt = timed(
+                    lambda text=text: retrieve(
+                        ctx,
+                        {
+                            "assistantId": assistant_id,
+                            "retrievalQuery": text,
+                            "retrievalConfiguration": {
+                                "knowledgeSource": {"assistantAssociationIds": [association_id]}
+                            },
+                        },
+                    ),
+                    args.repeat,
+                )
+                print(
+                    f"{label:<18} {mode:<10} {qa[0]:>12.1f} / {qa[1]:<12.1f} {rt[0]:>8.1f} / {rt[1]:<10.1f}"
+                    f" {base[0]:>8.1f} / {base[1]:<10.1f} {qa[0] / base[0]:>8.1f}x",
+                    flush=True,
+                )
+            retrieval.searched_words = rule
         store.close()
 
 

@@ -3,6 +3,9 @@
 - `database` and `blobStore`: their kind and whether this process reaches them now;
 - `importQueue`: import jobs waiting for a runner and being run (shared by every server and
   worker of one database), `null` when the store cannot tell;
+- `contentQueue`: content whose file waits for a runner to read it (`CREATE_IN_PROGRESS` after
+  CreateContent or UpdateContent with a new upload) and being read, counted the same way, `null`
+  when the store cannot tell;
 - `importRunner`: whether this process runs import jobs (false under `serve --no-worker`);
 - `searchVocabulary` (SQLite store): whether the search vocabulary is "loading", "ready" or
   "none" (not needed yet); null for the PostgreSQL store.
@@ -32,12 +35,14 @@ def _blob_store(app: Any) -> dict[str, Any]:
     return {"kind": blobs.kind, "reachable": reachable}
 
 
-def _import_queue(app: Any) -> dict[str, int] | None:
+def _queue(app: Any, depth: str) -> dict[str, int] | None:
+    """{waiting, running} of a background queue (`depth` names the session's method)."""
     try:
         with app.store.read() as session:
-            return session.import_queue_depth()
-    except Exception:
-        log.warning("import queue health check failed", exc_info=True)
+            result: dict[str, int] = getattr(session, depth)()
+            return result
+    except Exception:  # the report says null rather than failing
+        log.warning("%s health check failed", depth, exc_info=True)
         return None
 
 
@@ -60,7 +65,8 @@ def health_report(app: Any) -> tuple[int, dict[str, Any]]:
         "uptimeSeconds": round(time.time() - app.started, 3),
         "database": {"kind": app.store.kind, "reachable": database_ok},
         "blobStore": blobs,
-        "importQueue": _import_queue(app) if database_ok else None,
+        "importQueue": _queue(app, "import_queue_depth") if database_ok else None,
+        "contentQueue": _queue(app, "content_queue_depth") if database_ok else None,
         "importRunner": bool(getattr(app.settings, "run_import_runner", True)),
         "searchVocabulary": _search_vocabulary(app),
     }

@@ -8,8 +8,11 @@ import uuid
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from test_assistants import create_kb, error_of
+from test_assistants import associate as associate_kb
+from test_assistants import create_assistant, create_kb, error_of
 from test_contents import create_content
+
+from support import ServerProcess
 
 GUIDE = "AMAZON_CONNECT_GUIDE"
 
@@ -234,3 +237,31 @@ def test_associations_in_every_mode(qconnect_client) -> None:
         contentAssociationId=made["contentAssociationArn"],
     )["contentAssociation"]
     assert got == made
+
+
+def test_associations_and_retrieval_survive_a_restart(tmp_path):
+    """A content association, its tags and the content text index are on disk: a restarted
+    server gives them back unchanged, and QueryAssistant still finds the content."""
+    first = ServerProcess(data_dir=tmp_path).start()
+    try:
+        client = first.client()
+        kb = create_kb(client, name="guides", kb_type="CUSTOM")
+        content = create_content(client, kb["knowledgeBaseId"], body=b"Escalate a billing dispute.")
+        made = associate(client, kb["knowledgeBaseId"], content["contentId"], tags={"team": "care"})
+        assistant_id = create_assistant(client)["assistantId"]
+        associate_kb(client, assistant_id, kb["knowledgeBaseId"])
+    finally:
+        assert first.stop() == 0
+    second = ServerProcess(data_dir=tmp_path).start()
+    try:
+        client = second.client()
+        got = client.get_content_association(
+            knowledgeBaseId=kb["knowledgeBaseId"],
+            contentId=content["contentId"],
+            contentAssociationId=made["contentAssociationId"],
+        )["contentAssociation"]
+        assert got == made
+        results = client.query_assistant(assistantId=assistant_id, queryText="billing dispute")["results"]
+        assert [r["document"]["contentReference"]["contentId"] for r in results] == [content["contentId"]]
+    finally:
+        second.stop()

@@ -191,6 +191,45 @@ def test_a_change_while_the_file_is_read_wins(manual):
     assert run_content(manual, deleted["contentId"])[0] == 404
 
 
+def test_health_counts_content_waiting_to_be_read(manual):
+    """GET /_qconnect/health: contentQueue counts content whose file no runner has read yet,
+    beside importQueue, and nothing once it has been read or deleted."""
+
+    def queue():
+        return requests.get(f"{manual.endpoint_url}/_qconnect/health", timeout=30).json()["contentQueue"]
+
+    client = manual.client()
+    kb_id = create_kb(client, kb_type="CUSTOM")["knowledgeBaseId"]
+    assert queue() == {"waiting": 0, "running": 0}
+    held = [
+        client.create_content(knowledgeBaseId=kb_id, name=f"doc{i}", uploadId=upload(client, kb_id))["content"]
+        for i in range(3)
+    ]
+    assert queue() == {"waiting": 3, "running": 0}
+    assert run_content(manual, held[0]["contentId"])[1]["status"] == "ACTIVE"
+    client.delete_content(knowledgeBaseId=kb_id, contentId=held[1]["contentId"])
+    assert queue() == {"waiting": 1, "running": 0}
+    client.update_content(knowledgeBaseId=kb_id, contentId=held[0]["contentId"], uploadId=upload(client, kb_id))
+    assert queue() == {"waiting": 2, "running": 0}
+
+
+def test_import_delay_postpones_reading_the_file(tmp_path):
+    """`--import-delay S` holds content CREATE_IN_PROGRESS for S seconds, as it holds import
+    jobs, then the runner reads the file on its own (no /run call)."""
+    server = ServerProcess("--import-delay", "8", data_dir=tmp_path).start()
+    try:
+        client = server.client()
+        kb_id = create_kb(client, kb_type="CUSTOM")["knowledgeBaseId"]
+        content = client.create_content(knowledgeBaseId=kb_id, name="later", uploadId=upload(client, kb_id))["content"]
+        got = client.get_content(knowledgeBaseId=kb_id, contentId=content["contentId"])["content"]
+        assert got["status"] == "CREATE_IN_PROGRESS"
+        health = requests.get(f"{server.endpoint_url}/_qconnect/health", timeout=30).json()
+        assert health["contentQueue"] == {"waiting": 1, "running": 0}
+        assert settle(client, kb_id, content["contentId"])["status"] == "ACTIVE"
+    finally:
+        server.stop()
+
+
 def test_pending_content_is_finished_after_a_restart(tmp_path):
     first = ServerProcess("--import-mode", "manual", data_dir=tmp_path).start()
     try:

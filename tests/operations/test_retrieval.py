@@ -372,3 +372,39 @@ def test_external_bedrock_association_is_not_searched(client):
             },
         )
     assert "only KNOWLEDGE_BASE associations" in error_of(e)[2]
+
+
+def test_words_in_too_many_items_of_a_knowledge_base_are_skipped_there(monkeypatch):
+    """The common-word rule, in-process so the threshold can be made small: a word in more than
+    COMMON_WORD_ITEMS items of a knowledge base neither finds nor scores there, unless every word
+    of the query is that common."""
+    from qconnect_local.operations import retrieval
+
+    monkeypatch.setattr(retrieval, "COMMON_WORD_ITEMS", 2)
+    with mock_qconnect():
+        client = boto3.client(
+            "qconnect", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        assistant_id = create_assistant(client)["assistantId"]
+        docs = create_kb(client, "docs", "CUSTOM")["knowledgeBaseId"]
+        answers = create_kb(client, "answers", "QUICK_RESPONSES")["knowledgeBaseId"]
+        for kb_id in (docs, answers):
+            associate(client, assistant_id, kb_id)
+        ids = [add_content(client, docs, f"doc{i}", f"card note {i}".encode())["contentId"] for i in range(3)]
+        refund = add_content(client, docs, "refund", b"refund by card", title="Refund")["contentId"]
+        for i in range(2):  # "card" is in 2 quick responses: not common there
+            client.create_quick_response(knowledgeBaseId=answers, name=f"Card {i}", content={"content": "card"})
+        results = query(client, assistant_id, "refund card")
+        # In docs "card" is in 4 contents: only "refund" finds and scores there (title 2 + text 1),
+        # and the three other contents are not found. The quick responses score "card" (name 2,
+        # whole content 1 doubled).
+        assert [(r["document"]["title"]["text"], r["relevanceScore"]) for r in results] == [
+            ("Card 0", 4.0),
+            ("Card 1", 4.0),
+            ("Refund", 3.0),
+        ]
+        assert results[2]["document"]["contentReference"]["contentId"] == refund
+        # Highlights still mark every query word.
+        assert [h["beginOffsetInclusive"] for h in results[2]["document"]["excerpt"]["highlights"]] == [0, 10]
+        # Every word common in docs: all of them are searched there.
+        assert set(found_ids(query(client, assistant_id, "card note"))) >= {*ids, refund}

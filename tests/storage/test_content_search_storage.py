@@ -144,3 +144,46 @@ def test_postgres_indexes_the_first_words_of_a_huge_text():
         assert found(store, kb_id, "w149999x") == []
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_common_words_counts_items_of_one_knowledge_base(kind, tmp_path):
+    """common_words: the words in more than `over` contents (or quick responses) of the
+    knowledge base, whatever their status; other knowledge bases do not count."""
+    from qconnect_local.operations.context import RequestContext
+    from qconnect_local.operations.quick_responses import prepare_quick_response
+
+    store = open_store(database(kind, tmp_path))
+    try:
+        with store.write() as session:
+            kb_id, other_kb = new_kb(session), new_kb(session)
+            new_content(session, kb_id, "Card", "refund")
+            new_content(session, kb_id, "Note", "card refund", status="CREATE_FAILED")
+            new_content(session, kb_id, "Other", "words")
+            for _ in range(3):
+                new_content(session, other_kb, "Card refund", "card refund")
+            qr_kb = ids.new_id()
+            qr_record = {
+                "knowledgeBaseId": qr_kb,
+                "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, qr_kb),
+                "name": qr_kb,
+                "knowledgeBaseType": "QUICK_RESPONSES",
+                "status": "ACTIVE",
+                "tags": {},
+            }
+            session.insert_knowledge_base(ACCOUNT, REGION, qr_record)
+            ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, Settings(data_dir=tmp_path))
+            records = [
+                prepare_quick_response(ctx, qr_record, {"name": name, "content": {"content": content}})
+                for name, content in (("Hello", "greeting words"), ("Hello again", "more"), ("Bye", "hello"))
+            ]
+            session.insert_quick_responses_bulk(ACCOUNT, REGION, qr_kb, records)
+        with store.read() as session:
+            words = ["card", "refund", "words", "absent"]
+            assert session.common_words(ACCOUNT, REGION, kb_id, False, words, 1) == ["card", "refund"]
+            assert session.common_words(ACCOUNT, REGION, kb_id, False, words, 2) == []
+            qr_words = ["hello", "words", "more"]
+            assert session.common_words(ACCOUNT, REGION, qr_kb, True, qr_words, 1) == ["hello"]
+            assert session.common_words(ACCOUNT, REGION, qr_kb, True, qr_words, 0) == qr_words
+    finally:
+        store.close()

@@ -56,35 +56,37 @@ def load_assistant(session: Session, ctx: RequestContext, label: str) -> Record:
 def create_assistant(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     check_tag_count(ctx, params.get("tags") or {})
     with ctx.store.write() as session:
-        replayed = idempotency.replay(
+        assistant = idempotency.create_once(
             session,
             ctx,
             "CreateAssistant",
             "",
             params,
             lambda assistant_id: session.get_assistant(ctx.account_id, ctx.region, assistant_id),
+            lambda: _insert_assistant(session, ctx, params),
         )
-        if replayed is not None:
-            return {"assistant": replayed}
-        limit = ctx.settings.quotas.assistants
-        if session.count_assistants(ctx.account_id, ctx.region) >= limit:
-            raise ServiceQuotaExceededException(
-                f"You have reached the limit of {limit} assistants for this account in {ctx.region}"
-            )
-        assistant_id = ids.new_id()
-        assistant: Record = {
-            "assistantId": assistant_id,
-            "assistantArn": arn(ctx, "assistant", assistant_id),
-            "name": params["name"],
-            "type": params["type"],
-            # Usable at once here (AWS shows CREATE_IN_PROGRESS briefly).
-            "status": "ACTIVE",
-            "tags": params.get("tags") or {},
-        }
-        assistant.update({k: params[k] for k in _ECHOED if k in params})
-        session.insert_assistant(ctx.account_id, ctx.region, assistant)
-        idempotency.remember(session, ctx, "CreateAssistant", "", params, assistant_id)
     return {"assistant": assistant}
+
+
+def _insert_assistant(session: Session, ctx: RequestContext, params: dict[str, Any]) -> tuple[str, Record]:
+    limit = ctx.settings.quotas.assistants
+    if session.count_assistants(ctx.account_id, ctx.region) >= limit:
+        raise ServiceQuotaExceededException(
+            f"You have reached the limit of {limit} assistants for this account in {ctx.region}"
+        )
+    assistant_id = ids.new_id()
+    assistant: Record = {
+        "assistantId": assistant_id,
+        "assistantArn": arn(ctx, "assistant", assistant_id),
+        "name": params["name"],
+        "type": params["type"],
+        # Usable at once here (AWS shows CREATE_IN_PROGRESS briefly).
+        "status": "ACTIVE",
+        "tags": params.get("tags") or {},
+    }
+    assistant.update({k: params[k] for k in _ECHOED if k in params})
+    session.insert_assistant(ctx.account_id, ctx.region, assistant)
+    return assistant_id, assistant
 
 
 def get_assistant(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +139,7 @@ def create_assistant_association(ctx: RequestContext, params: dict[str, Any]) ->
     with ctx.store.write() as session:
         assistant = load_assistant(session, ctx, params["assistantId"])
         assistant_id = assistant["assistantId"]
-        replayed = idempotency.replay(
+        association = idempotency.create_once(
             session,
             ctx,
             "CreateAssistantAssociation",
@@ -146,36 +148,46 @@ def create_assistant_association(ctx: RequestContext, params: dict[str, Any]) ->
             lambda association_id: session.get_assistant_association(
                 ctx.account_id, ctx.region, assistant_id, association_id
             ),
+            lambda: _insert_association(session, ctx, params, assistant, kb_id, association_data),
         )
-        if replayed is not None:
-            return {"assistantAssociation": replayed}
-        if kb_id is not None:
-            kb = load_knowledge_base(session, ctx, kb_id)
-            association_data = {
-                "knowledgeBaseAssociation": {
-                    "knowledgeBaseId": kb["knowledgeBaseId"],
-                    "knowledgeBaseArn": kb["knowledgeBaseArn"],
-                }
-            }
-        limit = ctx.settings.quotas.assistant_associations
-        if session.count_assistant_associations(ctx.account_id, ctx.region) >= limit:
-            raise ServiceQuotaExceededException(
-                f"You have reached the limit of {limit} assistant associations for this account in {ctx.region}"
-            )
-        association_id = ids.new_id()
-        association: Record = {
-            "assistantAssociationId": association_id,
-            "assistantAssociationArn": arn(ctx, "association", assistant_id, association_id),
-            "assistantId": assistant_id,
-            "assistantArn": assistant["assistantArn"],
-            "associationType": params["associationType"],
-            "associationData": association_data,
-            "tags": params.get("tags") or {},
-        }
-        if not session.insert_assistant_association(ctx.account_id, ctx.region, association, kb_id):
-            raise ConflictException(f"Knowledge base {kb_id} is already associated with assistant {assistant_id}")
-        idempotency.remember(session, ctx, "CreateAssistantAssociation", assistant_id, params, association_id)
     return {"assistantAssociation": association}
+
+
+def _insert_association(
+    session: Session,
+    ctx: RequestContext,
+    params: dict[str, Any],
+    assistant: Record,
+    kb_id: str | None,
+    association_data: Record | None,
+) -> tuple[str, Record]:
+    assistant_id = assistant["assistantId"]
+    if kb_id is not None:
+        kb = load_knowledge_base(session, ctx, kb_id)
+        association_data = {
+            "knowledgeBaseAssociation": {
+                "knowledgeBaseId": kb["knowledgeBaseId"],
+                "knowledgeBaseArn": kb["knowledgeBaseArn"],
+            }
+        }
+    limit = ctx.settings.quotas.assistant_associations
+    if session.count_assistant_associations(ctx.account_id, ctx.region) >= limit:
+        raise ServiceQuotaExceededException(
+            f"You have reached the limit of {limit} assistant associations for this account in {ctx.region}"
+        )
+    association_id = ids.new_id()
+    association: Record = {
+        "assistantAssociationId": association_id,
+        "assistantAssociationArn": arn(ctx, "association", assistant_id, association_id),
+        "assistantId": assistant_id,
+        "assistantArn": assistant["assistantArn"],
+        "associationType": params["associationType"],
+        "associationData": association_data,
+        "tags": params.get("tags") or {},
+    }
+    if not session.insert_assistant_association(ctx.account_id, ctx.region, association, kb_id):
+        raise ConflictException(f"Knowledge base {kb_id} is already associated with assistant {assistant_id}")
+    return association_id, association
 
 
 def load_association(session: Session, ctx: RequestContext, params: dict[str, Any]) -> Record:

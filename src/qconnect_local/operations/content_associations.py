@@ -42,7 +42,7 @@ def create_content_association(ctx: RequestContext, params: dict[str, Any]) -> d
     with ctx.store.write() as session:
         content = load_content(session, ctx, params)
         content_id = content["contentId"]
-        replayed = idempotency.replay(
+        association = idempotency.create_once(
             session,
             ctx,
             "CreateContentAssociation",
@@ -51,25 +51,30 @@ def create_content_association(ctx: RequestContext, params: dict[str, Any]) -> d
             lambda association_id: session.get_content_association(
                 ctx.account_id, ctx.region, content_id, association_id
             ),
+            lambda: _insert_association(session, ctx, params, content, flow),
         )
-        if replayed is not None:
-            return {"contentAssociation": replayed}
-        association_id = ids.new_id()
-        association: Record = {
-            "knowledgeBaseId": content["knowledgeBaseId"],
-            "knowledgeBaseArn": content["knowledgeBaseArn"],
-            "contentId": content_id,
-            "contentArn": content["contentArn"],
-            "contentAssociationId": association_id,
-            "contentAssociationArn": arn(ctx, RESOURCE_TYPE, content["knowledgeBaseId"], content_id, association_id),
-            "associationType": params["associationType"],
-            "associationData": {"amazonConnectGuideAssociation": {"flowId": flow}},
-            "tags": params.get("tags") or {},
-        }
-        if not session.insert_content_association(ctx.account_id, ctx.region, association, flow):
-            raise ConflictException(f"Content {content_id} is already associated with flow {flow}")
-        idempotency.remember(session, ctx, "CreateContentAssociation", content_id, params, association_id)
     return {"contentAssociation": association}
+
+
+def _insert_association(
+    session: Session, ctx: RequestContext, params: dict[str, Any], content: Record, flow: str
+) -> tuple[str, Record]:
+    content_id = content["contentId"]
+    association_id = ids.new_id()
+    association: Record = {
+        "knowledgeBaseId": content["knowledgeBaseId"],
+        "knowledgeBaseArn": content["knowledgeBaseArn"],
+        "contentId": content_id,
+        "contentArn": content["contentArn"],
+        "contentAssociationId": association_id,
+        "contentAssociationArn": arn(ctx, RESOURCE_TYPE, content["knowledgeBaseId"], content_id, association_id),
+        "associationType": params["associationType"],
+        "associationData": {"amazonConnectGuideAssociation": {"flowId": flow}},
+        "tags": params.get("tags") or {},
+    }
+    if not session.insert_content_association(ctx.account_id, ctx.region, association, flow):
+        raise ConflictException(f"Content {content_id} is already associated with flow {flow}")
+    return association_id, association
 
 
 def _load_association(session: Session, ctx: RequestContext, params: dict[str, Any]) -> Record:

@@ -83,45 +83,50 @@ def create_content(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
     with ctx.store.write() as session:
         kb = load_knowledge_base(session, ctx, params["knowledgeBaseId"])
         kb_id = kb["knowledgeBaseId"]
-        replayed = idempotency.replay(
+        content = idempotency.create_once(
             session,
             ctx,
             "CreateContent",
             kb_id,
             params,
             lambda content_id: session.get_content(ctx.account_id, ctx.region, kb_id, content_id),
+            lambda: _insert_content(session, ctx, params, kb, direct),
         )
-        if replayed is not None:
-            return {"content": data_view(ctx, replayed)}
-        _check_custom(kb)
-        content_type = _content_type(session, ctx, kb_id, params["uploadId"], direct)
-        limit = ctx.settings.quotas.contents_per_knowledge_base
-        if session.count_contents(ctx.account_id, ctx.region, kb_id) >= limit:
-            raise ServiceQuotaExceededException(f"Knowledge base {kb_id} has reached its limit of {limit} contents")
-        content_id = ids.new_id()
-        content: Record = {
-            "contentId": content_id,
-            "contentArn": f"arn:aws:wisdom:{ctx.region}:{ctx.account_id}:content/{kb_id}/{content_id}",
-            "knowledgeBaseId": kb_id,
-            "knowledgeBaseArn": kb["knowledgeBaseArn"],
-            "name": params["name"],
-            "revisionId": ids.new_id(),
-            "title": params.get("title") or params["name"],
-            "contentType": content_type,
-            "status": "CREATE_IN_PROGRESS",
-            "metadata": params.get("metadata") or {},
-            "tags": params.get("tags") or {},
-            "_uploadId": params["uploadId"],
-        }
-        if "overrideLinkOutUri" in params:
-            content["linkOutUri"] = params["overrideLinkOutUri"]
-        if not session.insert_content(ctx.account_id, ctx.region, content, ""):
-            raise ConflictException(f"Knowledge base {kb_id} already has content named '{params['name']}'")
-        _extract_later(session, ctx, content, "CREATE")
-        session.touch_knowledge_base_content(ctx.account_id, ctx.region, kb_id, ctx.now())
-        idempotency.remember(session, ctx, "CreateContent", kb_id, params, content_id)
     ctx.require_services().runner.wake()
     return {"content": data_view(ctx, content)}
+
+
+def _insert_content(
+    session: Session, ctx: RequestContext, params: dict[str, Any], kb: Record, direct: tuple[int, str] | None
+) -> tuple[str, Record]:
+    kb_id = kb["knowledgeBaseId"]
+    _check_custom(kb)
+    content_type = _content_type(session, ctx, kb_id, params["uploadId"], direct)
+    limit = ctx.settings.quotas.contents_per_knowledge_base
+    if session.count_contents(ctx.account_id, ctx.region, kb_id) >= limit:
+        raise ServiceQuotaExceededException(f"Knowledge base {kb_id} has reached its limit of {limit} contents")
+    content_id = ids.new_id()
+    content: Record = {
+        "contentId": content_id,
+        "contentArn": f"arn:aws:wisdom:{ctx.region}:{ctx.account_id}:content/{kb_id}/{content_id}",
+        "knowledgeBaseId": kb_id,
+        "knowledgeBaseArn": kb["knowledgeBaseArn"],
+        "name": params["name"],
+        "revisionId": ids.new_id(),
+        "title": params.get("title") or params["name"],
+        "contentType": content_type,
+        "status": "CREATE_IN_PROGRESS",
+        "metadata": params.get("metadata") or {},
+        "tags": params.get("tags") or {},
+        "_uploadId": params["uploadId"],
+    }
+    if "overrideLinkOutUri" in params:
+        content["linkOutUri"] = params["overrideLinkOutUri"]
+    if not session.insert_content(ctx.account_id, ctx.region, content, ""):
+        raise ConflictException(f"Knowledge base {kb_id} already has content named '{params['name']}'")
+    _extract_later(session, ctx, content, "CREATE")
+    session.touch_knowledge_base_content(ctx.account_id, ctx.region, kb_id, ctx.now())
+    return content_id, content
 
 
 def load_content(session: Session, ctx: RequestContext, params: dict[str, Any]) -> Record:

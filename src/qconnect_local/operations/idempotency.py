@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from qconnect_local.errors import ConflictException
 from qconnect_local.storage.base import Session
+
+T = TypeVar("T")
 
 
 def request_hash(params: dict[str, Any]) -> str:
@@ -73,4 +75,24 @@ def replay(
         raise ConflictException(
             f"The clientToken '{params.get('clientToken')}' was already used for a resource that has since been deleted"
         )
+    return resource
+
+
+def create_once(
+    session: Session,
+    ctx: Any,
+    operation: str,
+    scope: str,
+    params: dict[str, Any],
+    load: Callable[[str], T | None],
+    create: Callable[[], tuple[str, T]],
+) -> T:
+    """A create honouring clientToken, inside the caller's write transaction: the resource an
+    earlier call with the token made (`load`), else `create()` → (new id, resource), remembered
+    under the token."""
+    replayed = replay(session, ctx, operation, scope, params, load)
+    if replayed is not None:
+        return replayed
+    resource_id, resource = create()
+    remember(session, ctx, operation, scope, params, resource_id)
     return resource

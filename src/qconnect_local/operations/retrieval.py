@@ -24,6 +24,12 @@ from qconnect_local.storage.base import Record, Session
 
 MAX_QUERY_WORDS = 32  # the words of a query searched (its first distinct ones)
 MAX_RANKED = 1000  # QueryAssistant pages through at most this many best results
+# A word in more items of a knowledge base than this is skipped there, unless every word of the
+# query is (docs/assistants.md): it bounds what a query of very common words scores.
+COMMON_WORD_ITEMS = 1000
+# A word in more items of a knowledge base than this only adds to scores (docs/assistants.md):
+# it bounds the candidates scored when a query has very common words.
+COMMON_WORD_ITEMS = 1000
 RETRIEVE_DEFAULT_RESULTS = 5
 RETRIEVE_MAX_RESULTS = 100
 # Title words weigh twice text words, for content (content_search.py) and quick responses alike.
@@ -84,18 +90,28 @@ def _quick_response_plan(words: list[str], limit: int) -> SearchPlan:
     return SearchPlan(tuple(queries), (_ACTIVE,), None, limit, None)
 
 
+def searched_words(session: Session, ctx: RequestContext, kb: Record, words: list[str]) -> list[str]:
+    """The words searched in this knowledge base: its common words left out, unless all are."""
+    quick = kb["knowledgeBaseType"] == "QUICK_RESPONSES"
+    common = set(
+        session.common_words(ctx.account_id, ctx.region, kb["knowledgeBaseId"], quick, words, COMMON_WORD_ITEMS)
+    )
+    return [w for w in words if w not in common] or words
+
+
 def _source_hits(session: Session, ctx: RequestContext, source: Source, words: list[str], want: int) -> list[Hit]:
     kb = source.kb
+    if kb["knowledgeBaseType"] not in ("CUSTOM", "QUICK_RESPONSES"):
+        return []  # other knowledge base types hold nothing of their own to search
+    words = searched_words(session, ctx, kb, words)
     if kb["knowledgeBaseType"] == "CUSTOM":
         found = session.search_content_text(ctx.account_id, ctx.region, kb["knowledgeBaseId"], words, want)
         return [Hit(score, title, content_id, source) for score, title, content_id in found]
-    if kb["knowledgeBaseType"] == "QUICK_RESPONSES":
-        plan = _quick_response_plan(words, want)
-        found_qr = session.search_quick_responses(ctx.account_id, ctx.region, kb["knowledgeBaseId"], plan)
-        return [
-            Hit(key.score, record["name"], record["quickResponseId"], source, record) for key, record in found_qr[:want]
-        ]
-    return []  # other knowledge base types hold nothing of their own to search
+    plan = _quick_response_plan(words, want)
+    found_qr = session.search_quick_responses(ctx.account_id, ctx.region, kb["knowledgeBaseId"], plan)
+    return [
+        Hit(key.score, record["name"], record["quickResponseId"], source, record) for key, record in found_qr[:want]
+    ]
 
 
 def rank(session: Session, ctx: RequestContext, sources: list[Source], words: list[str], want: int) -> list[Hit]:

@@ -32,34 +32,39 @@ def create_session(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
     with ctx.store.write() as session:
         assistant = load_assistant(session, ctx, params["assistantId"])
         assistant_id = assistant["assistantId"]
-        replayed = idempotency.replay(
+        record = idempotency.create_once(
             session,
             ctx,
             "CreateSession",
             assistant_id,
             params,
             lambda session_id: session.get_session(ctx.account_id, ctx.region, assistant_id, session_id),
+            lambda: _insert_session(session, ctx, params, assistant),
         )
-        if replayed is not None:
-            return {"session": _public(replayed)}
-        session_id = ids.new_id()
-        record: Record = {
-            "sessionId": session_id,
-            "sessionArn": arn(ctx, "session", assistant_id, session_id),
-            "name": params["name"],
-            "tags": params.get("tags") or {},
-            # Created through the API (Amazon Connect's own sessions say SYSTEM).
-            "origin": "CUSTOMER",
-            # Kept for SearchSessions' summaries; not a member of SessionData.
-            "assistantId": assistant_id,
-            "assistantArn": assistant["assistantArn"],
-        }
-        record.update({k: params[k] for k in _ECHOED if k in params})
-        if "contactArn" in params:
-            record["contactArn"] = params["contactArn"]
-        session.insert_session(ctx.account_id, ctx.region, assistant_id, record)
-        idempotency.remember(session, ctx, "CreateSession", assistant_id, params, session_id)
     return {"session": _public(record)}
+
+
+def _insert_session(
+    session: Session, ctx: RequestContext, params: dict[str, Any], assistant: Record
+) -> tuple[str, Record]:
+    assistant_id = assistant["assistantId"]
+    session_id = ids.new_id()
+    record: Record = {
+        "sessionId": session_id,
+        "sessionArn": arn(ctx, "session", assistant_id, session_id),
+        "name": params["name"],
+        "tags": params.get("tags") or {},
+        # Created through the API (Amazon Connect's own sessions say SYSTEM).
+        "origin": "CUSTOMER",
+        # Kept for SearchSessions' summaries; not a member of SessionData.
+        "assistantId": assistant_id,
+        "assistantArn": assistant["assistantArn"],
+    }
+    record.update({k: params[k] for k in _ECHOED if k in params})
+    if "contactArn" in params:
+        record["contactArn"] = params["contactArn"]
+    session.insert_session(ctx.account_id, ctx.region, assistant_id, record)
+    return session_id, record
 
 
 def _public(record: Record) -> Record:

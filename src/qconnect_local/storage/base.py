@@ -177,11 +177,15 @@ class ContentSession(Protocol):
     def contents_with_text(
         self, account: str, region: str, content_ids: list[str]
     ) -> dict[str, tuple[Record, str]]: ...
+    def common_words(
+        self, account: str, region: str, kb_id: str, quick_responses: bool, words: list[str], over: int
+    ) -> list[str]: ...
 
 
 class ContentTaskSession(Protocol):
     """Text extraction of content files in the background (storage/sql/content_tasks.py)."""
 
+    def content_queue_depth(self) -> dict[str, int]: ...
     def set_content_task(
         self, account: str, region: str, content_id: str, upload_id: str, task: str, kind: str, run_after: float | None
     ) -> None: ...

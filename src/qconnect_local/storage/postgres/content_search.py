@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from qconnect_local.search.plan import tokenize
-from qconnect_local.storage.postgres.rows import word_lexeme
+from qconnect_local.storage.postgres.rows import FIELD_PREFIXES, word_lexeme
 from qconnect_local.storage.sql.content_search import ContentSearchQueries
 
 # A tsvector holds at most 1 MB: the words of a very long text past this many bytes of
@@ -60,6 +60,10 @@ class PostgresContentSearch(ContentSearchQueries):
         prefixes = ("t", "c") if column is None else ("t",) if column == "title" else ("c",)
         query = " | ".join(f"'{word_lexeme(p, w)}'" for w in words for p in prefixes)
         return "c.search_words @@ ?::tsquery", query
+
+    def quick_response_word_match(self, word: str) -> tuple[str, Any]:
+        query = f"'{word_lexeme(FIELD_PREFIXES['name'], word)}' | '{word_lexeme(FIELD_PREFIXES['content'], word)}'"
+        return "q.search_words @@ ?::tsquery", query
 
     def index_content_text(self, account: str, region: str, content_id: str, title: str, text: str | None) -> None:
         if text is None:

@@ -4,7 +4,8 @@ stores: each store says how a row `c` of `contents` is tested for words in its o
 scores and orders in SQL.
 
 Score of a content: for each query word, 2 when its title has the word and 1 when its text has
-it (docs/assistants.md, "Retrieval"). Only ACTIVE content is searched."""
+it (docs/assistants.md, "Retrieval"). Only ACTIVE content is searched. `common_words` tells
+which words of a query are in too many items of a knowledge base to be worth searching."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class ContentSearchQueries(SqlSession):
     def content_word_match(self, column: str | None, words: list[str]) -> tuple[str, Any]:
         """A test of row `c`: its `column` ("title" or "text"; None: either) has one of `words`,
         with its one parameter."""
+        raise NotImplementedError
+
+    def quick_response_word_match(self, word: str) -> tuple[str, Any]:
+        """A test of row `q` of quick_responses: its name or content has `word`, with its one
+        parameter."""
         raise NotImplementedError
 
     def index_content_text(self, account: str, region: str, content_id: str, title: str, text: str | None) -> None:
@@ -59,6 +65,23 @@ class ContentSearchQueries(SqlSession):
         )
         rows = self.execute(sql, (*params, account, region, kb_id, any_param, limit)).fetchall()
         return [(int(score), str(title), str(content_id)) for score, title, content_id in rows]
+
+    def common_words(
+        self, account: str, region: str, kb_id: str, quick_responses: bool, words: list[str], over: int
+    ) -> list[str]:
+        """The words in more than `over` items of the knowledge base (its contents, or with
+        `quick_responses` the names and contents of its quick responses; any status), each
+        counted only up to `over` + 1, so a common word costs a bounded walk."""
+        table, kb_column = ("quick_responses q", "q.kb") if quick_responses else ("contents c", "c.kb_seq")
+        common = []
+        for word in words:
+            match, param = (
+                self.quick_response_word_match(word) if quick_responses else self.content_word_match(None, [word])
+            )
+            sql = f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {kb_column} = ({_KB}) AND {match} LIMIT ?) n"
+            if self.execute(sql, (account, region, kb_id, param, over + 1)).fetchone()[0] > over:
+                common.append(word)
+        return common
 
     def contents_with_text(self, account: str, region: str, content_ids: list[str]) -> dict[str, tuple[Record, str]]:
         """The records and texts of these contents, by id."""

@@ -87,6 +87,17 @@ class ContentTaskQueries(SqlSession):
             return None
         return str(self.dialect.json_value(row[0])["status"]), row[1] is not None
 
+    def content_queue_depth(self) -> dict[str, int]:
+        """Content files waiting for a runner and being read (for /_qconnect/health), counted as
+        import_queue_depth counts jobs."""
+        now = self.dialect.now_epoch
+        waiting, running = self.execute(
+            f"SELECT count(*) FILTER (WHERE lease_owner IS NULL OR lease_expires < {now}),"
+            f" count(*) FILTER (WHERE lease_owner IS NOT NULL AND lease_expires >= {now})"
+            " FROM contents WHERE task IS NOT NULL"
+        ).fetchone()
+        return {"waiting": waiting, "running": running}
+
     def content_task_leases(self) -> list[tuple[str, str]]:
         rows = self.execute(
             "SELECT id, lease_owner FROM contents WHERE task IS NOT NULL AND lease_owner IS NOT NULL"

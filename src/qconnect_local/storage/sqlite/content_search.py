@@ -18,3 +18,7 @@ class SQLiteContentSearch(ContentSearchQueries):
         if column is not None:
             expression = f"{column} : ({expression})"
         return "c.seq IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)", expression
+
+    def quick_response_word_match(self, word: str) -> tuple[str, Any]:
+        match = f'{{name content}} : "{word}"'
+        return "q.seq IN (SELECT rowid FROM quick_responses_fts WHERE quick_responses_fts MATCH ?)", match

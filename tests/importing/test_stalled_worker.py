@@ -1,6 +1,7 @@
 """A stalled worker (SIGSTOP mid-import) on PostgreSQL (issue 14): its transaction cannot hold
-the job and its knowledge base beyond the lease; another worker takes the job over and imports
-every row exactly once, and the stalled one, when it wakes, changes nothing."""
+the job and its knowledge base beyond the lease, whether it was stopped between statements or in
+the middle of sending a COPY batch; another worker takes the job over and imports every row
+exactly once, and the stalled one, when it wakes, changes nothing."""
 
 from __future__ import annotations
 
@@ -20,27 +21,32 @@ pytestmark = [needs_postgres, pytest.mark.slow]  # stops and kills worker proces
 LEASE = 2.0
 
 
-def _stop_between_statements(worker: WorkerProcess, database_url: str) -> None:
-    """SIGSTOP, again until the worker is not stopped halfway through sending a COPY batch: a
-    backend waiting for the rest of a COPY is "active", which the stall limit does not cover
-    (docs/security.md, "Not done yet")."""
-    assert worker.proc is not None
-    for _ in range(50):
-        worker.proc.send_signal(signal.SIGSTOP)
-        time.sleep(0.2)
-        mid_copy = query(
+def _mid_copy(database_url: str) -> bool:
+    """Whether a backend waits for the rest of a COPY (an "active" session reading from its client)."""
+    return bool(
+        query(
             database_url,
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND state = 'active' AND wait_event = 'ClientRead' AND pid <> pg_backend_pid()",
         )[0][0]
-        if not mid_copy:
+    )
+
+
+def _stop(worker: WorkerProcess, database_url: str, mid_copy: bool) -> None:
+    """SIGSTOP, again until the worker is (`mid_copy`) or is not halfway through sending a COPY batch."""
+    assert worker.proc is not None
+    for _ in range(200):
+        worker.proc.send_signal(signal.SIGSTOP)
+        time.sleep(0.2)
+        if _mid_copy(database_url) == mid_copy:
             return
         worker.proc.send_signal(signal.SIGCONT)
-        time.sleep(0.03)
-    raise AssertionError("the worker was mid-COPY at every stop")
+        time.sleep(0.01 if mid_copy else 0.03)
+    raise AssertionError(f"could not stop the worker with mid_copy={mid_copy}")
 
 
-def test_a_sigstopped_worker_loses_its_job_within_the_lease(tmp_path):
+@pytest.mark.parametrize("mid_copy", [False, True], ids=["between-statements", "mid-copy"])
+def test_a_sigstopped_worker_loses_its_job_within_the_lease(tmp_path, mid_copy):
     database_url = postgres_support.new_database("stall")
     n = 30_000
     lease = ["--import-lease", str(LEASE)]
@@ -61,7 +67,7 @@ def test_a_sigstopped_worker_loses_its_job_within_the_lease(tmp_path):
             time.sleep(0.02)
         time.sleep(0.5)  # inside the job (30,000 rows take seconds)
         assert first.proc is not None
-        _stop_between_statements(first, database_url)
+        _stop(first, database_url, mid_copy)
         stopped = time.monotonic()
         assert query(database_url, "SELECT status FROM import_jobs WHERE id = %s", (job_id,)) == [
             ("START_IN_PROGRESS",)

@@ -23,7 +23,8 @@ transaction:
   back; a patient write (the import's own transaction) lifts it with `SET LOCAL lock_timeout = 0`.
 - The import's transaction has `idle_in_transaction_session_timeout` (its stall limit, the
   lease): a worker stopped with SIGSTOP has its session ended by the server, which releases its
-  locks, so another worker can take the job over.
+  locks, so another worker can take the job over; and it is named for its runner, so the runner
+  taking the job over can end it at once, even mid-COPY (import_sessions.py).
 
 Migrations run at start-up under a session-level advisory lock, so servers that start at once
 apply each step exactly once.

@@ -45,12 +45,41 @@ def _stop(worker: WorkerProcess, database_url: str, mid_copy: bool) -> None:
     raise AssertionError(f"could not stop the worker with mid_copy={mid_copy}")
 
 
+def _write_behind_the_stall(server: ServerProcess, kb_id: str, must_wait: bool) -> int:
+    """CreateQuickResponse, one attempt: 1 if it went through, 0 if it got the 408."""
+    import boto3
+    import botocore.exceptions
+    from botocore.config import Config
+
+    client = boto3.client(
+        "qconnect",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    try:
+        client.create_quick_response(knowledgeBaseId=kb_id, name="behind-the-stall", content={"content": "x"})
+    except botocore.exceptions.ClientError as exc:
+        error = exc.response
+        assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (
+            408,
+            "RequestTimeoutException",
+        ), error
+        return 0
+    assert not must_wait, "a write went through while the stopped worker held the knowledge base"
+    return 1
+
+
 @pytest.mark.parametrize("mid_copy", [False, True], ids=["between-statements", "mid-copy"])
 def test_a_sigstopped_worker_loses_its_job_within_the_lease(tmp_path, mid_copy):
     database_url = postgres_support.new_database("stall")
     n = 30_000
     lease = ["--import-lease", str(LEASE)]
-    server = ServerProcess("--no-worker", "--database-url", database_url, *BIG, data_dir=tmp_path).start()
+    server = ServerProcess(
+        "--no-worker", "--database-url", database_url, "--lock-timeout", "1", *BIG, data_dir=tmp_path
+    ).start()
     first = WorkerProcess("--data-dir", str(tmp_path), "--database-url", database_url, *BIG, *lease).start()
     second = None
     try:
@@ -72,6 +101,9 @@ def test_a_sigstopped_worker_loses_its_job_within_the_lease(tmp_path, mid_copy):
         assert query(database_url, "SELECT status FROM import_jobs WHERE id = %s", (job_id,)) == [
             ("START_IN_PROGRESS",)
         ], "the job finished before the stop"
+        # An API write behind the stalled worker: a 408 after --lock-timeout, never a late commit
+        # (between statements the stall limit may already have freed the knowledge base).
+        landed = _write_behind_the_stall(server, kb_id, must_wait=mid_copy)
         second = WorkerProcess("--data-dir", str(tmp_path), "--database-url", database_url, *BIG, *lease).start()
         done = wait_job(client, kb_id, job_id, timeout=60)
         took = time.monotonic() - stopped
@@ -87,7 +119,8 @@ def test_a_sigstopped_worker_loses_its_job_within_the_lease(tmp_path, mid_copy):
         first.proc.send_signal(signal.SIGCONT)
         time.sleep(2.0)  # the woken worker finds its connection gone: it must land nothing
         ((count, distinct),) = query(database_url, "SELECT count(*), count(DISTINCT name) FROM quick_responses")
-        assert count == distinct == n + 1
+        assert count == distinct == n + 1 + landed
+        assert len(query(database_url, "SELECT 1 FROM quick_responses WHERE name = 'behind-the-stall'")) == landed
         assert query(database_url, "SELECT status FROM import_jobs WHERE id = %s", (job_id,)) == [("COMPLETE",)]
         assert client.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]["status"] == "COMPLETE"
         print(f"stalled worker's job completed by another {took:.1f} s after SIGSTOP")

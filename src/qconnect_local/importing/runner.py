@@ -56,6 +56,7 @@ class ImportRunner:
         self._rules: Any = None
         self._last_gc = 0.0
         self.contents = ContentExtraction(services, self.owner)
+        self.lease_keeper = LeaseKeeper(self.store, self.owner, self.settings.imports.lease_seconds)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -68,6 +69,7 @@ class ImportRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.lease_keeper.close()
 
     def wake(self) -> None:
         """A job was started or released: look now rather than at the next poll."""
@@ -125,14 +127,13 @@ class ImportRunner:
             )
             return
         started = time.monotonic()
-        keeper = LeaseKeeper(self.store, job_id, self.owner, self.settings.imports.lease_seconds)
-        keeper.start()
+        lost = self.lease_keeper.keep(job_id)
         try:
             processor = JobProcessor(
                 job,
                 self.services,
                 self._rules_(),
-                self._stop_checker(job_id, keeper),
+                self._stop_checker(job_id, lost),
                 self.owner,
             )
             outcome = processor.run()
@@ -149,7 +150,7 @@ class ImportRunner:
             self._fail(job, f"Internal error while importing: {type(exc).__name__}: {exc}")
             return
         finally:
-            keeper.stop()
+            self.lease_keeper.release()
         if outcome is not None:
             log.info(
                 "import job %s: %s, %d imported, %d failed in %.2fs",
@@ -167,11 +168,11 @@ class ImportRunner:
             self._rules = QuickResponseRules()
         return self._rules
 
-    def _stop_checker(self, job_id: str, keeper: LeaseKeeper):  # noqa: ANN202
+    def _stop_checker(self, job_id: str, lost: threading.Event):  # noqa: ANN202
         def check_stop() -> None:
             if self._stop.is_set():
                 raise Stopping(job_id)
-            if keeper.lost.is_set():  # another runner has it now: this run could never land
+            if lost.is_set():  # another runner has it now: this run could never land
                 raise LostLease(job_id)
 
         return check_stop

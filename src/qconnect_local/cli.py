@@ -95,6 +95,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     team_options.apply_arguments(args, settings)
     if hasattr(args, "admin_token"):  # `serve` only
         hardening.apply_arguments(args, settings)
+    elif hasattr(args, "lock_timeout"):  # `worker`
+        hardening.apply_lock_timeout(args, settings)
     request_log.apply_arguments(args, settings)
     cors.apply_arguments(args, settings)
     init_files.apply_arguments(args, settings)

@@ -88,13 +88,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="an idle keep-alive connection is closed after this long",
     )
+    add_lock_timeout_argument(group)
+
+
+def add_lock_timeout_argument(group: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
+    """`--lock-timeout`, for `serve` and `worker` alike (a worker's claims and renewals are writes too)."""
     group.add_argument(
         "--lock-timeout",
         type=float,
-        default=d.lock_timeout_seconds,
+        default=HardeningSettings().lock_timeout_seconds,
         metavar="SECONDS",
-        help="an API write that waits this long for a lock (an import holds it) is answered 408 and rolled back",
+        help="a write that waits this long for a lock (an import holds it) gives up and rolls back (an API "
+        "write answers 408); an import job's own transaction waits as long as it takes",
     )
+
+
+def apply_lock_timeout(args: argparse.Namespace, settings: object) -> None:
+    h: HardeningSettings = settings.hardening  # type: ignore[attr-defined]
+    h.lock_timeout_seconds = max(0.05, args.lock_timeout)
 
 
 def apply_arguments(args: argparse.Namespace, settings: object) -> None:
@@ -113,4 +124,4 @@ def apply_arguments(args: argparse.Namespace, settings: object) -> None:
     h.header_timeout_seconds = max(0.1, args.header_timeout)
     h.max_connections = max(1, args.max_connections)
     h.keep_alive_seconds = max(1, args.keep_alive_timeout)
-    h.lock_timeout_seconds = max(0.05, args.lock_timeout)
+    apply_lock_timeout(args, settings)

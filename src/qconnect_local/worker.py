@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from qconnect_local.hardening import add_lock_timeout_argument
 from qconnect_local.importing import options as import_options
 from qconnect_local.importing.runner import IDLE_POLL_SECONDS, ImportRunner
 from qconnect_local.services import build_services
@@ -55,6 +56,7 @@ def register(sub: Any) -> None:
     p.add_argument("--log-level", default="warning")
     import_options.add_arguments(p)
     add_team_arguments(p, worker=True)
+    add_lock_timeout_argument(p)
     # What cli.settings_from_args reads that means nothing to a worker.
     p.set_defaults(
         host="127.0.0.1", port=0, in_memory=False, max_request_bytes=10 * 1024 * 1024, max_knowledge_bases=10

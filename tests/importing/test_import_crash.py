@@ -50,8 +50,11 @@ def test_kill_9_mid_import_then_restart(tmp_path, big_load_rows):
         indexes = {n for (n,) in query_state(tmp_path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert INDEXES <= indexes
 
+    assert first.proc is not None
     second = ServerProcess(*args, data_dir=tmp_path, env=env).start()
     try:
+        # The killed server's half-written blob files (its report) are gone once a server starts.
+        assert not list(tmp_path.rglob(f".tmp-{first.proc.pid}-*"))
         client = second.client()
         job = wait_job(client, kb_id, job_id, timeout=120)
         assert job["status"] == "COMPLETE", job

@@ -71,12 +71,13 @@ def test_a_blocked_write_gets_a_retryable_error_in_time_and_never_commits(server
     assert len(qc.list_quick_responses(knowledgeBaseId=kb_id)["quickResponseSummaries"]) == 1
 
 
-def test_the_lock_timeout_is_a_serve_option(monkeypatch):
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_the_lock_timeout_is_an_option_of_serve_and_worker(monkeypatch, command):
     from qconnect_local import envconfig
     from qconnect_local.cli import build_parser, settings_from_args
 
     def settings(*argv: str) -> Settings:
-        return settings_from_args(envconfig.resolve(build_parser().parse_args(["serve", *argv])))
+        return settings_from_args(envconfig.resolve(build_parser().parse_args([command, *argv])))
 
     monkeypatch.delenv("QCONNECT_LOCAL_LOCK_TIMEOUT", raising=False)
     assert settings().hardening.lock_timeout_seconds == 10.0

@@ -321,10 +321,10 @@ class JobProcessor:
         # Patient: an API write holding a lock for a moment must not fail the job. Stall limit:
         # if this process stops (SIGSTOP) the database ends the transaction within a lease.
         with self.store.write(patient=True, stall_limit=lease) as session:
-            # Touching the job's row inside this transaction also locks it (PostgreSQL), so no
-            # other worker can claim the job until it has landed, however long that takes.
-            if not session.renew_import_job_lease(self.job_id, self.owner, wall_clock() + lease):
-                raise LostLease(self.job_id)
+            # The lease is the runner's heartbeat's (importing/lease.py): the job's row stays
+            # unlocked. Named for this runner, so a runner taking the job over ends the sessions.
+            session.tag_import_session(self.job_id, self.owner)
+            self._still_ours(session)
             kb = session.get_knowledge_base(self.account, self.region, self.kb_id)
             if kb is None:
                 raise LostLease(self.job_id)

@@ -5,9 +5,10 @@ only while a job lands its rows, in one transaction).
 
 Claiming is done with a lease in the database: the runner takes a job only if nobody holds an
 unexpired lease on it, renews the lease while it works, and lands the job only if it still holds
-it. A job runs inside one write transaction, so nobody can claim it while it runs. A job whose
-runner died (crash, `kill -9`) is taken over when the lease runs out, or at once when a runner
-starts on the same host and sees the lease owner's process is gone; since the transaction never committed, the interrupted run left nothing behind
+it (a heartbeat thread, importing/lease.py). A job whose runner died (crash, `kill -9`) or
+stopped (SIGSTOP) is taken over when the lease runs out (the taker ends the stalled runner's
+database sessions), or at once when a runner starts on the same host and sees the lease owner's
+process is gone; since the job lands in one transaction, the interrupted run left nothing behind
 and the next run imports every row exactly once. A job interrupted
 `max_attempts` times is failed rather than retried forever.
 """
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from qconnect_local.importing.content_tasks import ContentExtraction
 from qconnect_local.importing.job import JobProcessor, LostLease
+from qconnect_local.importing.lease import LeaseKeeper
 from qconnect_local.importing.report import report_key, write_file_problem
 from qconnect_local.leftovers import is_dead_local_runner
 
@@ -54,6 +56,7 @@ class ImportRunner:
         self._rules: Any = None
         self._last_gc = 0.0
         self.contents = ContentExtraction(services, self.owner)
+        self.lease_keeper = LeaseKeeper(self.store, self.owner, self.settings.imports.lease_seconds)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -66,6 +69,7 @@ class ImportRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.lease_keeper.close()
 
     def wake(self) -> None:
         """A job was started or released: look now rather than at the next poll."""
@@ -113,6 +117,8 @@ class ImportRunner:
 
     def _run(self, job: dict[str, Any]) -> None:
         job_id = job["importJobId"]
+        if job["_attempts"] > 1:  # an earlier runner lost its lease: end what it left running
+            self._end_stalled_sessions(job_id)
         limit = self.settings.imports.max_attempts
         if job["_attempts"] > limit:
             self._fail(
@@ -121,12 +127,13 @@ class ImportRunner:
             )
             return
         started = time.monotonic()
+        lost = self.lease_keeper.keep(job_id)
         try:
             processor = JobProcessor(
                 job,
                 self.services,
                 self._rules_(),
-                self._stop_checker(job_id),
+                self._stop_checker(job_id, lost),
                 self.owner,
             )
             outcome = processor.run()
@@ -142,6 +149,8 @@ class ImportRunner:
             log.exception("import job %s failed unexpectedly", job_id)
             self._fail(job, f"Internal error while importing: {type(exc).__name__}: {exc}")
             return
+        finally:
+            self.lease_keeper.release()
         if outcome is not None:
             log.info(
                 "import job %s: %s, %d imported, %d failed in %.2fs",
@@ -159,14 +168,25 @@ class ImportRunner:
             self._rules = QuickResponseRules()
         return self._rules
 
-    def _stop_checker(self, job_id: str):  # noqa: ANN202
-        # No lease renewal is needed while the job runs: it holds the store's write transaction,
-        # and a claim needs one too, so nobody can take the job before it has landed.
+    def _stop_checker(self, job_id: str, lost: threading.Event):  # noqa: ANN202
         def check_stop() -> None:
             if self._stop.is_set():
                 raise Stopping(job_id)
+            if lost.is_set():  # another runner has it now: this run could never land
+                raise LostLease(job_id)
 
         return check_stop
+
+    def _end_stalled_sessions(self, job_id: str) -> None:
+        """Ends the database sessions an earlier runner of the job left open (PostgreSQL: a
+        stopped worker's transaction, even mid-COPY, holds the knowledge base's row)."""
+        try:
+            with self.store.read() as session:
+                ended = session.end_stalled_import_sessions(job_id, self.owner)
+            if ended:
+                log.info("import job %s: ended %d database session(s) of its earlier runner", job_id, ended)
+        except Exception:  # e.g. no right to end them: the stall limit (a lease) still applies
+            log.warning("import job %s: could not end its earlier runner's sessions", job_id, exc_info=True)
 
     def _fail(self, job: dict[str, Any], message: str) -> None:
         """Lands a job as FAILED with `message` as its report (nothing imported)."""

@@ -23,7 +23,8 @@ transaction:
   back; a patient write (the import's own transaction) lifts it with `SET LOCAL lock_timeout = 0`.
 - The import's transaction has `idle_in_transaction_session_timeout` (its stall limit, the
   lease): a worker stopped with SIGSTOP has its session ended by the server, which releases its
-  locks, so another worker can take the job over.
+  locks, so another worker can take the job over; and it is named for its runner, so the runner
+  taking the job over can end it at once, even mid-COPY (import_sessions.py).
 
 Migrations run at start-up under a session-level advisory lock, so servers that start at once
 apply each step exactly once.
@@ -52,6 +53,7 @@ from qconnect_local.storage.postgres.content_search import (
     index_unindexed_contents,
 )
 from qconnect_local.storage.postgres.dialect import POSTGRES
+from qconnect_local.storage.postgres.import_sessions import ImportSessionTags
 from qconnect_local.storage.postgres.message_templates import MessageTemplateSearch
 from qconnect_local.storage.postgres.quick_responses import QuickResponseWrites
 from qconnect_local.storage.postgres.schema import MIGRATIONS
@@ -82,6 +84,7 @@ def _configure(conn: psycopg.Connection, lock_timeout: float) -> None:
 
 
 class PostgresSession(
+    ImportSessionTags,  # before ImportJobQueries: its tag_import_session wins
     QuickResponseWrites,
     IdempotencyQueries,
     UploadQueries,
@@ -205,12 +208,12 @@ class PostgresStore:
                 with conn.transaction():
                     if patient:  # LOCAL: the connection's own bound is back at the transaction's end
                         conn.execute("SET LOCAL lock_timeout = 0")
-                    side = self.pool.connection
+                    session = self.session_class(conn, writing=True, side_connection=self.pool.connection)
                     if stall_limit is not None:  # the server ends the session of a stopped client
                         ms = max(1, int(stall_limit * 1000))
                         conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = {ms}")
-                        side = partial(self._stall_limited_connection, ms)
-                    yield self.session_class(conn, writing=True, side_connection=side)
+                        session.side_connection = partial(self._stall_limited_connection, ms, session)
+                    yield session
             except psycopg.errors.UniqueViolation as exc:
                 # The locks make this rare; the constraint still has the last word.
                 log.info("unique violation turned into a conflict: %s", exc.diag.message_detail)
@@ -219,16 +222,20 @@ class PostgresStore:
                 ) from exc
 
     @contextmanager
-    def _stall_limited_connection(self, ms: int) -> Iterator[psycopg.Connection]:
+    def _stall_limited_connection(self, ms: int, main: PostgresSession) -> Iterator[psycopg.Connection]:
         """A side connection of a stall-limited write (the import's words writer): its own
-        transactions must not outlive a stopped process either."""
+        transactions must not outlive a stopped process either, and it bears the main
+        session's import tag (import_sessions.py)."""
         with self.pool.connection() as conn:
             conn.execute(f"SET idle_in_transaction_session_timeout = {ms}")
+            if main.import_tag:
+                conn.execute("SELECT set_config('application_name', %s, false)", (main.import_tag,))
             try:
                 yield conn
             finally:
                 with suppress(psycopg.Error):  # a connection the server ended goes back broken
                     conn.execute("RESET idle_in_transaction_session_timeout")
+                    conn.execute("RESET application_name")
 
     def reset(self) -> None:
         """Wipes all state (keeps the schema and the deployment's shared settings); waits for a

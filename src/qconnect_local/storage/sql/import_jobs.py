@@ -181,6 +181,14 @@ class ImportJobQueries(SqlSession):
         )
         return bool(cur.rowcount > 0)
 
+    def tag_import_session(self, job_id: str, owner: str) -> None:
+        """Names this write session as `owner`'s run of `job_id` (a no-op where sessions cannot
+        be ended from outside: the PostgreSQL store overrides it)."""
+
+    def end_stalled_import_sessions(self, job_id: str, owner: str) -> int:
+        """Ends the sessions of other runners' runs of `job_id`; how many (PostgreSQL only)."""
+        return 0
+
     def import_queue_depth(self) -> dict[str, int]:
         """Jobs waiting for a runner and jobs being run (for /_qconnect/health)."""
         now = self.dialect.now_epoch

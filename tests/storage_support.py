@@ -82,3 +82,20 @@ def assert_reads_back_as_written(
             {"queries": [{"name": "content", "values": ["word"], "operator": "CONTAINS"}]}, limit=10, after=None
         )
         assert [r for _, r in session.search_quick_responses(ACCOUNT, REGION, kb_id, plan)] == [record]
+
+
+def assert_quick_response_and_knowledge_base_in_one_read(store: Any, ctx: RequestContext, kb: dict[str, Any]) -> None:
+    """GetQuickResponse's one statement: both rows, the knowledge base alone, or neither."""
+    from qconnect_local.operations.quick_responses import prepare_quick_response
+
+    kb_id = kb["knowledgeBaseId"]
+    record = prepare_quick_response(ctx, kb, {"name": "one read", "content": {"content": "c"}})
+    with store.write() as session:
+        session.insert_quick_response(ACCOUNT, REGION, kb_id, record)
+    qr_id, unknown = record["quickResponseId"], ids.new_id()
+    with store.read_one() as session:
+        read = session.get_quick_response_and_knowledge_base
+        assert read(ACCOUNT, REGION, kb_id, qr_id) == (session.get_knowledge_base(ACCOUNT, REGION, kb_id), record)
+        assert read(ACCOUNT, REGION, kb_id, unknown) == (session.get_knowledge_base(ACCOUNT, REGION, kb_id), None)
+        assert read(ACCOUNT, REGION, unknown, qr_id) == (None, None)
+        assert read("111111111111", REGION, kb_id, qr_id) == (None, None)

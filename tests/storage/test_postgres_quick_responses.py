@@ -24,6 +24,7 @@ from storage_support import (
     REGION,
     ROUND_TRIPS,
     WRITE_PATHS,
+    assert_quick_response_and_knowledge_base_in_one_read,
     assert_reads_back_as_written,
     new_knowledge_base,
 )
@@ -318,3 +319,7 @@ def test_migration_102_adds_the_order_indexes_to_an_existing_database(monkeypatc
                 assert [r["name"] for _, r in found] == expected
     finally:
         store.close()
+
+
+def test_a_quick_response_and_its_knowledge_base_read_in_one_statement(env):
+    assert_quick_response_and_knowledge_base_in_one_read(*env)

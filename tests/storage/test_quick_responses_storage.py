@@ -16,6 +16,7 @@ from storage_support import (
     REGION,
     ROUND_TRIPS,
     WRITE_PATHS,
+    assert_quick_response_and_knowledge_base_in_one_read,
     assert_reads_back_as_written,
     new_knowledge_base,
 )
@@ -528,3 +529,7 @@ def test_migration_103_adds_the_order_indexes_to_an_existing_database(tmp_path, 
     assert after == before
     assert after["ASC"] == ["n0", "n3", "n2", "n5", "n1", "n4"]
     assert after["DESC"] == ["n2", "n5", "n3", "n0", "n1", "n4"]
+
+
+def test_a_quick_response_and_its_knowledge_base_read_in_one_statement(env):
+    assert_quick_response_and_knowledge_base_in_one_read(*env)

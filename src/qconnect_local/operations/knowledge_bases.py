@@ -78,9 +78,9 @@ def create_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[s
     return {"knowledgeBase": kb}
 
 
-def load_knowledge_base(session: Session, ctx: RequestContext, label: str) -> Record:
-    """The knowledge base named by an ID-or-ARN label, or ResourceNotFoundException."""
-    kb_id = ids.id_from_label(label)
+def knowledge_base_id(ctx: RequestContext, label: str) -> str:
+    """The ID an ID-or-ARN label names, or ResourceNotFoundException for another account's,
+    region's or resource type's ARN."""
     if label.startswith("arn:"):
         parsed = ids.parse_arn(label)
         if (
@@ -89,14 +89,23 @@ def load_knowledge_base(session: Session, ctx: RequestContext, label: str) -> Re
             or (parsed.account, parsed.region) != (ctx.account_id, ctx.region)
         ):
             raise ResourceNotFoundException("Knowledge base not found", resource_name=label)
-    kb = session.get_knowledge_base(ctx.account_id, ctx.region, kb_id)
+    return ids.id_from_label(label)
+
+
+def found_knowledge_base(kb: Record | None, kb_id: str) -> Record:
     if kb is None:
         raise ResourceNotFoundException("Knowledge base not found", resource_name=kb_id)
     return kb
 
 
+def load_knowledge_base(session: Session, ctx: RequestContext, label: str) -> Record:
+    """The knowledge base named by an ID-or-ARN label, or ResourceNotFoundException."""
+    kb_id = knowledge_base_id(ctx, label)
+    return found_knowledge_base(session.get_knowledge_base(ctx.account_id, ctx.region, kb_id), kb_id)
+
+
 def get_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    with ctx.store.read() as session:
+    with ctx.store.read_one() as session:
         return {"knowledgeBase": load_knowledge_base(session, ctx, params["knowledgeBaseId"])}
 
 

@@ -19,7 +19,12 @@ from qconnect_local import ids
 from qconnect_local.errors import ResourceNotFoundException, ServiceQuotaExceededException, ValidationException
 from qconnect_local.operations import idempotency, pagination
 from qconnect_local.operations.context import RequestContext
-from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base
+from qconnect_local.operations.knowledge_bases import (
+    check_tag_count,
+    found_knowledge_base,
+    knowledge_base_id,
+    load_knowledge_base,
+)
 from qconnect_local.search.interpolation import interpolate
 from qconnect_local.search.plan import SortKey, compile_search
 from qconnect_local.storage.base import Record, Session
@@ -199,11 +204,9 @@ def _load_kb(session: Session, ctx: RequestContext, label: str) -> Record:
     return kb
 
 
-def _load(session: Session, ctx: RequestContext, params: dict[str, Any]) -> tuple[Record, Record]:
-    """(knowledge base, quick response) named by the path labels (IDs or ARNs)."""
-    kb = _load_kb(session, ctx, params["knowledgeBaseId"])
-    label = params["quickResponseId"]
-    qr_id = ids.id_from_label(label)
+def _quick_response_id(ctx: RequestContext, label: str, kb_id: str) -> str:
+    """The ID a quick response's ID-or-ARN label names in knowledge base `kb_id`, or
+    ResourceNotFoundException for an ARN of anything else."""
     if label.startswith("arn:"):
         parsed = ids.parse_arn(label)
         if (
@@ -211,13 +214,24 @@ def _load(session: Session, ctx: RequestContext, params: dict[str, Any]) -> tupl
             or parsed.resource_type != "quick-response"
             or (parsed.account, parsed.region) != (ctx.account_id, ctx.region)
             or len(parsed.ids) != 2
-            or parsed.ids[0] != kb["knowledgeBaseId"]
+            or parsed.ids[0] != kb_id
         ):
             raise ResourceNotFoundException("Quick response not found", resource_name=label)
-    record = session.get_quick_response(ctx.account_id, ctx.region, kb["knowledgeBaseId"], qr_id)
+    return ids.id_from_label(label)
+
+
+def _found(record: Record | None, qr_id: str) -> Record:
     if record is None:
         raise ResourceNotFoundException("Quick response not found", resource_name=qr_id)
-    return kb, record
+    return record
+
+
+def _load(session: Session, ctx: RequestContext, params: dict[str, Any]) -> tuple[Record, Record]:
+    """(knowledge base, quick response) named by the path labels (IDs or ARNs)."""
+    kb = _load_kb(session, ctx, params["knowledgeBaseId"])
+    kb_id = kb["knowledgeBaseId"]
+    qr_id = _quick_response_id(ctx, params["quickResponseId"], kb_id)
+    return kb, _found(session.get_quick_response(ctx.account_id, ctx.region, kb_id, qr_id), qr_id)
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -251,9 +265,16 @@ def create_quick_response(ctx: RequestContext, params: dict[str, Any]) -> dict[s
 
 
 def get_quick_response(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    with ctx.store.read() as session:
-        _, record = _load(session, ctx, params)
-    return {"quickResponse": record}
+    # `_load`'s checks in its order, on one statement that reads both rows (one snapshot).
+    kb_id = knowledge_base_id(ctx, params["knowledgeBaseId"])
+    label = params["quickResponseId"]
+    with ctx.store.read_one() as session:
+        kb, record = session.get_quick_response_and_knowledge_base(
+            ctx.account_id, ctx.region, kb_id, ids.id_from_label(label)
+        )
+    check_knowledge_base_type(found_knowledge_base(kb, kb_id))
+    qr_id = _quick_response_id(ctx, label, kb_id)
+    return {"quickResponse": _found(record, qr_id)}
 
 
 _REMOVABLE = {

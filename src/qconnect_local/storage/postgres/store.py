@@ -201,6 +201,8 @@ class PostgresStore:
         with self.pool.connection() as conn:
             yield self.session_class(conn, writing=False)
 
+    read_one = read  # reads run statement by statement already (autocommit)
+
     @contextmanager
     def write(self, patient: bool = False, stall_limit: float | None = None) -> Iterator[PostgresSession]:
         with self.pool.connection() as conn:

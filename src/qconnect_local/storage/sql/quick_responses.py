@@ -37,6 +37,8 @@ _RECORD_COLUMNS = (
 )
 SELECT_RECORD = ", ".join(f"{expr} AS {alias}" for expr, alias in _RECORD_COLUMNS)
 RECORD_NAMES = ", ".join(alias for _, alias in _RECORD_COLUMNS)
+# Where q.id is in a row of `k.data, SELECT_RECORD` (NULL when the LEFT JOIN found no quick response).
+_QR_ID_COLUMN = 1 + [alias for _, alias in _RECORD_COLUMNS].index("r_id")
 
 
 class QuickResponseQueries(KnowledgeBaseQueries):
@@ -54,6 +56,21 @@ class QuickResponseQueries(KnowledgeBaseQueries):
             (qr_id, kb_id, account, region),
         ).fetchone()
         return self.record_from_row(*row) if row else None
+
+    def get_quick_response_and_knowledge_base(
+        self, account: str, region: str, kb_id: str, qr_id: str
+    ) -> tuple[Record | None, Record | None]:
+        """(knowledge base, quick response) in one statement, each None when it does not exist."""
+        row = self.execute(
+            f"SELECT k.data, {SELECT_RECORD} FROM knowledge_bases k"
+            " LEFT JOIN quick_responses q ON q.kb = k.seq AND q.id = ?"
+            " WHERE k.account_id = ? AND k.region = ? AND k.id = ?",
+            (qr_id, account, region, kb_id),
+        ).fetchone()
+        if row is None:
+            return None, None
+        kb = self.dialect.json_value(row[0])
+        return kb, (self.record_from_row(*row[1:]) if row[_QR_ID_COLUMN] is not None else None)
 
     def list_quick_responses(
         self, account: str, region: str, kb_id: str, after: str | None, limit: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from qconnect_local.storage.dialect import Dialect
 
@@ -18,6 +18,12 @@ class SqlSession:
     def __init__(self, conn: Any, writing: bool) -> None:
         self.conn = conn
         self.writing = writing
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(self.dialect.sql(sql), params)

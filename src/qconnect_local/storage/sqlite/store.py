@@ -181,6 +181,11 @@ class SQLiteStore:
         finally:
             conn.execute("COMMIT")
 
+    def read_one(self) -> SQLiteSession:
+        # One statement is its own snapshot in WAL: BEGIN and COMMIT would be two more statements.
+        # The session is its own context manager (nothing to end): no generator per call.
+        return self.session_class(self.connection(), writing=False)
+
     @contextmanager
     def write(self, patient: bool = False, stall_limit: float | None = None) -> Iterator[SQLiteSession]:
         # stall_limit: nothing can end a stopped process's transaction here (no server); API

@@ -7,9 +7,10 @@ A filter can drive the read when the rows it lets through lie in a few ranges of
 each: the ranges' pages are merged), of PREFIX or a timestamp (a range of the column, read whole
 and sorted), and the NULL range with includeNoExistence. Of several, the one whose ranges hold the
 fewest rows drives, counted in the index up to COUNT_CAP; a range out of name order drives only
-under the cap. The other filters are tested on the rows read. Lists (channels, routing
-profiles) keep several values in one column and cannot drive: alone, they are tested on the
-name walk's rows.
+under the cap. The other filters are tested on the rows read. A list (channels, qualifiers,
+routing profiles) keeps its elements in one column: it drives only when the column holds at most
+MAX_LIST_VALUES distinct lists (found by seeking the index value by value), as the equality
+ranges of those that hold a wanted element; otherwise its rows are tested on the name walk's.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qconnect_local.search.plan import FilterPlan, SearchPlan, SortKey
+from qconnect_local.search.plan import LIST_SEPARATOR, FilterPlan, SearchPlan, SortKey
 from qconnect_local.storage.dialect import Dialect
 from qconnect_local.storage.sql.search_order import Fetch, index_name
 from qconnect_local.storage.sql.search_tables import SearchTable
 
 COUNT_CAP = 1000  # index entries counted per range at most (a few hundred microseconds)
+MAX_LIST_VALUES = 16  # distinct lists of a column beyond which a list filter does not drive
 _TIME_SLACK = 0.001  # a timestamp's range: wider than the filter's 0.5 ms, which stays the test
 
 
@@ -58,11 +60,11 @@ def _driver(
     fetch: Fetch, table: SearchTable, plan: SearchPlan, kb: int, dialect: Dialect
 ) -> tuple[str, list[_Range]] | None:
     """(column, ranges) of the filter that drives the read, or None (the name walk)."""
-    candidates = [(flt.column, r) for flt in plan.filters if (r := _ranges(flt, table, dialect.placeholder))]
+    candidates = [(flt.column, r) for flt in plan.filters if (r := _ranges(fetch, flt, table, kb, dialect)) is not None]
     if not candidates:
         return None
     if len(candidates) == 1 and all(r.by_name for r in candidates[0][1]):
-        return candidates[0]  # nothing to choose from, and never worse than the name walk
+        return candidates[0]  # no choice, never worse than the name walk (no ranges: no rows)
     best: tuple[int, bool, str, list[_Range]] | None = None
     for column, ranges in candidates:
         by_name = all(r.by_name for r in ranges)
@@ -84,17 +86,24 @@ def _count(fetch: Fetch, table: SearchTable, column: str, ranges: list[_Range], 
     return total
 
 
-def _ranges(flt: FilterPlan, table: SearchTable, p: str) -> list[_Range] | None:
+def _ranges(fetch: Fetch, flt: FilterPlan, table: SearchTable, kb: int, dialect: Dialect) -> list[_Range] | None:
     """The index ranges that hold every row the filter lets through; None when it cannot drive
-    (a list, a column without an index, an existence test that most rows pass)."""
-    column = flt.column
-    if flt.kind == "list" or (column != "name" and column not in table.index_columns):
+    (a column without an index, an existence test that most rows pass, a list of many values)."""
+    column, p = flt.column, dialect.placeholder
+    if column != "name" and column not in table.index_columns:
         return None
     if flt.values is None and not flt.include_missing:
         return None
     col, by_name = "q." + column, column == "name"
     ranges: list[_Range] = []
-    for value in dict.fromkeys(flt.values or ()):
+    if flt.kind == "list" and flt.values:
+        lists = _distinct(fetch, table, column, kb, dialect)
+        if lists is None:
+            return None
+        closing = LIST_SEPARATOR if flt.operator == "EQUALS" else ""
+        needles = [LIST_SEPARATOR + value + closing for value in flt.values]
+        ranges = [_Range(f"{col} = {p}", (v,), True) for v in lists if any(n in v for n in needles)]
+    for value in dict.fromkeys(flt.values if flt.values and flt.kind != "list" else ()):
         if flt.kind == "time":
             ranges.append(_Range(f"{col} > {p} AND {col} < {p}", (value - _TIME_SLACK, value + _TIME_SLACK), by_name))
         elif flt.operator == "PREFIX":
@@ -107,6 +116,21 @@ def _ranges(flt: FilterPlan, table: SearchTable, p: str) -> list[_Range] | None:
     if flt.include_missing:
         ranges.append(_Range(f"{col} IS NULL", (), True))
     return ranges
+
+
+def _distinct(fetch: Fetch, table: SearchTable, column: str, kb: int, dialect: Dialect) -> list[str] | None:
+    """The column's distinct non-NULL values in the knowledge base (one index seek each), or None
+    when there are more than MAX_LIST_VALUES."""
+    p, found = dialect.placeholder, list[str]()
+    source = f"{table.table} q{dialect.index_hint(index_name(table, column))}"
+    sql = f"SELECT q.{column} FROM {source} WHERE q.{table.kb} = {p} AND q.{column} IS NOT NULL"
+    for _ in range(MAX_LIST_VALUES + 1):
+        above, params = (f" AND q.{column} > {p}", [found[-1]]) if found else ("", [])
+        row = fetch(f"{sql}{above} ORDER BY q.{column} LIMIT 1", [kb, *params])
+        if not row:
+            return found
+        found.append(row[0][0])
+    return None
 
 
 def _prefix_end(prefix: str) -> str | None:

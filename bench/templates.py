@@ -131,8 +131,45 @@ def query_classes(rng: random.Random) -> dict[str, tuple[dict[str, Any], dict[st
         ),
         "fuzzy name word": both({"queries": [q("name", fuzzy, allowFuzziness=True)]}),
         "filters only: profile + language": both({}, [grouped, french], [grouped, french]),
+        **filter_classes(both, profile),
         "orderOnField lastModifiedTime DESC": both({"orderOnField": {"name": "lastModifiedTime", "order": "DESC"}}),
     }
+
+
+def filter_classes(both, profile: str) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Filters without words: every filter kind, alone (each class: the templates' filter, the
+    quick responses' one of the same kind)."""
+
+    def f(name: str, *values: str, op: str = "EQUALS", missing: bool = False) -> dict[str, Any]:
+        return {
+            "name": name,
+            "values": list(values),
+            "operator": op,
+            **({"includeNoExistence": True} if missing else {}),
+        }
+
+    grouped = "groupingConfiguration.values"
+    same = {
+        "filters only: language fr_FR": [f("language", "fr_FR")],
+        "filters only: 2 languages or none": [f("language", "fr_FR", "de_DE", missing=True)],
+        "filters only: routing profile": [f(grouped, profile)],
+        "filters only: name PREFIX": [f("name", "Zu", op="PREFIX")],
+        "filters only: description PREFIX": [f("description", "Zuz", op="PREFIX")],
+        "filters only: lastModifiedBy (none)": [f("lastModifiedBy", "arn:aws:iam::000000000000:user/nobody")],
+        "filters only: createdTime (none)": [f("createdTime", "1700000000")],
+        "filters only: criteria": [f("groupingConfiguration.criteria", "RoutingProfileArn")],
+    }
+    classes = {label: both({}, flts, flts) for label, flts in same.items()}
+    classes["filters only: channel (Email)"] = both({}, [f("channelSubtype", "EMAIL")], [f("channels", "Email")])
+    classes["filters only: qualifier / isActive=false"] = both(
+        {}, [f("qualifier", "$ACTIVE_VERSION")], [f("isActive", "false")]
+    )
+    classes["filters only: SMS / Chat + profile or none"] = both(
+        {},
+        [f("channelSubtype", "SMS"), f(grouped, profile, missing=True)],
+        [f("channels", "Chat"), f(grouped, profile, missing=True)],
+    )
+    return classes
 
 
 def measure(client, mt_kb: str, qr_kb: str, classes, repeat: int) -> dict[str, dict[str, list[float]]]:
@@ -205,7 +242,7 @@ def main() -> None:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"maxResults 25, {args.repeat} calls per class and operation, alternating (boto3, one thread):")
-    print(f"  {'query class':36} {'SearchMessageTemplates p50/p99':>32} {'SearchQuickResponses p50/p99':>30}  results")
+    print(f"  {'query class':44} {'SearchMessageTemplates p50/p99':>32} {'SearchQuickResponses p50/p99':>30}  results")
     all_mt: list[float] = []
     all_qr: list[float] = []
     for label, s in results.items():
@@ -214,10 +251,10 @@ def main() -> None:
         all_mt += s["mt"]
         all_qr += s["qr"]
         found = f"{statistics.mean(s['mt_results']):.0f} / {statistics.mean(s['qr_results']):.0f}"
-        print(f"  {label:36} {mt50:13.2f} / {mt99:7.2f} ms {qr50:15.2f} / {qr99:7.2f} ms  {found}")
+        print(f"  {label:44} {mt50:13.2f} / {mt99:7.2f} ms {qr50:15.2f} / {qr99:7.2f} ms  {found}")
     mt50, mt99 = percentiles(all_mt)
     qr50, qr99 = percentiles(all_qr)
-    print(f"  {'all classes':36} {mt50:13.2f} / {mt99:7.2f} ms {qr50:15.2f} / {qr99:7.2f} ms")
+    print(f"  {'all classes':44} {mt50:13.2f} / {mt99:7.2f} ms {qr50:15.2f} / {qr99:7.2f} ms")
     print(f"  ratio templates / quick responses: p50 x{mt50 / qr50:.2f}, p99 x{mt99 / qr99:.2f}")
     r50, r99 = percentiles(render)
     print(f"RenderMessageTemplate: {len(render) / sum(render):.0f} calls/s (p50 {r50:.2f} ms, p99 {r99:.2f} ms)")

@@ -21,6 +21,7 @@ from qconnect_local.operations.message_templates import prepare_message_template
 from qconnect_local.search import reference
 from qconnect_local.search.plan import MESSAGE_TEMPLATE_FILTER_FIELDS, MESSAGE_TEMPLATE_QUERY_FIELDS, compile_search
 from qconnect_local.storage import open_store
+from qconnect_local.storage.sql import search_browse
 from qconnect_local.storage.sql.search_tables import MESSAGE_TEMPLATES
 from qconnect_local.storage.sqlite.search import executor as search_sqlite
 from qconnect_local.storage.sqlite.search import vocabulary as search_vocabulary
@@ -202,6 +203,8 @@ def test_search_matches_reference(store, limits, vocabulary, data, monkeypatch):
         pytest.skip("the SQLite executor's limits and vocabulary only")
     for name, value in zip(("CAP", "FETCH_LIMIT", "GROUP_LIMIT"), limits, strict=True):
         monkeypatch.setattr(search_sqlite, name, value)
+    # Filters only: a driving filter counted under the cap, or every one over it.
+    monkeypatch.setattr(search_browse, "COUNT_CAP", data.draw(st.sampled_from([search_browse.COUNT_CAP, 1])))
     if vocabulary == "none":
         monkeypatch.setattr(search_vocabulary, "BACKGROUND_LOADS", False)
         monkeypatch.setattr(search_vocabulary, "_VOCABULARIES", {})

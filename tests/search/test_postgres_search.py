@@ -14,6 +14,7 @@ from qconnect_local.config import Settings
 from qconnect_local.search import reference
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
+from qconnect_local.storage.sql import search_browse
 from team_support import needs_postgres
 
 pytestmark = needs_postgres
@@ -30,8 +31,10 @@ def store(tmp_path_factory):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_search_matches_reference(store, data):
+def test_search_matches_reference(store, data, monkeypatch):
     s, settings_ = store
+    # Filters only: a driving filter counted under the cap, or every one over it.
+    monkeypatch.setattr(search_browse, "COUNT_CAP", data.draw(st.sampled_from([search_browse.COUNT_CAP, 1])))
     n = data.draw(st.integers(0, 25), label="count")
     items = [data.draw(quick_response(i), label=f"qr{i}") for i in range(n)]
     kb_id, records = _load(s, settings_, items)

@@ -18,6 +18,7 @@ from qconnect_local.operations.quick_responses import prepare_quick_response
 from qconnect_local.search import reference
 from qconnect_local.search.plan import compile_search
 from qconnect_local.storage import open_store
+from qconnect_local.storage.sql import search_browse
 from qconnect_local.storage.sqlite.search import executor as search_sqlite
 from qconnect_local.storage.sqlite.search import vocabulary as search_vocabulary
 
@@ -113,6 +114,7 @@ def filter_(draw):
                 "shortcutKey",
                 "description",
                 "contentType",
+                "createdTime",
             ]
         )
     )
@@ -125,8 +127,10 @@ def filter_(draw):
         "shortcutKey": word.map(lambda w: w[:3]),
         "description": text(1, 2),
         "contentType": st.just("application/x.quickresponse;format=plain"),
+        "createdTime": st.sampled_from(["1700000000", "1700000005.0", "1700000012"]),
     }[field]
-    f = {"name": field, "operator": "EQUALS" if field == "isActive" else draw(st.sampled_from(["EQUALS", "PREFIX"]))}
+    exact = field in ("isActive", "createdTime")
+    f = {"name": field, "operator": "EQUALS" if exact else draw(st.sampled_from(["EQUALS", "PREFIX"]))}
     if draw(st.integers(0, 5)):
         f["values"] = draw(st.lists(values, min_size=1, max_size=2))
     if draw(st.booleans()):
@@ -232,6 +236,8 @@ def test_search_matches_reference(store, cap, fetch_limit, group_limit, vocabula
     monkeypatch.setattr(search_sqlite, "CAP", cap)
     monkeypatch.setattr(search_sqlite, "FETCH_LIMIT", fetch_limit)
     monkeypatch.setattr(search_sqlite, "GROUP_LIMIT", group_limit)
+    # Filters only: a driving filter counted under the cap, or every one over it.
+    monkeypatch.setattr(search_browse, "COUNT_CAP", data.draw(st.sampled_from([search_browse.COUNT_CAP, 1])))
     if vocabulary == "none":  # searches while the vocabulary is not loaded (never, here)
         monkeypatch.setattr(search_vocabulary, "BACKGROUND_LOADS", False)
         monkeypatch.setattr(search_vocabulary, "_VOCABULARIES", {})

@@ -40,6 +40,8 @@ class Dialect:
     # A prefix test of a column against one parameter; `prefix_params` gives its parameters.
     starts_with: Callable[[str], str]
     prefix_params: Callable[[str], tuple[Any, ...]]
+    # After `FROM table alias`: make the query read that index (SQLite's INDEXED BY), or "".
+    index_hint: Callable[[str], str] = lambda index: ""
 
     def sql(self, text: str) -> str:
         """A shared query in this dialect's spelling (placeholders)."""

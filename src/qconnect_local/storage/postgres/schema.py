@@ -18,6 +18,7 @@ from qconnect_local.storage.sql.assistant_schema import (
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import Migration, import_step, knowledge_base_step
 from qconnect_local.storage.sql.search_order import order_index_step
+from qconnect_local.storage.sql.search_tables import MESSAGE_TEMPLATES
 
 BASE_MIGRATIONS: list[tuple[int, Migration]] = [
     (
@@ -114,6 +115,8 @@ MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, Migration]] = [
     (400, message_template_step(POSTGRES)),
     (401, message_template_attachment_step(POSTGRES)),
     (402, message_template_search_step),  # search columns and index (storage/postgres/message_templates.py)
+    # Filters and orderOnField without queries read a page from an index (storage/sql/search_browse.py).
+    (403, order_index_step(drop_modified=False, table=MESSAGE_TEMPLATES)),
 ]
 
 MIGRATIONS = sorted(

@@ -42,6 +42,7 @@ from qconnect_local.storage.postgres.rows import (
 )
 from qconnect_local.storage.quick_response_records import record_from_columns
 from qconnect_local.storage.sql.quick_responses import RECORD_NAMES, SELECT_RECORD
+from qconnect_local.storage.sql.search_browse import filtered_browse
 from qconnect_local.storage.sql.search_filters import filter_sql
 from qconnect_local.storage.sql.search_order import ordered_browse
 from qconnect_local.storage.sql.search_tables import MESSAGE_TEMPLATES, QUICK_RESPONSES, SearchTable
@@ -164,8 +165,8 @@ def _search(conn: Any, kb: int, plan: SearchPlan, records: _Records) -> list[tup
         sql, p = filter_sql(flt, POSTGRES)
         where.append(sql)
         params.extend(p)
-    if not queries and plan.order is not None and records is _QUICK_RESPONSES:
-        return _ordered_browse(conn, kb, " AND ".join(where), params, plan)
+    if not queries:
+        return _browse(conn, kb, " AND ".join(where), params, plan, records)
     score_params: list[Any] = []
     if queries:
         score_terms = []
@@ -198,17 +199,22 @@ def _search(conn: Any, kb: int, plan: SearchPlan, records: _Records) -> list[tup
     return out
 
 
-def _ordered_browse(conn: Any, kb: int, where: str, params: list[Any], plan: SearchPlan) -> list[tuple[SortKey, Any]]:
-    """orderOnField without queries: the page from the field's index (storage/sql/search_order.py)."""
-    hits = ordered_browse(lambda sql, args: conn.execute(sql, args).fetchall(), kb, where, params, plan, "%s")
+def _browse(
+    conn: Any, kb: int, where: str, params: list[Any], plan: SearchPlan, records: _Records
+) -> list[tuple[SortKey, Any]]:
+    """No queries: the page from an index (storage/sql/search_order.py, search_browse.py)."""
+    fetch = lambda sql, args: conn.execute(sql, args).fetchall()  # noqa: E731
+    if plan.order is not None:
+        hits = ordered_browse(fetch, kb, where, params, plan, "%s", records.table)
+    else:
+        hits = filtered_browse(fetch, records.table, where, params, plan, POSTGRES)
     if not hits:
         return []
-    records = {
-        row[0]: record_from_columns(*row[1:])
+    found = {
+        row[0]: records.read(row[1:])[1]
         for row in conn.execute(
-            f"SELECT q.seq, {SELECT_RECORD} FROM quick_responses q JOIN knowledge_bases k ON k.seq = q.kb"
-            " WHERE q.seq = ANY(%s)",
+            f"SELECT q.seq, {records.select} FROM {records.source} WHERE q.seq = ANY(%s)",
             ([seq for _, seq in hits],),
         )
     }
-    return [(key, records[seq]) for key, seq in hits]
+    return [(key, found[seq]) for key, seq in hits]

@@ -14,66 +14,66 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qconnect_local.search.plan import SearchPlan, SortKey
+from qconnect_local.storage.sql.search_tables import QUICK_RESPONSES, SearchTable
 
 # Orderable columns besides name (the (kb, name) unique index serves that one).
-ORDER_INDEX_COLUMNS = (
-    "description",
-    "shortcut_key",
-    "is_active",
-    "channels",
-    "language",
-    "content_type",
-    "created_time",
-    "modified_time",
-    "modified_by",
-    "grouping_criteria",
-    "grouping_values",
-)
-# Columns that are never NULL: no "missing last" part.
-NOT_NULL = frozenset({"name", "content_type", "is_active", "created_time", "modified_time"})
+ORDER_INDEX_COLUMNS = QUICK_RESPONSES.index_columns
 MAX_GROUPS = 64
 
 Fetch = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 
-def order_indexes() -> dict[str, str]:
+def index_name(table: SearchTable, column: str) -> str:
+    """The index on (kb, column, name) of a searchable table (the unique (kb, name) one for name)."""
+    return f"{table.table}_name" if column == "name" else f"{table.table}_order_{column}"
+
+
+def order_indexes(table: SearchTable = QUICK_RESPONSES) -> dict[str, str]:
     """Index name -> its CREATE statement, one per orderable column."""
     return {
-        f"quick_responses_order_{c}": f"CREATE INDEX quick_responses_order_{c} ON quick_responses (kb, {c}, name)"
-        for c in ORDER_INDEX_COLUMNS
+        index_name(table, c): f"CREATE INDEX {index_name(table, c)} ON {table.table} ({table.kb}, {c}, name)"
+        for c in table.index_columns
     }
 
 
-def order_index_step(drop_modified: bool) -> str:
+def order_index_step(drop_modified: bool, table: SearchTable = QUICK_RESPONSES) -> str:
     """The migration that adds them (SQLite's (kb, modified_time) index becomes redundant)."""
-    drop = "DROP INDEX quick_responses_modified;\n" if drop_modified else ""
-    return drop + "".join(f"{create};\n" for create in order_indexes().values())
+    drop = f"DROP INDEX {table.table}_modified;\n" if drop_modified else ""
+    return drop + "".join(f"{create};\n" for create in order_indexes(table).values())
 
 
-def ordered_browse(fetch: Fetch, kb: int, where: str, params: list[Any], plan: SearchPlan, p: str) -> list[Any]:
+def ordered_browse(
+    fetch: Fetch,
+    kb: int,
+    where: str,
+    params: list[Any],
+    plan: SearchPlan,
+    p: str,
+    table: SearchTable = QUICK_RESPONSES,
+) -> list[Any]:
     """(SortKey, seq) of up to plan.limit + 1 rows after plan.after, for a plan with an order and
     no queries. `where` (with `params`) is the kb test and the filters on `q`; `p` the placeholder."""
     assert plan.order is not None
     col, after, need = "q." + plan.order.column, plan.after, plan.limit + 1
-    select = f"SELECT q.seq, q.name, {col} FROM quick_responses q WHERE {where}"
+    select = f"SELECT q.seq, q.name, {col} FROM {table.table} q WHERE {where}"
     rows: list[tuple[Any, ...]] = []
     if after is None or after.value is not None:
         if plan.order.descending:
-            rows = _descending(fetch, kb, select, params, col, p, plan)
+            rows = _descending(fetch, kb, select, params, col, p, plan, table)
         else:
             keyset, kp = (
                 ("", []) if after is None else (f" AND ({col}, q.name) > ({p}, {p})", [after.value, after.name])
             )
             sql = f"{select} AND {col} IS NOT NULL{keyset} ORDER BY {col}, q.name LIMIT {p}"
             rows = fetch(sql, [*params, *kp, need])
-    if len(rows) < need and plan.order.column not in NOT_NULL:
+    if len(rows) < need and plan.order.column not in table.not_null:
         keyset, kp = (f" AND q.name > {p}", [after.name]) if after is not None and after.value is None else ("", [])
         rows += fetch(f"{select} AND {col} IS NULL{keyset} ORDER BY q.name LIMIT {p}", [*params, *kp, need - len(rows)])
     return [(SortKey(value, 0, name), seq) for seq, name, value in rows]
 
 
 def _descending(
-    fetch: Fetch, kb: int, select: str, params: list[Any], col: str, p: str, plan: SearchPlan
+    fetch: Fetch, kb: int, select: str, params: list[Any], col: str, p: str, plan: SearchPlan, table: SearchTable
 ) -> list[tuple[Any, ...]]:
     """The rows with a value, highest value first, names ascending within a value."""
     after, need = plan.after, plan.limit + 1
@@ -87,7 +87,7 @@ def _descending(
     for _ in range(MAX_GROUPS):
         if len(rows) >= need:
             return rows
-        next_value = f"SELECT {col} FROM quick_responses q WHERE q.kb = {p} AND {col} IS NOT NULL{below}"
+        next_value = f"SELECT {col} FROM {table.table} q WHERE q.{table.kb} = {p} AND {col} IS NOT NULL{below}"
         found = fetch(f"{next_value} ORDER BY {col} DESC LIMIT 1", [kb, *below_params])
         if not found:
             return rows

@@ -27,6 +27,8 @@ class SearchTable:
     words: str  # PostgreSQL: every word ever indexed (allowFuzziness)
     text_columns: tuple[str, ...]  # the searchable text columns, in FTS column order
     not_null: frozenset[str]  # order columns that are never NULL (an index can serve the order)
+    # Columns besides name with an index on (kb, column, name) (storage/sql/search_order.py).
+    index_columns: tuple[str, ...] = ()
 
 
 QUICK_RESPONSES = SearchTable(
@@ -38,6 +40,19 @@ QUICK_RESPONSES = SearchTable(
     words="quick_response_words",
     text_columns=("name", "shortcut_key", "description", "content"),
     not_null=frozenset({"name", "content_type", "is_active", "created_time", "modified_time"}),
+    index_columns=(
+        "description",
+        "shortcut_key",
+        "is_active",
+        "channels",
+        "language",
+        "content_type",
+        "created_time",
+        "modified_time",
+        "modified_by",
+        "grouping_criteria",
+        "grouping_values",
+    ),
 )
 MESSAGE_TEMPLATES = SearchTable(
     table="message_templates",
@@ -49,6 +64,18 @@ MESSAGE_TEMPLATES = SearchTable(
     text_columns=("name", "description"),
     # Every template has both times (the columns allow NULL only because a migration added them).
     not_null=frozenset({"name", "created_time", "modified_time"}),
+    index_columns=(  # migration 403
+        "description",
+        "channel",
+        "channel_subtype",
+        "language",
+        "qualifiers",
+        "created_time",
+        "modified_time",
+        "modified_by",
+        "grouping_criteria",
+        "grouping_values",
+    ),
 )
 
 # A message template's search columns (migration 402), in this order after `name`.

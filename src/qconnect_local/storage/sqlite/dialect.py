@@ -23,4 +23,5 @@ SQLITE = Dialect(
     contains=lambda col: f"instr({col}, ?) > 0",
     starts_with=lambda col: f"substr({col}, 1, ?) = ?",
     prefix_params=lambda value: (len(value), value),
+    index_hint=lambda index: f" INDEXED BY {index}",
 )

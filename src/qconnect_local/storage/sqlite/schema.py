@@ -17,6 +17,7 @@ from qconnect_local.storage.sql.assistant_schema import (
 from qconnect_local.storage.sql.message_templates import message_template_attachment_step, message_template_step
 from qconnect_local.storage.sql.schema import Migration, import_step, knowledge_base_step
 from qconnect_local.storage.sql.search_order import order_index_step
+from qconnect_local.storage.sql.search_tables import MESSAGE_TEMPLATES
 from qconnect_local.storage.sqlite.dialect import SQLITE
 from qconnect_local.storage.sqlite.message_templates import migrate_search as message_template_search_step
 
@@ -141,6 +142,8 @@ MESSAGE_TEMPLATE_MIGRATIONS: list[tuple[int, Migration]] = [
     (400, message_template_step(SQLITE)),
     (401, message_template_attachment_step(SQLITE)),
     (402, message_template_search_step),  # search columns and index (storage/sqlite/message_templates.py)
+    # Filters and orderOnField without queries read a page from an index (storage/sql/search_browse.py).
+    (403, order_index_step(drop_modified=True, table=MESSAGE_TEMPLATES)),
 ]
 
 MIGRATIONS = sorted(

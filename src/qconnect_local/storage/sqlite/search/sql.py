@@ -9,6 +9,7 @@ import orjson
 
 from qconnect_local.search.plan import SearchPlan, SortKey
 from qconnect_local.storage.sql.quick_responses import SELECT_RECORD
+from qconnect_local.storage.sql.search_browse import filtered_browse
 from qconnect_local.storage.sql.search_filters import filter_sql
 from qconnect_local.storage.sql.search_order import ordered_browse
 from qconnect_local.storage.sql.search_tables import QUICK_RESPONSES, SearchTable
@@ -89,20 +90,12 @@ def _records(conn: sqlite3.Connection, hits: list[Hit]) -> list[tuple[SortKey, d
 
 
 def _browse(conn: sqlite3.Connection, kb: int, plan: SearchPlan, table: SearchTable = QUICK_RESPONSES) -> list[Hit]:
-    """No queries: every filtered row, score 0, in SQL order with a SQL keyset."""
+    """No queries: every filtered row, score 0, read from an index in the plan's order."""
     where, params = _filters_sql(plan, table)
-    if plan.order is not None and table is QUICK_RESPONSES:
-        return ordered_browse(lambda sql, args: conn.execute(sql, args).fetchall(), kb, where, [kb, *params], plan, "?")
-    order_col = f"q.{plan.order.column}" if plan.order else "NULL"
-    start, start_params = _keyset_sql(plan, exact=True)
-    sql = (
-        f"SELECT q.seq, q.name, {order_col} FROM {table.table} q WHERE {where}{start}"
-        f" ORDER BY {_order_sql(plan, table)} LIMIT ?"
-    )
-    return [
-        (SortKey(_order_value(plan, value), 0, name), seq)
-        for seq, name, value in conn.execute(sql, (kb, *params, *start_params, plan.limit + 1))
-    ]
+    fetch = lambda sql, args: conn.execute(sql, args).fetchall()  # noqa: E731
+    if plan.order is not None:
+        return ordered_browse(fetch, kb, where, [kb, *params], plan, "?", table)
+    return filtered_browse(fetch, table, where, [kb, *params], plan, SQLITE)
 
 
 def _fts_rowids(

@@ -139,9 +139,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def ours(path: Path, rows: int, workdir: Path) -> dict[str, float]:
-    data_dir = workdir / f"server-{rows}"
+def ours(path: Path, rows: int, workdir: Path, database_url: str | None = None) -> dict[str, float]:
+    """One import on a fresh server: SQLite in a data dir, or PostgreSQL (`database_url`, a
+    server with its own runner, so its memory growth is measured the same way)."""
+    data_dir = workdir / f"server-{rows}{'-pg' if database_url else ''}"
+    store = ["--database-url", database_url] if database_url else []
     server = ServerProcess(
+        *store,
         "--max-quick-responses",
         str(rows + 10),
         "--max-upload-bytes",
@@ -196,10 +200,31 @@ def ours(path: Path, rows: int, workdir: Path) -> dict[str, float]:
         server.stop()
 
 
+def pg_import(path: Path, rows: int, workdir: Path, admin_url: str) -> dict[str, float]:
+    """`ours` on a fresh PostgreSQL database (dropped afterwards)."""
+    import psycopg
+
+    name = f"qconnect_import_bench_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        return ours(path, rows, workdir, admin_url.rsplit("/", 1)[0] + "/" + name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--workdir", type=Path, default=None, help="where CSVs and databases go (default: a temp dir)")
+    parser.add_argument(
+        "--pg-url",
+        default=None,
+        help="also import into PostgreSQL (a database created and dropped per size, from this server's URL,"
+        " e.g. postgresql://postgres@127.0.0.1:5432/postgres), and print its time beside SQLite's",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qconnect-import-bench-", dir=args.workdir) as tmp:
         workdir = Path(tmp)
@@ -220,6 +245,13 @@ def main() -> None:
                 f" {ours_rate / floor_rate:.2f}x",
                 flush=True,
             )
+            if args.pg_url:
+                pg = pg_import(path, rows, workdir, args.pg_url)
+                print(
+                    f"{'PG':>9} | {pg['total']:>7.2f} {pg['upload']:>8.2f}s {rows / pg['total']:>8.0f} {pg['cpu']:>6.1f}"
+                    f" {pg['growth_mb']:>7.0f} | PostgreSQL / SQLite time {pg['total'] / mine['total']:.2f}x",
+                    flush=True,
+                )
             path.unlink()
 
 

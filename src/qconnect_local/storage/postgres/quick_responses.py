@@ -51,8 +51,8 @@ class QuickResponseWrites(QuickResponseQueries):
 
     def quick_response_loader(self, account: str, region: str, kb_id: str, expected_rows: int = 0) -> BulkLoader:
         """The SQLite store's bulk-load contract (build, add, finish; a context manager).
-        `expected_rows` is not used: a load here works the same whatever its size."""
-        return BulkLoader(self.conn, self._kb_seq(account, region, kb_id), self.side_connection)
+        `expected_rows` (a guess) tells a small load from a big one (BulkLoader.idle)."""
+        return BulkLoader(self.conn, self._kb_seq(account, region, kb_id), self.side_connection, expected_rows)
 
     # -- single-record operations -------------------------------------------------------------
 

@@ -43,7 +43,6 @@ def exact_lexeme(prefix: str, words: Iterable[str]) -> str:
 
 COLUMNS = (*RECORD_COLUMNS, *("data", "search_words", "exact_words"))
 INSERT = f"INSERT INTO quick_responses ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
-COPY = f"COPY quick_responses ({', '.join(COLUMNS)}) FROM STDIN"
 UPDATE = f"UPDATE quick_responses SET {', '.join(f'{c} = %s' for c in COLUMNS)} WHERE seq = %s"
 
 

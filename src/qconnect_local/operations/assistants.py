@@ -9,12 +9,11 @@ from qconnect_local import ids
 from qconnect_local.errors import (
     ConflictException,
     ResourceNotFoundException,
-    ServiceQuotaExceededException,
     ValidationException,
 )
 from qconnect_local.operations import idempotency, pagination, tags
 from qconnect_local.operations.context import RequestContext
-from qconnect_local.operations.knowledge_bases import check_tag_count, load_knowledge_base
+from qconnect_local.operations.knowledge_bases import check_account_quota, check_tag_count, load_knowledge_base
 from qconnect_local.storage.base import Record, Session
 
 # Members of CreateAssistant that are stored and echoed back as given.
@@ -69,11 +68,8 @@ def create_assistant(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
 
 
 def _insert_assistant(session: Session, ctx: RequestContext, params: dict[str, Any]) -> tuple[str, Record]:
-    limit = ctx.settings.quotas.assistants
-    if session.count_assistants(ctx.account_id, ctx.region) >= limit:
-        raise ServiceQuotaExceededException(
-            f"You have reached the limit of {limit} assistants for this account in {ctx.region}"
-        )
+    count = session.count_assistants(ctx.account_id, ctx.region)
+    check_account_quota(ctx, count, ctx.settings.quotas.assistants, "assistants")
     assistant_id = ids.new_id()
     assistant: Record = {
         "assistantId": assistant_id,
@@ -170,11 +166,8 @@ def _insert_association(
                 "knowledgeBaseArn": kb["knowledgeBaseArn"],
             }
         }
-    limit = ctx.settings.quotas.assistant_associations
-    if session.count_assistant_associations(ctx.account_id, ctx.region) >= limit:
-        raise ServiceQuotaExceededException(
-            f"You have reached the limit of {limit} assistant associations for this account in {ctx.region}"
-        )
+    count = session.count_assistant_associations(ctx.account_id, ctx.region)
+    check_account_quota(ctx, count, ctx.settings.quotas.assistant_associations, "assistant associations")
     association_id = ids.new_id()
     association: Record = {
         "assistantAssociationId": association_id,

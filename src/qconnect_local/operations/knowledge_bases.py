@@ -27,6 +27,14 @@ _ECHOED = (
 _TYPES_WITH_SOURCE = {"EXTERNAL", "MANAGED"}
 
 
+def check_account_quota(ctx: RequestContext, count: int, limit: int, what: str) -> None:
+    """ServiceQuotaExceededException when the account already has `limit` of `what` in the region."""
+    if count >= limit:
+        raise ServiceQuotaExceededException(
+            f"You have reached the limit of {limit} {what} for this account in {ctx.region}"
+        )
+
+
 def check_tag_count(ctx: RequestContext, tags: dict[str, str]) -> None:
     limit = ctx.settings.quotas.tags_per_resource
     if len(tags) > limit:
@@ -56,11 +64,8 @@ def create_knowledge_base(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         )
         if replayed is not None:
             return {"knowledgeBase": replayed}
-        limit = ctx.settings.quotas.knowledge_bases
-        if session.count_knowledge_bases(ctx.account_id, ctx.region) >= limit:
-            raise ServiceQuotaExceededException(
-                f"You have reached the limit of {limit} knowledge bases for this account in {ctx.region}"
-            )
+        count = session.count_knowledge_bases(ctx.account_id, ctx.region)
+        check_account_quota(ctx, count, ctx.settings.quotas.knowledge_bases, "knowledge bases")
         kb_id = ids.new_id()
         kb: Record = {
             "knowledgeBaseId": kb_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from qconnect_local.storage.dialect import Record
+from qconnect_local.storage.sql.import_jobs import leased_queue_depth
 from qconnect_local.storage.sql.session import SqlSession
 
 _RUNNABLE = "task IS NOT NULL AND run_after <= ? AND (lease_expires IS NULL OR lease_expires < ?)"
@@ -88,15 +89,8 @@ class ContentTaskQueries(SqlSession):
         return str(self.dialect.json_value(row[0])["status"]), row[1] is not None
 
     def content_queue_depth(self) -> dict[str, int]:
-        """Content files waiting for a runner and being read (for /_qconnect/health), counted as
-        import_queue_depth counts jobs."""
-        now = self.dialect.now_epoch
-        waiting, running = self.execute(
-            f"SELECT count(*) FILTER (WHERE lease_owner IS NULL OR lease_expires < {now}),"
-            f" count(*) FILTER (WHERE lease_owner IS NOT NULL AND lease_expires >= {now})"
-            " FROM contents WHERE task IS NOT NULL"
-        ).fetchone()
-        return {"waiting": waiting, "running": running}
+        """Content files waiting for a runner and being read (for /_qconnect/health)."""
+        return leased_queue_depth(self, "contents", "task IS NOT NULL")
 
     def content_task_leases(self) -> list[tuple[str, str]]:
         rows = self.execute(

@@ -191,13 +191,7 @@ class ImportJobQueries(SqlSession):
 
     def import_queue_depth(self) -> dict[str, int]:
         """Jobs waiting for a runner and jobs being run (for /_qconnect/health)."""
-        now = self.dialect.now_epoch
-        waiting, running = self.execute(
-            f"SELECT count(*) FILTER (WHERE lease_owner IS NULL OR lease_expires < {now}),"
-            f" count(*) FILTER (WHERE lease_owner IS NOT NULL AND lease_expires >= {now})"
-            " FROM import_jobs WHERE status = 'START_IN_PROGRESS'"
-        ).fetchone()
-        return {"waiting": waiting, "running": running}
+        return leased_queue_depth(self, "import_jobs", "status = 'START_IN_PROGRESS'")
 
     def finish_import_job(self, job_id: str, owner: str, status: str, report_key: str | None, when: float) -> bool:
         """Lands the job's final state, only if this runner still holds it."""
@@ -207,3 +201,15 @@ class ImportJobQueries(SqlSession):
             (status, report_key, when, job_id, owner),
         )
         return bool(cur.rowcount > 0)
+
+
+def leased_queue_depth(session: SqlSession, table: str, pending: str) -> dict[str, int]:
+    """The `pending` rows of a leased work queue: waiting for a runner (no lease, or one that ran
+    out) and being run."""
+    now = session.dialect.now_epoch
+    waiting, running = session.execute(
+        f"SELECT count(*) FILTER (WHERE lease_owner IS NULL OR lease_expires < {now}),"
+        f" count(*) FILTER (WHERE lease_owner IS NOT NULL AND lease_expires >= {now})"
+        f" FROM {table} WHERE {pending}"
+    ).fetchone()
+    return {"waiting": waiting, "running": running}

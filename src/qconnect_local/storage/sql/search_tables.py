@@ -54,30 +54,6 @@ QUICK_RESPONSES = SearchTable(
         "grouping_values",
     ),
 )
-MESSAGE_TEMPLATES = SearchTable(
-    table="message_templates",
-    kb="kb_seq",
-    fts="message_templates_fts",
-    seq_name_index="message_templates_seq_name",
-    index_state="message_templates_index_state",
-    words="message_template_words",
-    text_columns=("name", "description"),
-    # Every template has both times (the columns allow NULL only because a migration added them).
-    not_null=frozenset({"name", "created_time", "modified_time"}),
-    index_columns=(  # migration 403
-        "description",
-        "channel",
-        "channel_subtype",
-        "language",
-        "qualifiers",
-        "created_time",
-        "modified_time",
-        "modified_by",
-        "grouping_criteria",
-        "grouping_values",
-    ),
-)
-
 # A message template's search columns (migration 402), in this order after `name`.
 TEMPLATE_COLUMNS = (
     "description",
@@ -90,6 +66,19 @@ TEMPLATE_COLUMNS = (
     "modified_by",
     "grouping_criteria",
     "grouping_values",
+)
+
+MESSAGE_TEMPLATES = SearchTable(
+    table="message_templates",
+    kb="kb_seq",
+    fts="message_templates_fts",
+    seq_name_index="message_templates_seq_name",
+    index_state="message_templates_index_state",
+    words="message_template_words",
+    text_columns=("name", "description"),
+    # Every template has both times (the columns allow NULL only because a migration added them).
+    not_null=frozenset({"name", "created_time", "modified_time"}),
+    index_columns=TEMPLATE_COLUMNS,  # migration 403: an index on each
 )
 
 

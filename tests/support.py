@@ -135,6 +135,18 @@ def make_client(endpoint_url: str, service: str = "qconnect", region: str = "us-
     )
 
 
+def single_attempt_client(endpoint_url: str):
+    """A qconnect client that makes each call once: botocore would retry a 408 or a 5xx."""
+    return boto3.client(
+        "qconnect",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+
+
 def query_state(data_dir: Path, sql: str) -> list[tuple]:
     """Runs SQL (written to work on both stores) on the state of the server(s) of `data_dir`:
     its SQLite file, or its PostgreSQL database when QCONNECT_TEST_DATABASE_URL is set."""

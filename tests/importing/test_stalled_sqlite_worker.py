@@ -9,14 +9,12 @@ import signal
 import sqlite3
 import time
 
-import boto3
 import botocore.exceptions
 import pytest
-from botocore.config import Config
 from test_workers import BIG, rows
 
 from import_support import http, start, upload, wait_job
-from support import EXPECTED_STORAGE, ServerProcess, query_state
+from support import EXPECTED_STORAGE, ServerProcess, query_state, single_attempt_client
 from team_support import WorkerProcess
 
 pytestmark = [
@@ -56,14 +54,7 @@ def test_a_stopped_worker_holding_sqlites_lock_makes_api_writes_408_never_500(tm
     server = ServerProcess("--no-worker", "--lock-timeout", str(LOCK_TIMEOUT), *BIG, data_dir=tmp_path).start()
     worker = WorkerProcess("--data-dir", str(tmp_path), *BIG).start()
     try:
-        client = boto3.client(  # one attempt: botocore would retry the 408
-            "qconnect",
-            endpoint_url=server.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-        )
+        client = single_attempt_client(server.endpoint_url)
         kb_id, other_kb = (
             client.create_knowledge_base(name=name, knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
                 "knowledgeBaseId"

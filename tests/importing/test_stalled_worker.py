@@ -13,7 +13,7 @@ from test_workers import BIG, rows
 
 import postgres_support
 from import_support import start, upload, wait_job
-from support import ServerProcess
+from support import ServerProcess, single_attempt_client
 from team_support import WorkerProcess, needs_postgres, query
 
 pytestmark = [needs_postgres, pytest.mark.slow]  # stops and kills worker processes
@@ -48,18 +48,9 @@ def _stop(worker: WorkerProcess, database_url: str, mid_copy: bool) -> None:
 
 def _write_behind_the_stall(server: ServerProcess, kb_id: str, must_wait: bool) -> int:
     """CreateQuickResponse, one attempt: 1 if it went through, 0 if it got the 408."""
-    import boto3
     import botocore.exceptions
-    from botocore.config import Config
 
-    client = boto3.client(
-        "qconnect",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
+    client = single_attempt_client(server.endpoint_url)
     try:
         client.create_quick_response(knowledgeBaseId=kb_id, name="behind-the-stall", content={"content": "x"})
     except botocore.exceptions.ClientError as exc:

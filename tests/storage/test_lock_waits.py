@@ -6,13 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
-import boto3
 import botocore.exceptions
 import pytest
-from botocore.config import Config
 
 from qconnect_local.config import Settings
-from support import InProcessServer
+from support import InProcessServer, single_attempt_client
 
 LOCK_TIMEOUT = 1.0
 
@@ -36,14 +34,7 @@ def _hold_knowledge_base(store, account: str, kb_id: str, holding: threading.Eve
 
 
 def test_a_blocked_write_gets_a_retryable_error_in_time_and_never_commits(server):
-    qc = boto3.client(
-        "qconnect",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),  # one attempt, no retry
-    )
+    qc = single_attempt_client(server.endpoint_url)
     kb_id = qc.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]["knowledgeBaseId"]
     account = server.services.settings.account_id
     holding, release = threading.Event(), threading.Event()

@@ -6,14 +6,18 @@ same results as the reference."""
 from __future__ import annotations
 
 import pytest
-from test_message_template_search_migration import ACCOUNT, PROFILE, REGION, _expected, _search
+from test_message_template_search_migration import (
+    ACCOUNT,
+    PROFILE,
+    REGION,
+    _expected,
+    _search,
+    before,
+    store_and_url,
+    templates_knowledge_base,
+)
 
-import postgres_support
-from qconnect_local import ids
-from qconnect_local.config import Settings
-from qconnect_local.operations.context import RequestContext
 from qconnect_local.operations.message_templates import prepare_message_template
-from qconnect_local.storage.postgres.store import PostgresStore
 from qconnect_local.storage.sql.search_order import order_indexes
 from qconnect_local.storage.sql.search_tables import MESSAGE_TEMPLATES
 from qconnect_local.storage.sqlite.store import SQLiteStore
@@ -37,33 +41,12 @@ EXPRESSIONS = [
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
-    if request.param == "postgresql":
-        if not postgres_support.TEST_DATABASE_URL:
-            pytest.skip("set QCONNECT_TEST_DATABASE_URL for the PostgreSQL store")
-        return PostgresStore, postgres_support.new_database("mtindex")
-    return SQLiteStore, str(tmp_path / "state.sqlite3")
-
-
-def _before_403(store_class):
-    class Before(store_class):
-        def migrations(self):
-            return [m for m in super().migrations() if m[0] < 403]
-
-    return Before
+    return store_and_url(request.param, tmp_path, "mtindex")
 
 
 def _write(store, tmp_path):
-    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, Settings(data_dir=tmp_path))
-    kb_id = ids.new_id()
-    kb = {
-        "knowledgeBaseId": kb_id,
-        "knowledgeBaseArn": ids.knowledge_base_arn(REGION, ACCOUNT, kb_id),
-        "name": "old",
-        "knowledgeBaseType": "MESSAGE_TEMPLATES",
-        "status": "ACTIVE",
-        "tags": {},
-        "createdTime": 1.0,
-    }
+    ctx, kb = templates_knowledge_base(store, tmp_path)
+    kb_id = kb["knowledgeBaseId"]
     sms = {"sms": {"body": {"plainText": {"content": "x"}}}}
     languages = ["fr_FR", None, "en_US", "fr_FR", None, "de_DE"]
     records = []
@@ -76,7 +59,6 @@ def _write(store, tmp_path):
         records.append(prepare_message_template(ctx, kb, params))
         records[-1]["lastModifiedTime"] = 1700000000.0 + i % 3
     with store.write() as session:
-        session.insert_knowledge_base(ACCOUNT, REGION, kb)
         for record in records:
             session.insert_message_template(ACCOUNT, REGION, kb_id, record)
     return kb_id, records
@@ -94,7 +76,7 @@ def _indexes(store, store_class):
 
 def test_migration_403_indexes_the_templates_filter_and_order_columns(database, tmp_path):
     store_class, url = database
-    old = _before_403(store_class)(url)
+    old = before(store_class, 403)(url)
     try:
         kb_id, records = _write(old, tmp_path)
     finally:

@@ -20,27 +20,28 @@ ACCOUNT, REGION = "111122223333", "us-east-1"
 PROFILE = "arn:aws:connect:us-east-1:111122223333:instance/i/routing-profile/p1"
 
 
-def _before_402(store_class):
+def before(store_class, step: int):
+    """The store as it was before schema step `step`."""
+
     class Before(store_class):
         def migrations(self):
-            return [m for m in super().migrations() if m[0] < 402]
+            return [m for m in super().migrations() if m[0] < step]
 
     return Before
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path):
-    if request.param == "postgresql":
+def store_and_url(kind: str, tmp_path, database_name: str):
+    """(store class, its database) for a fixture parametrized by store kind."""
+    if kind == "postgresql":
         if not postgres_support.TEST_DATABASE_URL:
             pytest.skip("set QCONNECT_TEST_DATABASE_URL for the PostgreSQL store")
-        return PostgresStore, postgres_support.new_database("mtmigrate")
+        return PostgresStore, postgres_support.new_database(database_name)
     return SQLiteStore, str(tmp_path / "state.sqlite3")
 
 
-def _write_old(store, tmp_path):
-    """A knowledge base and templates as the schema before 402 held them (raw rows)."""
-    settings = Settings(data_dir=tmp_path)
-    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, settings)
+def templates_knowledge_base(store, tmp_path):
+    """(a caller's context, a new MESSAGE_TEMPLATES knowledge base named "old" in `store`)."""
+    ctx = RequestContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", store, Settings(data_dir=tmp_path))
     kb_id = ids.new_id()
     kb = {
         "knowledgeBaseId": kb_id,
@@ -51,6 +52,20 @@ def _write_old(store, tmp_path):
         "tags": {},
         "createdTime": 1.0,
     }
+    with store.write() as session:
+        session.insert_knowledge_base(ACCOUNT, REGION, kb)
+    return ctx, kb
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    return store_and_url(request.param, tmp_path, "mtmigrate")
+
+
+def _write_old(store, tmp_path):
+    """A knowledge base and templates as the schema before 402 held them (raw rows)."""
+    ctx, kb = templates_knowledge_base(store, tmp_path)
+    kb_id = kb["knowledgeBaseId"]
     sms = {"sms": {"body": {"plainText": {"content": "x"}}}}
     records = [
         prepare_message_template(
@@ -70,7 +85,6 @@ def _write_old(store, tmp_path):
     ]
     records[1]["activeVersionNumber"] = 1
     with store.write() as session:
-        session.insert_knowledge_base(ACCOUNT, REGION, kb)
         kb_seq = session.knowledge_base_seq(ACCOUNT, REGION, kb_id)
         for r in records:
             session.execute(
@@ -111,7 +125,7 @@ EXPRESSIONS = [
 
 def test_existing_templates_are_searchable_after_the_migration(database, tmp_path):
     store_class, url = database
-    old = _before_402(store_class)(url)
+    old = before(store_class, 402)(url)
     try:
         kb_id, records = _write_old(old, tmp_path)
     finally:
